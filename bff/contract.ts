@@ -1,0 +1,93 @@
+/**
+ * Types shared between the BFF and the widget. The widget may only
+ * `import type` from this file: nothing here exists at run time.
+ */
+
+/** Claims the BFF exposes to page JavaScript. Never tokens. */
+export interface LatchUser {
+  sub: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  preferred_username?: string;
+  email?: string;
+  email_verified?: boolean;
+  picture?: string;
+  locale?: string;
+  /** Further non-sensitive claims (org_id, roles, ...). */
+  [claim: string]: unknown;
+}
+
+/** Body of `GET /me` (200). */
+export interface MeResponse {
+  user: LatchUser;
+  /** When the session ends, epoch milliseconds. The widget warns ahead of it. */
+  expiresAt: number;
+  /** Whether the BFF considers the calling page same-site with itself (null: no Origin seen). */
+  sameSite?: boolean | null;
+}
+
+/** Body of `POST /logout` (200). */
+export interface LogoutResponse {
+  /** Where the browser should go next to end the session at the authorization server, if anywhere. */
+  logoutUrl: string | null;
+}
+
+/** Stable error codes. The widget maps them to words; tests assert on them. */
+export type LatchErrorCode =
+  | 'LATCH_UNAUTHENTICATED'
+  | 'LATCH_SESSION_EXPIRED'
+  | 'LATCH_CSRF'
+  | 'LATCH_ORIGIN_NOT_ALLOWED'
+  | 'LATCH_STATE_MISMATCH'
+  | 'LATCH_CALLBACK_INVALID'
+  | 'LATCH_ISSUER_MISMATCH'
+  | 'LATCH_ID_TOKEN_INVALID'
+  | 'LATCH_USERINFO_INVALID'
+  | 'LATCH_TOKEN_EXCHANGE_FAILED'
+  | 'LATCH_REFRESH_FAILED'
+  | 'LATCH_SESSION_TOO_LARGE'
+  | 'LATCH_UPSTREAM_UNAVAILABLE'
+  | 'LATCH_UPSTREAM_TIMEOUT'
+  | 'LATCH_UPSTREAM_ERROR'
+  | 'LATCH_NOT_FOUND'
+  | 'LATCH_BAD_REQUEST'
+  | 'LATCH_HEADERS_TOO_LARGE'
+  | 'LATCH_BODY_TOO_LARGE'
+  | 'LATCH_RATE_LIMITED'
+  | 'LATCH_STORE_UNAVAILABLE'
+  | 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
+  | 'LATCH_INTERNAL';
+
+/** Body of every JSON error the BFF answers. */
+export interface ErrorBody {
+  error: { code: LatchErrorCode; message: string };
+}
+
+/**
+ * Codes the BFF appends to `returnTo` as `?latch_error=` after a failed
+ * sign-in. Authorization-server errors pass through by their RFC 6749 name.
+ */
+export type LatchCallbackError =
+  | 'access_denied'
+  | 'invalid_request'
+  | 'server_error'
+  | 'login_required'
+  | 'temporarily_unavailable'
+  | 'interaction_required'
+  | 'consent_required'
+  | 'LATCH_STATE_MISMATCH'
+  | 'LATCH_CALLBACK_INVALID'
+  | 'LATCH_TOKEN_EXCHANGE_FAILED'
+  | 'LATCH_UPSTREAM_UNAVAILABLE'
+  | string;
+
+/** The message the popup callback page posts to its opener. */
+export interface LatchPopupMessage {
+  type: 'latch:login';
+  ok: boolean;
+  error?: string;
+}
+
+/** Header the BFF requires on state-changing requests. */
+export const CSRF_HEADER = 'latch-csrf';

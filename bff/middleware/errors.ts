@@ -1,0 +1,62 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import type { ErrorBody } from '../contract.ts';
+import { LatchError } from '../errors.ts';
+import { errorPage } from '../pages.ts';
+
+/** Routes answered as pages: a browser navigates to them, so errors are friendly HTML. */
+const NAVIGATION_PATHS = new Set(['/login', '/callback']);
+
+/**
+ * The outermost middleware: every failure becomes a coded answer. Known
+ * errors keep their status; anything else is logged with its stack and
+ * answered 500 LATCH_INTERNAL without detail. Never a stack trace on the wire.
+ */
+export function errorHandler(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next) {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new LatchError('LATCH_NOT_FOUND', 404, 'Not found.');
+      }
+    } catch (raw) {
+      const err = normalize(raw);
+      const level = err.status >= 500 ? 'error' : 'warn';
+      logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
+      ctx.status = err.status;
+      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      if (NAVIGATION_PATHS.has(ctx.path) && ctx.method === 'GET') {
+        const pageOut = errorPage(err.code, err.message);
+        ctx.set('Content-Security-Policy', pageOut.csp);
+        ctx.type = 'html';
+        ctx.body = pageOut.html;
+      } else {
+        const body: ErrorBody = { error: { code: err.code, message: err.message } };
+        ctx.body = body;
+      }
+    }
+  };
+}
+
+function normalize(raw: unknown): LatchError {
+  if (raw instanceof LatchError) return raw;
+  const status = (raw as { status?: unknown })?.status;
+  // Koa / http-errors for malformed requests (bad JSON, bad URI...): client errors.
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return new LatchError('LATCH_BODY_TOO_LARGE', 413, 'The request body is too large.', { cause: raw });
+    if (status === 431) return new LatchError('LATCH_HEADERS_TOO_LARGE', 431, 'The request headers are too large.', { cause: raw });
+    return new LatchError('LATCH_BAD_REQUEST', status, 'The request is malformed.', { cause: raw });
+  }
+  return new LatchError('LATCH_INTERNAL', 500, 'Something went wrong on our side.', { cause: raw });
+}
+
+/** The cause chain for the log: names and messages, never request data. */
+function describeCause(raw: unknown): unknown {
+  const chain: string[] = [];
+  let current: unknown = raw;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    chain.push(`${current.name}: ${current.message}`);
+    current = current.cause;
+  }
+  return chain.length ? chain : undefined;
+}

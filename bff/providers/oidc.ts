@@ -1,0 +1,280 @@
+import * as oauth from 'oauth4webapi';
+import { createRemoteJWKSet, jwtVerify, customFetch as joseCustomFetch } from 'jose';
+import type { LatchUser } from '../contract.ts';
+import { LatchError } from '../errors.ts';
+import { outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
+import {
+  pickUserClaims,
+  type LoginTransaction,
+  type Provider,
+  type RefreshResult,
+  type SignInResult,
+  type TokenSet,
+} from './provider.ts';
+
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+export interface OidcProviderOptions {
+  issuer: string;
+  /** Overrides the well-known URL derived from the issuer. */
+  discoveryUrl?: string;
+  /** Endpoints given by hand; with `discovery: false` they replace discovery entirely. */
+  metadata?: Partial<oauth.AuthorizationServer>;
+  discovery?: boolean;
+  clientId: string;
+  clientSecret: string;
+  tokenAuthMethod?: TokenAuthMethod;
+  redirectUri: string;
+  scopes: string;
+  /** The one algorithm accepted for ID token signatures. */
+  idTokenAlg: string;
+  /** Plain OAuth 2.0: no ID token is required; the user comes from userinfo. */
+  requireIdToken?: boolean;
+  outbound: OutboundOptions;
+}
+
+/** A sign-in that the authorization server itself refused (`error=` on the callback). */
+export class CallbackError extends LatchError {
+  readonly reason: string;
+  constructor(reason: string, cause?: unknown) {
+    super('LATCH_CALLBACK_INVALID', 400, 'The authorization server refused the sign-in.', { cause });
+    this.reason = reason;
+  }
+}
+
+const ACCESS_TOKEN_DEFAULT_TTL_S = 300;
+
+/** Standard OpenID Connect (and OAuth 2.0 with RFC 8414 metadata) through oauth4webapi. */
+export class OidcProvider implements Provider {
+  readonly kind: string = 'oidc';
+  protected readonly options: OidcProviderOptions;
+  protected readonly client: oauth.Client;
+  protected readonly clientAuth: oauth.ClientAuth;
+  #metadata: Promise<oauth.AuthorizationServer> | undefined;
+  #jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+  constructor(options: OidcProviderOptions) {
+    this.options = options;
+    this.client = { client_id: options.clientId, id_token_signed_response_alg: options.idTokenAlg };
+    this.clientAuth =
+      options.tokenAuthMethod === 'client_secret_post'
+        ? oauth.ClientSecretPost(options.clientSecret)
+        : oauth.ClientSecretBasic(options.clientSecret);
+  }
+
+  /** Discovery runs once; a failure is not cached, so the next request tries again. */
+  protected metadata(): Promise<oauth.AuthorizationServer> {
+    this.#metadata ??= this.loadMetadata().catch((err: unknown) => {
+      this.#metadata = undefined;
+      throw err;
+    });
+    return this.#metadata;
+  }
+
+  protected async loadMetadata(): Promise<oauth.AuthorizationServer> {
+    const { options } = this;
+    if (options.discovery === false) {
+      return { issuer: options.issuer, ...options.metadata } as oauth.AuthorizationServer;
+    }
+    const issuer = new URL(options.issuer);
+    const discovered = await outbound(options.outbound, 'discovery', async () => {
+      const response = options.discoveryUrl
+        ? await fetch(options.discoveryUrl, {
+            headers: { accept: 'application/json' },
+            redirect: 'manual',
+            signal: AbortSignal.timeout(options.outbound.timeoutMs),
+          })
+        : await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...requestOptions(options.outbound) });
+      return oauth.processDiscoveryResponse(issuer, response);
+    });
+    return { ...discovered, ...options.metadata };
+  }
+
+  protected async jwks(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    const as = await this.metadata();
+    if (!as.jwks_uri) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server publishes no JWKS.');
+    this.#jwks ??= createRemoteJWKSet(new URL(as.jwks_uri), {
+      timeoutDuration: this.options.outbound.timeoutMs,
+      cooldownDuration: 30_000,
+      [joseCustomFetch]: (url: string, init: RequestInit) => fetch(url, init),
+    });
+    return this.#jwks;
+  }
+
+  async ready(): Promise<void> {
+    await this.metadata();
+    if (this.options.requireIdToken !== false) {
+      const jwks = await this.jwks();
+      await outbound(this.options.outbound, 'jwks', () => jwks.reload());
+    }
+  }
+
+  async authorizationUrl(tx: LoginTransaction, params: Record<string, string>): Promise<URL> {
+    const as = await this.metadata();
+    if (!as.authorization_endpoint) {
+      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server has no authorization endpoint.');
+    }
+    const url = new URL(as.authorization_endpoint);
+    const challenge = await oauth.calculatePKCECodeChallenge(tx.codeVerifier);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+    url.searchParams.set('client_id', this.options.clientId);
+    url.searchParams.set('redirect_uri', this.options.redirectUri);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('scope', this.options.scopes);
+    url.searchParams.set('state', tx.state);
+    if (this.options.requireIdToken !== false) url.searchParams.set('nonce', tx.nonce);
+    url.searchParams.set('code_challenge', challenge);
+    url.searchParams.set('code_challenge_method', 'S256');
+    return url;
+  }
+
+  /** Checks state, iss (RFC 9207) and error; returns the validated parameters. */
+  protected async validateCallback(callback: URL, tx: LoginTransaction): Promise<URLSearchParams> {
+    const as = await this.metadata();
+    const params = callback.searchParams;
+    for (const name of ['state', 'code', 'iss', 'error']) {
+      if (params.getAll(name).length > 1) {
+        throw new LatchError('LATCH_CALLBACK_INVALID', 400, `The callback repeats the "${name}" parameter.`);
+      }
+    }
+    if (params.get('state') !== tx.state) {
+      throw new LatchError('LATCH_STATE_MISMATCH', 400, 'The sign-in response does not belong to this browser.');
+    }
+    const iss = params.get('iss');
+    if ((iss !== null && iss !== as.issuer) || (iss === null && as.authorization_response_iss_parameter_supported)) {
+      throw new LatchError('LATCH_ISSUER_MISMATCH', 400, 'The sign-in response came from an unexpected issuer.');
+    }
+    try {
+      return oauth.validateAuthResponse(as, this.client, params, tx.state);
+    } catch (err) {
+      if (err instanceof oauth.AuthorizationResponseError) throw new CallbackError(err.error, err);
+      throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response is malformed.', { cause: err });
+    }
+  }
+
+  async handleCallback(callback: URL, tx: LoginTransaction): Promise<SignInResult> {
+    const params = await this.validateCallback(callback, tx);
+    const as = await this.metadata();
+    const requireIdToken = this.options.requireIdToken !== false;
+    const response = await outbound(this.options.outbound, 'code exchange', async () => {
+      const res = await oauth.authorizationCodeGrantRequest(
+        as, this.client, this.clientAuth, params, this.options.redirectUri, tx.codeVerifier,
+        requestOptions(this.options.outbound),
+      );
+      return oauth.processAuthorizationCodeResponse(as, this.client, res, {
+        expectedNonce: requireIdToken ? tx.nonce : oauth.expectNoNonce,
+        requireIdToken,
+      });
+    });
+    const tokens = toTokenSet(response);
+    let idClaims: Record<string, unknown> | undefined;
+    if (response.id_token) idClaims = await this.verifyIdToken(response.id_token, tx.nonce);
+    const sub = typeof idClaims?.['sub'] === 'string' ? idClaims['sub'] : undefined;
+    const info = await this.userinfoOrNull(tokens.accessToken, sub);
+    const user = pickUserClaims({ ...(idClaims ?? {}), ...(info ?? {}) });
+    if (typeof user.sub !== 'string' || user.sub === '') {
+      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'The authorization server did not identify the user.');
+    }
+    const sid = typeof idClaims?.['sid'] === 'string' ? idClaims['sid'] : undefined;
+    return { tokens, user, ...(sid ? { sid } : {}) };
+  }
+
+  /** Signature against the JWKS with the algorithm pinned; then iss, aud, exp and (at sign-in) nonce. */
+  protected async verifyIdToken(idToken: string, nonce?: string): Promise<Record<string, unknown>> {
+    const as = await this.metadata();
+    const jwks = await this.jwks();
+    const { payload } = await outbound(this.options.outbound, 'id token', () =>
+      jwtVerify(idToken, jwks, {
+        algorithms: [this.options.idTokenAlg],
+        issuer: as.issuer,
+        audience: this.options.clientId,
+        requiredClaims: ['sub', 'exp', 'iat'],
+        clockTolerance: 30,
+      }),
+    );
+    if (nonce !== undefined && payload['nonce'] !== nonce) {
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token was not issued for this sign-in.');
+    }
+    return payload as Record<string, unknown>;
+  }
+
+  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined): Promise<LatchUser | null> {
+    const as = await this.metadata();
+    if (!as.userinfo_endpoint) return null;
+    return this.userinfo(accessToken, expectedSub);
+  }
+
+  async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
+    const as = await this.metadata();
+    if (!as.userinfo_endpoint) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server has no userinfo endpoint.');
+    const claims = await outbound(this.options.outbound, 'userinfo', async () => {
+      const res = await oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound));
+      return oauth.processUserInfoResponse(as, this.client, expectedSub ?? oauth.skipSubjectCheck, res);
+    });
+    return pickUserClaims(claims as Record<string, unknown>);
+  }
+
+  async refresh(refreshToken: string, expectedSub: string): Promise<RefreshResult> {
+    const as = await this.metadata();
+    const response = await outbound(this.options.outbound, 'refresh', async () => {
+      const res = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, requestOptions(this.options.outbound));
+      return oauth.processRefreshTokenResponse(as, this.client, res);
+    });
+    const tokens = toTokenSet(response);
+    // Servers that do not rotate refresh tokens leave the old one valid.
+    tokens.refreshToken ??= refreshToken;
+    if (!response.id_token) return { tokens };
+    const claims = await this.verifyIdToken(response.id_token);
+    if (claims['sub'] !== expectedSub) {
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The refreshed ID token names another user.');
+    }
+    return { tokens, user: pickUserClaims(claims) };
+  }
+
+  async logoutUrl(tokens: Pick<TokenSet, 'idToken' | 'accessToken'>, postLogoutRedirectUri: string): Promise<string | null> {
+    let as: oauth.AuthorizationServer;
+    try {
+      as = await this.metadata();
+    } catch {
+      return null;
+    }
+    if (!as.end_session_endpoint) return null;
+    const url = new URL(as.end_session_endpoint);
+    if (tokens.idToken) url.searchParams.set('id_token_hint', tokens.idToken);
+    url.searchParams.set('client_id', this.options.clientId);
+    url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
+    return url.href;
+  }
+
+  async revoke(tokens: Pick<TokenSet, 'accessToken' | 'refreshToken'>): Promise<void> {
+    let as: oauth.AuthorizationServer;
+    try {
+      as = await this.metadata();
+    } catch {
+      return;
+    }
+    if (!as.revocation_endpoint) return;
+    for (const token of [tokens.refreshToken, tokens.accessToken]) {
+      if (!token) continue;
+      try {
+        await outbound(this.options.outbound, 'revocation', async () => {
+          const res = await oauth.revocationRequest(as, this.client, this.clientAuth, token, requestOptions(this.options.outbound));
+          await oauth.processRevocationResponse(res);
+        });
+      } catch {
+        // Revocation is best effort: the cookie is cleared whatever happens here.
+      }
+    }
+  }
+}
+
+export function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
+  const ttl = typeof response.expires_in === 'number' ? response.expires_in : ACCESS_TOKEN_DEFAULT_TTL_S;
+  return {
+    accessToken: response.access_token,
+    expiresAt: Date.now() + ttl * 1000,
+    ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
+    ...(response.id_token ? { idToken: response.id_token } : {}),
+    ...(response.scope ? { scope: response.scope } : {}),
+  };
+}

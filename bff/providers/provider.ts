@@ -1,0 +1,72 @@
+import type { LatchUser } from '../contract.ts';
+
+/** One sign-in attempt, sealed into its own short-lived cookie between /login and /callback. */
+export interface LoginTransaction {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Where the browser goes afterwards: always on an allowed origin. */
+  returnTo: string;
+  mode: 'redirect' | 'popup';
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  /** Epoch ms when the access token expires. */
+  expiresAt: number;
+  refreshToken?: string;
+  idToken?: string;
+  scope?: string;
+}
+
+export interface SignInResult {
+  tokens: TokenSet;
+  user: LatchUser;
+  /** The session id at the authorization server (`sid` claim), for back-channel logout. */
+  sid?: string;
+}
+
+export interface RefreshResult {
+  tokens: TokenSet;
+  /** Claims from a new ID token, when the server sent one. */
+  user?: LatchUser;
+}
+
+/**
+ * What the routes need from an authorization server. Standard OpenID
+ * Connect is one implementation; plain OAuth 2.0 and SCAYLE are others.
+ * Implementations throw LatchError with stable codes, never raw errors.
+ */
+export interface Provider {
+  readonly kind: string;
+  /** Resolves when the server's metadata and keys are loaded; rejects while they cannot be. */
+  ready(): Promise<void>;
+  /** The URL to send the browser to. `params` are already allowlisted by the route. */
+  authorizationUrl(tx: LoginTransaction, params: Record<string, string>): Promise<URL>;
+  /**
+   * Checks the callback against the transaction (state, iss, error), exchanges
+   * the code, verifies the ID token and fetches userinfo.
+   */
+  handleCallback(callback: URL, tx: LoginTransaction): Promise<SignInResult>;
+  refresh(refreshToken: string, expectedSub: string): Promise<RefreshResult>;
+  userinfo(accessToken: string, expectedSub: string): Promise<LatchUser>;
+  /** The URL that ends the session at the server, or null when it has none. */
+  logoutUrl(tokens: Pick<TokenSet, 'idToken' | 'accessToken'>, postLogoutRedirectUri: string): Promise<string | null>;
+  /** Revokes what can be revoked. Never throws: logout must go on. */
+  revoke(tokens: Pick<TokenSet, 'accessToken' | 'refreshToken'>): Promise<void>;
+}
+
+/** Claims never copied into the session's user object (large, or meaningless to a page). */
+const DROPPED_CLAIMS = new Set(['aud', 'iss', 'iat', 'exp', 'nbf', 'nonce', 'at_hash', 'c_hash', 'auth_time', 'azp', 'jti', 'sid', 'acr', 'amr', 's_hash', 'updated_at']);
+
+/** Keeps the claims a page may see, and keeps them small. */
+export function pickUserClaims(claims: Record<string, unknown>): LatchUser {
+  const user: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(claims)) {
+    if (DROPPED_CLAIMS.has(key) || value === undefined || value === null) continue;
+    user[key] = value;
+  }
+  return user as LatchUser;
+}

@@ -1,0 +1,63 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { LatchPopupMessage } from '../contract.ts';
+import { LatchError } from '../errors.ts';
+import { popupResultPage } from '../pages.ts';
+import { CallbackError } from '../providers/oidc.ts';
+import type { LoginTransaction } from '../providers/provider.ts';
+import { createSession } from '../session/session.ts';
+import type { RouteDeps } from './deps.ts';
+
+/**
+ * GET /callback: the authorization server sends the browser here.
+ * Without a matching transaction cookie it is forged or stale: 400, no cookie.
+ * With one, the provider checks state/iss, exchanges the code and verifies
+ * the tokens; then the session cookie is set and the browser goes back.
+ */
+export function callbackRoute(router: Router, deps: RouteDeps) {
+  router.get('/callback', async (ctx) => {
+    const callbackUrl = new URL(ctx.originalUrl, deps.config.redirectUri);
+    const states = callbackUrl.searchParams.getAll('state');
+    if (states.length !== 1 || !states[0]) {
+      throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response has no single state.');
+    }
+    const state = states[0];
+    const tx = await deps.sessions.readTransaction(ctx.get('Cookie'), state);
+    if (!tx) {
+      throw new LatchError('LATCH_STATE_MISMATCH', 400, 'This sign-in response does not belong to this browser, or it has expired. Start again.');
+    }
+    // The transaction is single use, whatever happens next.
+    ctx.append('Set-Cookie', deps.sessions.clearTransaction(state));
+
+    let result;
+    try {
+      result = await deps.provider.handleCallback(callbackUrl, tx);
+    } catch (err) {
+      if (err instanceof CallbackError) {
+        // The server refused (access_denied, login_required...): back to the page, which shows it.
+        deps.logger.info({ reason: err.reason }, 'sign-in refused by the authorization server');
+        return finish(ctx, tx, { type: 'latch:login', ok: false, error: err.reason });
+      }
+      throw err;
+    }
+
+    const session = createSession(result, deps.config.sessionMaxAge);
+    ctx.append('Set-Cookie', await deps.sessions.write(session));
+    deps.logger.info({ event: 'login', sid: session.sid }, 'signed in');
+    return finish(ctx, tx, { type: 'latch:login', ok: true });
+  });
+}
+
+/** Back to the page: a redirect, or for popups a page that messages the opener's exact origin. */
+function finish(ctx: Context, tx: LoginTransaction, message: LatchPopupMessage) {
+  const target = new URL(tx.returnTo);
+  if (!message.ok && message.error) target.searchParams.set('latch_error', message.error);
+  if (tx.mode === 'popup') {
+    const page = popupResultPage(message, new URL(tx.returnTo).origin, target.href);
+    ctx.set('Content-Security-Policy', page.csp);
+    ctx.type = 'html';
+    ctx.body = page.html;
+    return;
+  }
+  ctx.redirect(target.href);
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import type { LatchUser } from '../contract.ts';
+import type { SignInResult, TokenSet } from '../providers/provider.ts';
+
+/** What the sealed session cookie holds. Short keys: every byte counts against 4 KB. */
+export interface Session {
+  v: 1;
+  /** Our session id, new at every sign-in. */
+  sid: string;
+  user: LatchUser;
+  /** Access token and its expiry (epoch ms). */
+  at: string;
+  atExp: number;
+  rt?: string;
+  /** ID token, kept for the logout hint. */
+  idt?: string;
+  /** The authorization server's session id (`sid` claim). */
+  psid?: string;
+  /** Created and absolute end, epoch ms. */
+  iat: number;
+  exp: number;
+}
+
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function createSession(result: SignInResult, maxAgeSeconds: number, now = Date.now()): Session {
+  return {
+    v: 1,
+    sid: newSessionId(),
+    user: result.user,
+    ...tokenFields(result.tokens),
+    ...(result.sid ? { psid: result.sid } : {}),
+    iat: now,
+    exp: now + maxAgeSeconds * 1000,
+  };
+}
+
+export function tokenFields(tokens: TokenSet): Pick<Session, 'at' | 'atExp' | 'rt' | 'idt'> {
+  return {
+    at: tokens.accessToken,
+    atExp: tokens.expiresAt,
+    ...(tokens.refreshToken ? { rt: tokens.refreshToken } : {}),
+    ...(tokens.idToken ? { idt: tokens.idToken } : {}),
+  };
+}
+
+/** Whether the access token is expired or will be within `skewMs`. */
+export function accessTokenStale(session: Session, skewMs = 30_000, now = Date.now()): boolean {
+  return session.atExp - skewMs <= now;
+}
+
+export function isSession(value: unknown): value is Session {
+  if (!value || typeof value !== 'object') return false;
+  const s = value as Partial<Session>;
+  return s.v === 1 && typeof s.sid === 'string' && typeof s.at === 'string' && typeof s.exp === 'number' &&
+    typeof s.user === 'object' && s.user !== null && typeof s.user.sub === 'string';
+}

@@ -1,0 +1,634 @@
+/**
+ * A development OpenID Provider: real `oidc-provider` with a real login form, started in-process.
+ *
+ * It serves `npm start`'s demo and every integration test. Dev/test only: nothing in bff/ may import dev/.
+ *
+ * What is real: authorization code + PKCE (S256, required for every client), refresh tokens (rotated by
+ * default), userinfo, revocation, introspection, RP-initiated logout, client credentials, optional JWT access
+ * tokens (RFC 9068) via resource indicators, optional back-channel logout. The login form checks the password;
+ * consent is granted automatically (no second screen).
+ *
+ * Completing an RP-initiated logout (end_session): GET the end-session URL with the provider's cookies; the
+ * answer is a confirm page holding `<form id="op.logoutForm" method="post" action=".../confirm">` with a hidden
+ * `xsrf` input. POST that form's hidden inputs plus `logout=yes` (the "Sign out" button) to its action; the
+ * provider ends the session and answers 303 to the post_logout_redirect_uri (or to its own success page).
+ * When the provider has no session for the browser, the page is a self-submitting form carrying `xsrf` and
+ * `logout=yes` already. test/helpers/http.ts `completeProviderLogout()` does exactly this.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import Provider, { errors } from 'oidc-provider';
+import type {
+  Account,
+  Adapter,
+  AdapterPayload,
+  ClientMetadata,
+  Configuration,
+  KoaContextWithOIDC,
+  ResourceServer,
+} from 'oidc-provider';
+import { exportJWK, generateKeyPair } from 'jose';
+import type Koa from 'koa';
+
+export interface DevUser {
+  sub: string;
+  login: string;
+  password: string;
+  name: string;
+  email: string;
+  email_verified: boolean;
+  picture?: string;
+  /** Extra claims, released with the `profile` scope. */
+  extra?: Record<string, unknown>;
+}
+
+export interface DevClient {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+  /** default 'client_secret_basic' */
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  /** default ['authorization_code', 'refresh_token'] */
+  grant_types?: string[];
+  backchannel_logout_uri?: string;
+}
+
+export type DevRouteName =
+  | 'authorization'
+  | 'token'
+  | 'userinfo'
+  | 'revocation'
+  | 'end_session'
+  | 'jwks'
+  | 'introspection';
+
+export interface DevProviderOptions {
+  /** Interface to bind and host name of the issuer. default '127.0.0.1' */
+  host?: string;
+  /** default 0 (a free port) */
+  port?: number;
+  clients: DevClient[];
+  /** default: one demo user, login 'demo@latch.test', a random password generated at start, name 'Dana Demo' */
+  users?: DevUser[];
+  /** seconds, default 3600 (also the TTL of client-credentials tokens) */
+  accessTokenTtl?: number;
+  /** seconds, default 3600 */
+  idTokenTtl?: number;
+  /** default true */
+  rotateRefreshTokens?: boolean;
+  /** Issue JWT access tokens (RFC 9068) for this resource indicator; default: opaque tokens. */
+  jwtAccessTokens?: { resource: string; scopes: string[] };
+  /** Rename endpoint paths, e.g. { authorization: '/o/authorize/', token: '/o/token/' } (kept verbatim). */
+  routes?: Partial<Record<DevRouteName, string>>;
+  /** Enable the backchannelLogout feature. default false */
+  backchannelLogout?: boolean;
+  /**
+   * Advertise authorization_response_iss_parameter_supported and send iss on callbacks (RFC 9207).
+   * default true. With false the discovery field is removed and `iss` is stripped from redirects to clients.
+   */
+  issParameter?: boolean;
+  /**
+   * Put the scope-requested claims (name, email, ...) in the ID token too, as most hosted providers do.
+   * default true. With false, oidc-provider's strict default applies: those claims come from userinfo only.
+   */
+  idTokenClaims?: boolean;
+}
+
+export interface DevProviderCounts {
+  token: number;
+  tokenByGrant: Record<string, number>;
+  userinfo: number;
+  revocation: number;
+  authorization: number;
+}
+
+export interface DevProvider {
+  /** e.g. http://127.0.0.1:54321 (no trailing slash) */
+  issuer: string;
+  users: DevUser[];
+  provider: Provider;
+  /** Counters at the server: incremented for each request that reaches the endpoint (OPTIONS excluded). */
+  counts: DevProviderCounts;
+  resetCounts(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_ROUTES: Record<DevRouteName, string> = {
+  authorization: '/auth',
+  token: '/token',
+  userinfo: '/me',
+  revocation: '/token/revocation',
+  end_session: '/session/end',
+  jwks: '/jwks',
+  introspection: '/token/introspection',
+};
+
+const FORM_LIMIT = 16 * 1024;
+
+function escapeHtml(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > FORM_LIMIT) throw new Error('form body too large');
+    chunks.push(buf);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem 1rem;background:#f4f4f5;color:#18181b}
+main{max-width:22rem;margin:0 auto;background:#fff;padding:1.5rem;border-radius:8px;box-shadow:0 1px 3px #0003}
+h1{font-size:1.4rem;margin:0 0 1rem}
+label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #71717a;border-radius:4px}
+button{margin-top:1rem;width:100%;padding:.6rem;font:inherit;border-radius:4px;border:1px solid #1d4ed8;cursor:pointer}
+button[type=submit].primary{background:#1d4ed8;color:#fff}
+button.secondary{background:#fff;color:#1d4ed8}
+.error{color:#b91c1c;background:#fef2f2;border:1px solid #fca5a5;padding:.5rem;border-radius:4px}
+:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+function loginPage(opts: { uid: string; clientName: string; login?: string; error?: string }): string {
+  const { uid, clientName, login = '', error } = opts;
+  const errorHtml = error
+    ? `<p id="login-error" class="error" role="alert">${escapeHtml(error)}</p>`
+    : '';
+  const describedBy = error ? ' aria-describedby="login-error" aria-invalid="true"' : '';
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p>to continue to ${escapeHtml(clientName)}</p>
+${errorHtml}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login" autocomplete="on">
+<label for="login">Email</label>
+<input id="login" name="login" type="text" inputmode="email" autocomplete="username" required value="${escapeHtml(login)}"${describedBy}${login ? '' : ' autofocus'}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}${login ? ' autofocus' : ''}>
+<button type="submit" class="primary">Sign in</button>
+</form>
+<form method="post" action="/interaction/${escapeHtml(uid)}/abort">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  );
+}
+
+function defaultUsers(): DevUser[] {
+  return [
+    {
+      sub: 'demo-user-1',
+      login: 'demo@latch.test',
+      password: randomBytes(12).toString('base64url'),
+      name: 'Dana Demo',
+      email: 'demo@latch.test',
+      email_verified: true,
+    },
+  ];
+}
+
+/**
+ * Per-instance in-memory storage. oidc-provider's own MemoryAdapter is one LRU (1000 entries) shared by every
+ * Provider in the process, which long test runs can overflow; this one is owned by one dev provider and
+ * dropped with it.
+ */
+function createMemoryAdapterFactory(): (model: string) => Adapter {
+  const store = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
+  const uidIndex = new Map<string, string>(); // Session uid -> id
+  const userCodeIndex = new Map<string, string>();
+  const grantIndex = new Map<string, Set<string>>(); // grantId -> storage keys
+  const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+  const get = (key: string): AdapterPayload | undefined => {
+    const entry = store.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return entry.payload;
+  };
+
+  return (model: string): Adapter => {
+    const keyFor = (id: string): string => `${model}:${id}`;
+    return {
+      async upsert(id, payload, expiresIn) {
+        const key = keyFor(id);
+        const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
+        store.set(key, { payload, expiresAt });
+        if (model === 'Session' && payload.uid) uidIndex.set(payload.uid, id);
+        if (payload.userCode) userCodeIndex.set(payload.userCode, id);
+        if (grantable.has(model) && payload.grantId) {
+          let members = grantIndex.get(payload.grantId);
+          if (!members) grantIndex.set(payload.grantId, (members = new Set()));
+          members.add(key);
+        }
+      },
+      async find(id) {
+        return get(keyFor(id));
+      },
+      async findByUid(uid) {
+        const id = uidIndex.get(uid);
+        return id === undefined ? undefined : get(keyFor(id));
+      },
+      async findByUserCode(userCode) {
+        const id = userCodeIndex.get(userCode);
+        return id === undefined ? undefined : get(keyFor(id));
+      },
+      async consume(id) {
+        const payload = get(keyFor(id));
+        if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+      },
+      async destroy(id) {
+        const key = keyFor(id);
+        const payload = get(key);
+        store.delete(key);
+        if (payload?.uid && uidIndex.get(payload.uid) === id) uidIndex.delete(payload.uid);
+        if (payload?.userCode && userCodeIndex.get(payload.userCode) === id) userCodeIndex.delete(payload.userCode);
+        if (payload?.grantId) grantIndex.get(payload.grantId)?.delete(key);
+      },
+      async revokeByGrantId(grantId) {
+        for (const key of grantIndex.get(grantId) ?? []) store.delete(key);
+        grantIndex.delete(grantId);
+      },
+    };
+  };
+}
+
+function toClientMetadata(c: DevClient): ClientMetadata {
+  const grantTypes = c.grant_types ?? ['authorization_code', 'refresh_token'];
+  const metadata: ClientMetadata = {
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+    redirect_uris: c.redirect_uris,
+    grant_types: grantTypes,
+    response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
+    token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
+    id_token_signed_response_alg: 'RS256',
+  };
+  if (c.post_logout_redirect_uris) metadata.post_logout_redirect_uris = c.post_logout_redirect_uris;
+  if (c.backchannel_logout_uri) {
+    metadata.backchannel_logout_uri = c.backchannel_logout_uri;
+    metadata.backchannel_logout_session_required = true;
+  }
+  return metadata;
+}
+
+export async function startDevProvider(options: DevProviderOptions): Promise<DevProvider> {
+  const host = options.host ?? '127.0.0.1';
+  const users = options.users ?? defaultUsers();
+  const accessTokenTtl = options.accessTokenTtl ?? 3600;
+  const idTokenTtl = options.idTokenTtl ?? 3600;
+  const rotate = options.rotateRefreshTokens ?? true;
+  const issParameter = options.issParameter ?? true;
+  const routes: Record<DevRouteName, string> = { ...DEFAULT_ROUTES, ...options.routes };
+  const jwtAt = options.jwtAccessTokens;
+
+  // Bind first: the issuer must carry the real port.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  jwk.kid = `dev-${randomUUID()}`;
+  jwk.alg = 'RS256';
+  jwk.use = 'sig';
+
+  const extraClaimNames = [...new Set(users.flatMap((u) => Object.keys(u.extra ?? {})))];
+  const bySub = new Map(users.map((u) => [u.sub, u]));
+
+  const resourceServer = (indicator: string): ResourceServer => {
+    if (!jwtAt || indicator !== jwtAt.resource) {
+      throw new errors.InvalidTarget('unknown resource indicator');
+    }
+    return {
+      scope: jwtAt.scopes.join(' '),
+      audience: jwtAt.resource,
+      accessTokenTTL: accessTokenTtl,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'RS256' } },
+    };
+  };
+
+  const configuration: Configuration = {
+    adapter: createMemoryAdapterFactory(),
+    clients: options.clients.map(toClientMetadata),
+    jwks: { keys: [jwk as never] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')],
+    },
+    routes,
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'picture', ...extraClaimNames],
+      email: ['email', 'email_verified'],
+    },
+    // Most hosted providers put the profile/email claims in the ID token; oidc-provider's default (true)
+    // would only release them from userinfo when an access token is issued too.
+    conformIdTokenClaims: !(options.idTokenClaims ?? true),
+    responseTypes: ['code'],
+    // oidc-provider requires PKCE only for public clients by default; we require it for everyone.
+    pkce: { required: () => true },
+    async findAccount(_ctx, sub): Promise<Account | undefined> {
+      const user = bySub.get(sub);
+      if (!user) return undefined;
+      return {
+        accountId: user.sub,
+        async claims() {
+          return {
+            ...user.extra,
+            sub: user.sub,
+            name: user.name,
+            email: user.email,
+            email_verified: user.email_verified,
+            ...(user.picture !== undefined ? { picture: user.picture } : {}),
+          };
+        },
+      };
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    // A refresh token whenever the (granted) scope has offline_access and the client may use the grant.
+    // NB: oidc-provider drops offline_access at /authorize when a `prompt` is sent that does not include
+    // `consent` (e.g. prompt=login or prompt=none) and for clients without the refresh_token grant.
+    issueRefreshToken: (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: () => rotate,
+    ttl: {
+      AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
+      IdToken: idTokenTtl,
+      AuthorizationCode: 60,
+      RefreshToken: 14 * 24 * 60 * 60,
+      Interaction: 60 * 60,
+      Session: 14 * 24 * 60 * 60,
+      Grant: 14 * 24 * 60 * 60,
+    },
+    clientBasedCORS: () => false,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: options.backchannelLogout ?? false },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = page(
+            'Sign out',
+            `<h1>Sign out</h1>
+<p>Do you want to sign out of the Latch development provider?</p>
+${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" class="primary" autofocus>Sign out</button>
+<button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>`,
+          );
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = page('Signed out', '<h1>Signed out</h1><p>You have been signed out.</p>');
+        },
+      },
+      ...(jwtAt
+        ? {
+            resourceIndicators: {
+              enabled: true,
+              defaultResource: (_ctx: KoaContextWithOIDC, _client: unknown, oneOf?: readonly string[]) =>
+                oneOf ?? jwtAt.resource,
+              useGrantedResource: () => true,
+              getResourceServerInfo: (_ctx: KoaContextWithOIDC, indicator: string) => resourceServer(indicator),
+            },
+          }
+        : {}),
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = page(
+        'Error',
+        `<h1>Something went wrong</h1>${Object.entries(out)
+          .map(([k, v]) => `<p><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</p>`)
+          .join('')}`,
+      );
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+
+  const counts: DevProviderCounts = {
+    token: 0,
+    tokenByGrant: {},
+    userinfo: 0,
+    revocation: 0,
+    authorization: 0,
+  };
+  const resetCounts = (): void => {
+    counts.token = 0;
+    counts.tokenByGrant = {};
+    counts.userinfo = 0;
+    counts.revocation = 0;
+    counts.authorization = 0;
+  };
+
+  // 1. Counters: every request reaching a counted endpoint, failing ones included.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'OPTIONS') return next();
+    const path = ctx.path;
+    if (path === routes.token) {
+      counts.token += 1;
+      try {
+        await next();
+      } finally {
+        // oidc-provider parses the body itself; read grant_type from what it parsed.
+        const oidc = (ctx as unknown as KoaContextWithOIDC).oidc as
+          | { body?: Record<string, unknown>; params?: Record<string, unknown> }
+          | undefined;
+        const grant = oidc?.body?.['grant_type'] ?? oidc?.params?.['grant_type'];
+        const key = typeof grant === 'string' && grant ? grant : 'unknown';
+        counts.tokenByGrant[key] = (counts.tokenByGrant[key] ?? 0) + 1;
+      }
+      return;
+    }
+    if (path === routes.userinfo) counts.userinfo += 1;
+    else if (path === routes.revocation) counts.revocation += 1;
+    else if (path === routes.authorization) counts.authorization += 1;
+    return next();
+  });
+
+  // 2. RFC 9207 opt-out: strip iss from redirects to clients and from discovery.
+  if (!issParameter) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+        delete (ctx.body as Record<string, unknown>)['authorization_response_iss_parameter_supported'];
+        return;
+      }
+      const location = ctx.response.get('location');
+      if (ctx.status >= 300 && ctx.status < 400 && location) {
+        const target = URL.parse(location, issuer);
+        if (target && target.origin !== new URL(issuer).origin && target.searchParams.has('iss')) {
+          target.searchParams.delete('iss');
+          ctx.response.set('location', target.href);
+        }
+      }
+    });
+  }
+
+  // 3. Interactions: login form, cancel, automatic consent.
+  provider.use(interactionMiddleware(provider, users));
+
+  server.on('request', provider.callback());
+
+  const close = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  };
+
+  return { issuer, users, provider, counts, resetCounts, close };
+}
+
+function interactionMiddleware(provider: Provider, users: DevUser[]): Koa.Middleware {
+  const pattern = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?$/;
+
+  return async (ctx, next) => {
+    const match = pattern.exec(ctx.path);
+    if (!match) return next();
+    const action = match[2];
+    ctx.set('cache-control', 'no-store');
+    ctx.set('x-frame-options', 'DENY');
+
+    try {
+      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      if (details.uid !== match[1]) throw new errors.SessionNotFound('interaction mismatch');
+      const client = await provider.Client.find(String(details.params['client_id']));
+      const clientName = client?.clientName ?? client?.clientId ?? 'the application';
+
+      if (ctx.method === 'GET' && !action) {
+        if (details.prompt.name === 'login') {
+          ctx.type = 'html';
+          ctx.body = loginPage({ uid: details.uid, clientName });
+          return;
+        }
+        if (details.prompt.name === 'consent') {
+          // Automatic consent: grant everything requested (scopes incl. offline_access, claims, resources).
+          const accountId = details.session?.accountId;
+          if (!accountId) throw new errors.SessionNotFound('no session for consent');
+          const grant = details.grantId
+            ? await provider.Grant.find(details.grantId)
+            : new provider.Grant({ accountId, clientId: String(details.params['client_id']) });
+          if (!grant) throw new errors.SessionNotFound('grant not found');
+          const d = details.prompt.details as {
+            missingOIDCScope?: string[];
+            missingOIDCClaims?: string[];
+            missingResourceScopes?: Record<string, string[]>;
+          };
+          if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+          if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+          for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) {
+            grant.addResourceScope(indicator, scopes.join(' '));
+          }
+          const grantId = await grant.save();
+          const consent = details.grantId ? {} : { grantId };
+          await finish(ctx, provider, { consent });
+          return;
+        }
+        throw new Error(`unsupported prompt ${details.prompt.name}`);
+      }
+
+      if (ctx.method === 'POST' && action === 'login') {
+        if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a login prompt');
+        const form = await readForm(ctx.req);
+        const login = form.get('login') ?? '';
+        const password = form.get('password') ?? '';
+        const user = users.find((u) => u.login.toLowerCase() === login.trim().toLowerCase());
+        if (!user || !password || user.password !== password) {
+          ctx.status = 401;
+          ctx.type = 'html';
+          ctx.body = loginPage({
+            uid: details.uid,
+            clientName,
+            login,
+            error: 'The email or password is incorrect.',
+          });
+          return;
+        }
+        await finish(ctx, provider, { login: { accountId: user.sub } });
+        return;
+      }
+
+      if (ctx.method === 'POST' && action === 'abort') {
+        await finish(
+          ctx,
+          provider,
+          { error: 'access_denied', error_description: 'End-User aborted interaction' },
+          false,
+        );
+        return;
+      }
+
+      ctx.status = 405;
+      ctx.body = 'Method Not Allowed';
+    } catch (err) {
+      const e = err as { status?: number; error?: string; error_description?: string; message?: string };
+      ctx.status = typeof e.status === 'number' && e.status >= 400 ? e.status : 500;
+      ctx.type = 'html';
+      ctx.body = page(
+        'Error',
+        `<h1>Sign-in could not continue</h1><p role="alert">${escapeHtml(
+          e.error_description ?? e.message ?? 'unknown error',
+        )}</p><p>Start again from the application.</p>`,
+      );
+    }
+  };
+}
+
+async function finish(
+  ctx: Koa.Context,
+  provider: Provider,
+  result: Record<string, unknown>,
+  mergeWithLastSubmission = true,
+): Promise<void> {
+  const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+  ctx.status = 303;
+}

@@ -1,0 +1,269 @@
+/**
+ * Test helpers for servers: free ports, a listening HTTP(S) server with a handle to close it,
+ * and a throwaway redis-server. Everything binds to 127.0.0.1 only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+const LOOPBACK = '127.0.0.1';
+
+/** True when CI=true (or 1): a missing external tool then fails the run instead of skipping. */
+export function isCI(): boolean {
+  return /^(true|1)$/i.test(process.env.CI ?? '');
+}
+
+const warned = new Set<string>();
+
+/**
+ * Options for a node:test `describe` that needs an external tool (a browser, redis-server).
+ * Present: `{}`. Missing locally: `{ skip }` plus one loud warning per process.
+ * Missing under CI: throws, so the test file — and the run — fails.
+ */
+export function toolSuiteOptions(tool: string, available: boolean, hint: string): { skip?: string } {
+  if (available) return {};
+  const message = `${tool} is not available (${hint})`;
+  if (isCI()) throw new Error(`CI=true and ${message}: failing instead of skipping.`);
+  if (!warned.has(tool)) {
+    warned.add(tool);
+    const bar = '!'.repeat(78);
+    console.warn(`\n${bar}\n!! SKIPPED: ${message}.\n!! Suites that need it do not run here; with CI=true they fail.\n${bar}\n`);
+  }
+  return { skip: message };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports and servers
+
+const handedOut = new Set<number>();
+
+/** A port that was free on 127.0.0.1 a moment ago, never the same one twice in this process. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const probe = net.createServer();
+      probe.unref();
+      probe.once('error', reject);
+      probe.listen(0, LOOPBACK, () => {
+        const address = probe.address();
+        probe.close(() => {
+          if (address && typeof address === 'object') resolve(address.port);
+          else reject(new Error('freePort: no address'));
+        });
+      });
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: the OS keeps handing out ports already used by this process');
+}
+
+export interface Listening {
+  server: http.Server | https.Server;
+  port: number;
+  /** `http(s)://<host>:<port>` with the host the server listens on (127.0.0.1 unless told). */
+  url: string;
+  /** The same server under another host name, e.g. `urlFor('auth.latch.test')` for a browser. */
+  urlFor(hostname: string): string;
+  /** Stops listening and drops every open connection (keep-alive included). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Serves `handler` (anything `http.createServer` takes, e.g. a Koa `app.callback()`). */
+export async function listen(
+  handler: http.RequestListener,
+  opts: { host?: string; port?: number; tls?: { key: string | Buffer; cert: string | Buffer } } = {},
+): Promise<Listening> {
+  const host = opts.host ?? LOOPBACK;
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('listen: no address');
+  const port = address.port;
+  const scheme = opts.tls ? 'https' : 'http';
+  const urlFor = (hostname: string) => `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    url: urlFor(host),
+    urlFor,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// redis-server
+
+/** Path of redis-server: $LATCH_REDIS_SERVER, else the first one on $PATH; undefined if none. */
+export function redisServerPath(): string | undefined {
+  const candidates = process.env.LATCH_REDIS_SERVER
+    ? [process.env.LATCH_REDIS_SERVER]
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'));
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+export function redisAvailable(): boolean {
+  return redisServerPath() !== undefined;
+}
+
+export function redisSuiteOptions(): { skip?: string } {
+  return toolSuiteOptions('redis-server', redisAvailable(), 'apt-get install redis-server, or set LATCH_REDIS_SERVER');
+}
+
+export interface RedisHandle {
+  /** `redis://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** SIGTERM, wait for exit, remove the temp dir. Idempotent; call it even after kill(). */
+  stop(): Promise<void>;
+  /** SIGKILL now, without waiting (simulates a crash). restart() brings it back on the same port. */
+  kill(): void;
+  /** Stops the server if running and starts a fresh, empty one on the same port. */
+  restart(): Promise<void>;
+}
+
+/** Any redis-server still running when the test process exits is killed. */
+const liveRedis = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveRedis) child.kill('SIGKILL');
+});
+
+/** Resolves once something on the port answers PING with +PONG (raw RESP, no client library). */
+export function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: LOOPBACK, port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+export async function startRedis(): Promise<RedisHandle> {
+  const bin = redisServerPath();
+  if (!bin) throw new Error('startRedis: redis-server not found (apt-get install redis-server, or set LATCH_REDIS_SERVER)');
+  const dir = await mkdtemp(join(tmpdir(), 'latch-redis-'));
+  const logFile = join(dir, 'redis.log');
+  let child: ChildProcess | undefined;
+  let port = 0;
+
+  const spawnOn = async (p: number): Promise<void> => {
+    // Output goes to a file, not a pipe: nothing to drain, and a forgotten server cannot
+    // keep the test process alive (the child is unref'd; the exit hook kills it).
+    const out = openSync(logFile, 'a');
+    const proc = spawn(
+      bin,
+      ['--port', String(p), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+      { cwd: dir, stdio: ['ignore', out, out] },
+    );
+    closeSync(out);
+    proc.unref();
+    liveRedis.add(proc);
+    proc.once('exit', () => liveRedis.delete(proc));
+    child = proc;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null) break;
+      if (await redisPing(p, 250)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proc.kill('SIGKILL');
+    let log = '';
+    try {
+      log = readFileSync(logFile, 'utf8').slice(-2000);
+    } catch {
+      // no log
+    }
+    throw new Error(`startRedis: redis-server did not answer PING on ${LOOPBACK}:${p}\n${log}`);
+  };
+
+  const halt = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (!proc) return;
+    proc.kill('SIGTERM');
+    if (!(await waitForExit(proc, 5000))) {
+      proc.kill('SIGKILL');
+      await waitForExit(proc, 5000);
+    }
+  };
+
+  // freePort() then bind is racy; another process may take the port in between. Retry.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await spawnOn(port);
+      break;
+    } catch (err) {
+      if (attempt >= 3) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `redis://${LOOPBACK}:${port}`,
+    port,
+    stop() {
+      stopped ??= halt().then(() => rm(dir, { recursive: true, force: true }));
+      return stopped;
+    },
+    kill() {
+      child?.kill('SIGKILL');
+    },
+    async restart() {
+      if (stopped) throw new Error('startRedis: restart() after stop()');
+      await halt();
+      await spawnOn(port);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createBff, type Bff, type BffOptions } from '../../bff/app.ts';
+import { loadConfig, type BffConfig } from '../../bff/config.ts';
+import { REDACT_PATHS } from '../../bff/logger.ts';
+import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../dev/provider.ts';
+import { freePort, listen, type Listening } from './net.ts';
+
+export interface StackOptions {
+  /** Extra or overriding LATCH_* variables. */
+  env?: Record<string, string>;
+  provider?: Partial<Omit<DevProviderOptions, 'clients'>>;
+  /** The microsite origin allowed to call the BFF. */
+  siteOrigin?: string;
+  bff?: BffOptions;
+}
+
+export interface Stack {
+  provider: DevProvider;
+  bff: Listening;
+  app: Bff;
+  config: BffConfig;
+  /** The BFF's base URL. */
+  bffUrl: string;
+  siteOrigin: string;
+  user: { login: string; password: string };
+  clientId: string;
+  clientSecret: string;
+  /** Every log line the BFF wrote, raw. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** A real oidc-provider and a real BFF on loopback, wired to each other. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const bffPort = await freePort();
+  const bffUrl = `http://127.0.0.1:${bffPort}`;
+  const siteOrigin = options.siteOrigin ?? 'http://www.latch.test:8080';
+  const clientId = `latch-${randomBytes(4).toString('hex')}`;
+  const clientSecret = randomBytes(24).toString('base64url');
+  const provider = await startDevProvider({
+    ...options.provider,
+    clients: [{
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uris: [`${bffUrl}/callback`],
+      post_logout_redirect_uris: [`${siteOrigin}/`],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    }],
+  });
+  const config = loadConfig({
+    LATCH_ISSUER: provider.issuer,
+    LATCH_CLIENT_ID: clientId,
+    LATCH_CLIENT_SECRET: clientSecret,
+    LATCH_BASE_URL: bffUrl,
+    LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
+    LATCH_ALLOWED_ORIGINS: siteOrigin,
+    LATCH_ALLOW_INSECURE_HTTP: 'true',
+    LATCH_HTTP_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const app = createBff(config, { logger, ...options.bff });
+  const bff = await listen(app.callback(), { port: bffPort });
+  const user = provider.users[0]!;
+  return {
+    provider, bff, app, config, bffUrl, siteOrigin, clientId, clientSecret, logs,
+    user: { login: user.login, password: user.password },
+    async close() {
+      await bff.close();
+      await provider.close();
+    },
+  };
+}
