@@ -385,9 +385,9 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
-    // A refresh token whenever the (granted) scope has offline_access and the client may use the grant.
-    // NB: oidc-provider drops offline_access at /authorize when a `prompt` is sent that does not include
-    // `consent` (e.g. prompt=login or prompt=none) and for clients without the refresh_token grant.
+    // A refresh token whenever the granted scope has offline_access and the client may use the grant
+    // (clients get the refresh_token grant by default). See middleware 2 below for how offline_access
+    // survives the authorization request.
     issueRefreshToken: (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: () => rotate,
@@ -492,7 +492,25 @@ ${form}
     return next();
   });
 
-  // 2. RFC 9207 opt-out: strip iss from redirects to clients and from discovery.
+  // 2. offline_access: oidc-provider keeps it only when the authorization request's prompt includes
+  //    `consent` (actions/authorization/scopes.js, whether or not prompt was sent). A request that asks for
+  //    offline_access without a prompt (or with prompt=login) gets `consent` added here, which our
+  //    interactions grant automatically, so the refresh token is issued as a hosted provider would.
+  //    prompt=none is left alone: offline_access is dropped and no refresh token is issued.
+  provider.use(async (ctx, next) => {
+    if (ctx.path === routes.authorization && ctx.method === 'GET') {
+      const query = new URLSearchParams(ctx.querystring);
+      const scopes = (query.get('scope') ?? '').split(' ');
+      const prompts = (query.get('prompt') ?? '').split(' ').filter(Boolean);
+      if (scopes.includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none')) {
+        query.set('prompt', [...prompts, 'consent'].join(' '));
+        ctx.querystring = query.toString();
+      }
+    }
+    return next();
+  });
+
+  // 3. RFC 9207 opt-out: strip iss from redirects to clients and from discovery.
   if (!issParameter) {
     provider.use(async (ctx, next) => {
       await next();
@@ -511,7 +529,7 @@ ${form}
     });
   }
 
-  // 3. Interactions: login form, cancel, automatic consent.
+  // 4. Interactions: login form, cancel, automatic consent.
   provider.use(interactionMiddleware(provider, users));
 
   server.on('request', provider.callback());

@@ -48,8 +48,8 @@ export class SessionManager {
     return { session: data, stale: this.#sealer.isStale(sealed) };
   }
 
-  /** The Set-Cookie value for a session. A session that will not fit is a coded error, never a 500. */
-  async write(session: Session, now = Date.now()): Promise<string> {
+  /** The Set-Cookie values for a session. A session that will not fit is a coded error, never a 500. */
+  async write(session: Session, now = Date.now()): Promise<string[]> {
     const remaining = Math.max(1, Math.floor((session.exp - now) / 1000));
     const sealed = await this.#sealer.seal(session, remaining);
     const header = serializeCookie(this.#policy, this.sessionCookie, sealed, remaining);
@@ -58,11 +58,12 @@ export class SessionManager {
         cause: new Error(`sealed session cookie is ${Buffer.byteLength(header)} bytes`),
       });
     }
-    return header;
+    return [header];
   }
 
-  clear(): string {
-    return clearCookie(this.#policy, this.sessionCookie);
+  /** The Set-Cookie values that remove the session. */
+  clear(): string[] {
+    return [clearCookie(this.#policy, this.sessionCookie)];
   }
 
   #txName(state: string): string {

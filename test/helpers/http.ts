@@ -243,8 +243,13 @@ export async function signIn(
   let providerOrigin: string | undefined;
   const { result: page, chain } = await client.follow(loginUrl, {
     until: (url) => {
-      if (url.origin !== bffOrigin) providerOrigin ??= url.origin;
-      return (url.origin !== bffOrigin && url.origin !== providerOrigin) || (opts?.stopAt?.(url) ?? false);
+      if (opts?.stopAt?.(url)) return true;
+      if (url.origin === bffOrigin) return false;
+      // An authorization response off the BFF's origin: the login URL was the provider's own, and the
+      // provider answered without showing the form.
+      if (url.searchParams.has('code') || url.searchParams.has('error')) return true;
+      providerOrigin ??= url.origin;
+      return url.origin !== providerOrigin;
     },
   });
   const last = new URL(chain[chain.length - 1]!);

@@ -1,0 +1,123 @@
+/**
+ * `npm start`: the whole demo on loopback, with no configuration.
+ *   1. a development OpenID provider (oidc-provider) with a demo user,
+ *   2. the BFF, configured against it,
+ *   3. a demo microsite on another origin that loads the widget bundle.
+ * Ctrl-C stops all three.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBff } from '../bff/app.ts';
+import { loadConfig } from '../bff/config.ts';
+import { createLogger } from '../bff/logger.ts';
+import { startDevProvider } from './provider.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const PROVIDER_PORT = Number(process.env['DEMO_PROVIDER_PORT'] ?? 9090);
+const BFF_PORT = Number(process.env['PORT'] ?? 8787);
+const SITE_PORT = Number(process.env['DEMO_SITE_PORT'] ?? 8080);
+// localhost for the site and the BFF: two origins, one site, so the SameSite=Lax cookie travels.
+const bffUrl = `http://localhost:${BFF_PORT}`;
+const siteOrigin = `http://localhost:${SITE_PORT}`;
+
+async function buildWidget() {
+  if (existsSync(join(root, 'dist/latch.js')) && process.env['DEMO_REBUILD'] !== '1') return;
+  process.stdout.write('Building the widget (dist/latch.js)...\n');
+  const { build } = await import('vite');
+  await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+function listen(server: Server, port: number, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`${name}: port ${port} is in use (set ${name === 'BFF' ? 'PORT' : name === 'provider' ? 'DEMO_PROVIDER_PORT' : 'DEMO_SITE_PORT'})`) : err));
+    server.listen(port, '127.0.0.1', resolve);
+  });
+}
+
+/** The microsite: its page, and the widget bundle. */
+function siteServer(): Server {
+  const page = readFileSync(join(root, 'dev/site/index.html'), 'utf8').replaceAll('__BFF__', bffUrl);
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const asset = /^\/(latch(?:\.iife)?\.js|[\w.-]+\.js)$/.exec(path);
+    if (asset && existsSync(join(root, 'dist', asset[1]!))) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(readFileSync(join(root, 'dist', asset[1]!)));
+      return;
+    }
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(page);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  });
+}
+
+async function main() {
+  await buildWidget();
+  const clientSecret = randomBytes(24).toString('base64url');
+  const provider = await startDevProvider({
+    port: PROVIDER_PORT,
+    clients: [{
+      client_id: 'latch-demo',
+      client_secret: clientSecret,
+      redirect_uris: [`${bffUrl}/callback`],
+      post_logout_redirect_uris: [`${siteOrigin}/`],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    }],
+  });
+  const config = loadConfig({
+    ...process.env,
+    LATCH_ISSUER: provider.issuer,
+    LATCH_CLIENT_ID: 'latch-demo',
+    LATCH_CLIENT_SECRET: clientSecret,
+    LATCH_BASE_URL: bffUrl,
+    // A fresh random secret each run: demo sessions end when the demo stops.
+    LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
+    LATCH_ALLOWED_ORIGINS: siteOrigin,
+    LATCH_ALLOW_INSECURE_HTTP: 'true',
+    PORT: String(BFF_PORT),
+  });
+  const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn') }).callback());
+  await listen(bff, BFF_PORT, 'BFF');
+  const site = siteServer();
+  await listen(site, SITE_PORT, 'site');
+
+  const user = provider.users[0]!;
+  process.stdout.write(`
+Latch demo is running.
+
+  Microsite (open this):   ${siteOrigin}/
+  BFF:                     ${bffUrl}
+  OpenID provider:         ${provider.issuer}
+
+  Demo user:   ${user.login}
+  Password:    ${user.password}
+
+Press Ctrl-C to stop.
+`);
+
+  const stop = async () => {
+    process.stdout.write('\nStopping...\n');
+    bff.closeAllConnections();
+    site.closeAllConnections();
+    await Promise.all([
+      new Promise((r) => bff.close(r)),
+      new Promise((r) => site.close(r)),
+      provider.close(),
+    ]);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+/**
+ * Typed fetch to the BFF: credentials always included, the CSRF header on
+ * state-changing calls, a timeout, and every failure mapped to a stable code.
+ */
+import type { ErrorBody, LatchCallbackError, LatchErrorCode } from '../../bff/contract.ts';
+
+/** Header the BFF requires on state-changing requests (value `1`). */
+export const CSRF_HEADER = 'Latch-CSRF';
+
+/**
+ * Codes the widget can report: the BFF's own, the callback's, and two of the
+ * widget's: `LATCH_UNREACHABLE` (network error, timeout, or a 5xx without a
+ * JSON body) and `LATCH_NO_BFF` (no `bff` attribute and no `configure({ bff })`).
+ */
+export type LatchWidgetErrorCode =
+  | LatchErrorCode
+  | LatchCallbackError
+  | 'LATCH_UNREACHABLE'
+  | 'LATCH_NO_BFF';
+
+/** A failed call to the BFF. */
+export class LatchError extends Error {
+  constructor(
+    readonly code: LatchWidgetErrorCode,
+    readonly status = 0,
+  ) {
+    super(code);
+  }
+}
+
+/** JSON from the BFF, or a LatchError. */
+export async function request<T>(url: string, init: RequestInit, timeout: number): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, { credentials: 'include', signal: AbortSignal.timeout(timeout), ...init });
+  } catch {
+    throw new LatchError('LATCH_UNREACHABLE');
+  }
+  const body = (await res.json().catch(() => null)) as (T & Partial<ErrorBody>) | null;
+  if (!res.ok || !body) {
+    throw new LatchError(
+      body?.error?.code ?? (res.status > 499 ? 'LATCH_UNREACHABLE' : 'LATCH_INTERNAL'),
+      res.status,
+    );
+  }
+  return body;
+}

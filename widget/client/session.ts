@@ -1,0 +1,320 @@
+/**
+ * One shared session per page. However many Latch elements a page holds, `/me`
+ * is fetched once; every element and `latch.on('change')` listener reads the
+ * same state. Also here: sign-in (redirect or popup), sign-out, the
+ * BroadcastChannel that keeps the microsite's tabs in step, the re-check when a
+ * tab becomes visible again, and the timers ahead of the session's end.
+ */
+import type {
+  LatchPopupMessage,
+  LatchUser,
+  LogoutResponse,
+  MeResponse,
+} from '../../bff/contract.ts';
+import { emit } from '../events.ts';
+import { CSRF_HEADER, LatchError, request, type LatchWidgetErrorCode } from './bff.ts';
+
+/**
+ * The session's explicit states. `loading` only until the first answer from
+ * `/me` (later re-checks keep the known state until they have an answer).
+ */
+export type LatchStatus = 'loading' | 'signed-out' | 'signing-in' | 'signed-in' | 'error';
+
+export interface LatchErrorInfo {
+  code: LatchWidgetErrorCode;
+  /** `callback`: a failed sign-in (`latch_error`, popup); `bff`: a failed call to the BFF. */
+  source: 'callback' | 'bff';
+}
+
+export interface LatchSessionState {
+  status: LatchStatus;
+  /** Claims of the signed-in user; null otherwise. */
+  user: LatchUser | null;
+  /** When the session ends, epoch milliseconds. */
+  expiresAt: number | null;
+  /** Set in the `error` state; a callback error stays until the next sign-in. */
+  error: LatchErrorInfo | null;
+}
+
+/** How to sign in. `password` is reserved for a later, in-widget password form. */
+export type LatchLoginMode = 'redirect' | 'popup' | 'password';
+
+export interface LatchLoginOptions {
+  mode?: LatchLoginMode;
+  /** Where the BFF sends the browser back to. Default: this page. */
+  returnTo?: string;
+  loginHint?: string;
+  organization?: string;
+  connection?: string;
+  prompt?: 'login' | 'create' | 'select_account' | 'none';
+}
+
+export interface LatchConfig {
+  /** The BFF's base URL, e.g. `https://auth.example.com`. Default: the first element's `bff` attribute. */
+  bff?: string;
+  /** Send `latch-expiring` this many ms before the session ends. Default 60 000. */
+  expiringBefore?: number;
+  /** Re-check `/me` when the tab becomes visible after being hidden this long, in ms. Default 30 000. */
+  recheckAfter?: number;
+  /** Timeout for calls to the BFF, in ms. Default 10 000. */
+  timeout?: number;
+}
+
+export const config: Required<LatchConfig> = {
+  bff: '',
+  expiringBefore: 60_000,
+  recheckAfter: 30_000,
+  timeout: 10_000,
+};
+
+/** The live session. Its identity never changes; events carry snapshots of it. */
+export const state: LatchSessionState = {
+  status: 'loading',
+  user: null,
+  expiresAt: null,
+  error: null,
+};
+
+/** Seams that component tests replace: navigation and opening the popup. */
+export const io = {
+  go: (url: string): void => location.assign(url),
+  open: (url: string): Window | null => open(url, 'latch-login', 'popup,width=480,height=640'),
+};
+
+interface Subscriber extends Element {
+  requestUpdate(): void;
+}
+
+const els = new Set<Subscriber>();
+const listeners = new Set<(s: LatchSessionState) => void>();
+const PENDING = 'latch:pending';
+let started = false;
+let inflight: Promise<void> | undefined;
+let channel: BroadcastChannel | undefined;
+let initiator: Element | undefined;
+let timers: number[] = [];
+let hiddenAt = 0;
+
+const snapshot = (): LatchSessionState => ({ ...state });
+
+/** Where events go: the element the user acted on, else the first element, else the document. */
+const target = (): EventTarget =>
+  (initiator?.isConnected && initiator) || els.values().next().value || document;
+
+function set(next: Partial<LatchSessionState>, fresh?: boolean): void {
+  const prev = snapshot();
+  Object.assign(state, next);
+  if (JSON.stringify(prev) == JSON.stringify(state)) return;
+  const t = target();
+  const now = snapshot();
+  if (state.user && !prev.user && (fresh || prev.status != 'loading'))
+    emit(t, 'latch-login', { user: state.user });
+  if (prev.user && state.status == 'signed-out') emit(t, 'latch-logout', { user: prev.user });
+  if (state.error && state.error != prev.error) emit(t, 'latch-error', state.error);
+  emit(t, 'latch-session-change', now);
+  listeners.forEach((fn) => fn(now));
+  els.forEach((el) => el.requestUpdate());
+  schedule();
+}
+
+/** Timers ahead of the session's end: `latch-expiring`, then a re-check. */
+function schedule(): void {
+  timers.forEach(clearTimeout);
+  const end = state.expiresAt;
+  if (state.user && end) {
+    const wait = (ms: number) => Math.min(Math.max(ms - Date.now(), 0), 2 ** 31 - 1);
+    timers = [
+      setTimeout(() => emit(target(), 'latch-expiring', { expiresAt: end }), wait(end - config.expiringBefore)),
+      setTimeout(refresh, wait(end + 1000)),
+    ];
+  }
+}
+
+/** Apply a `/me` answer (null: signed out). `share`: tell the other tabs. */
+function apply(me: MeResponse | null, share?: boolean, fresh?: boolean): void {
+  const error = state.error?.source == 'callback' && !me ? state.error : null;
+  set(
+    me
+      ? { status: 'signed-in', user: me.user, expiresAt: me.expiresAt, error }
+      : { status: error ? 'error' : 'signed-out', user: null, expiresAt: null, error },
+    fresh,
+  );
+  if (share) channel?.postMessage({ me });
+}
+
+function fail(e: unknown): void {
+  set({ status: 'error', error: { code: (e as LatchError).code, source: 'bff' } });
+}
+
+/** Reads and forgets a flag in sessionStorage (absent where storage is blocked). */
+function take(key: string): boolean {
+  try {
+    const v = sessionStorage.getItem(key);
+    sessionStorage.removeItem(key);
+    return !!v;
+  } catch {
+    return false;
+  }
+}
+
+/** Fetches `/me` (once at a time) and applies the answer. */
+export function refresh(): Promise<void> {
+  return (inflight ??= request<MeResponse>(config.bff + '/me', {}, config.timeout)
+    .then(
+      (me) => {
+        const fresh = take(PENDING);
+        apply(me, fresh, fresh);
+      },
+      (e: LatchError) => (e.status == 401 ? apply(null) : fail(e)),
+    )
+    .finally(() => (inflight = undefined)));
+}
+
+/** Starts the session once a BFF is known: reads `latch_error`, listens, fetches `/me`. */
+export function start(): void {
+  if (started) return;
+  if (!config.bff) {
+    if (state.status == 'loading') set({ status: 'error', error: { code: 'LATCH_NO_BFF', source: 'bff' } });
+    return;
+  }
+  started = true;
+  const url = new URL(location.href);
+  const code = url.searchParams.get('latch_error');
+  if (code) {
+    url.searchParams.delete('latch_error');
+    history.replaceState(history.state, '', url);
+    take(PENDING);
+    set({ error: { code, source: 'callback' } });
+  }
+  channel = new BroadcastChannel('latch:' + config.bff);
+  channel.onmessage = (e: MessageEvent<{ me: MeResponse | null }>) => apply(e.data.me);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState == 'hidden') hiddenAt = Date.now();
+    else if (hiddenAt && Date.now() - hiddenAt >= config.recheckAfter) refresh();
+  });
+  // Back from the authorization server through the back/forward cache: not signing in any more.
+  addEventListener('pageshow', (e) => e.persisted && refresh());
+  if (state.status == 'error') state.status = 'loading';
+  void refresh();
+}
+
+/** Elements register here; the first one with a `bff` attribute names the BFF. */
+export function attach(el: Subscriber): void {
+  els.add(el);
+  config.bff ||= (el.getAttribute('bff') ?? '').replace(/\/+$/, '');
+  queueMicrotask(start);
+}
+
+export function detach(el: Subscriber): void {
+  els.delete(el);
+}
+
+export function configure(options: LatchConfig): void {
+  const bff = options.bff?.replace(/\/+$/, '');
+  Object.assign(config, options, bff ? { bff } : {});
+  if (bff && started) void refresh();
+  else start();
+}
+
+export function on(type: 'change', fn: (s: LatchSessionState) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** The signed-in user, or null; waits for the first answer from `/me`. Rejects in the `error` state. */
+export async function me(): Promise<LatchUser | null> {
+  start();
+  await inflight;
+  if (state.status == 'error' && state.error?.source == 'bff') throw new LatchError(state.error.code);
+  return state.user;
+}
+
+/** Signs in. Unknown or not-yet-built modes (`password`) fall back to a redirect. */
+export async function login(options: LatchLoginOptions = {}, from?: Element): Promise<void> {
+  initiator = from;
+  start();
+  if (!config.bff) return;
+  const q = new URLSearchParams({ returnTo: options.returnTo || location.href });
+  for (const [k, v] of [
+    ['prompt', options.prompt],
+    ['login_hint', options.loginHint],
+    ['organization_id', options.organization],
+    ['connection_id', options.connection],
+  ] as const)
+    if (v) q.set(k, v);
+  const url = config.bff + '/login?' + q;
+  set({ status: 'signing-in', error: null });
+  if (options.mode == 'popup') return popup(url);
+  redirect(url);
+}
+
+function redirect(url: string): void {
+  try {
+    sessionStorage.setItem(PENDING, '1');
+  } catch {
+    /* storage blocked: no latch-login event on return, nothing else lost */
+  }
+  io.go(url);
+}
+
+/** Popup sign-in. Accepts a message only from the BFF's origin and from this popup. */
+async function popup(url: string): Promise<void> {
+  const win = io.open(url + '&mode=popup');
+  if (!win) return redirect(url);
+  const origin = new URL(config.bff).origin;
+  const msg = await new Promise<LatchPopupMessage | undefined>((done) => {
+    const onMessage = (e: MessageEvent) => {
+      if (e.origin == origin && e.source == win && e.data?.type == 'latch:login') end(e.data);
+    };
+    const poll = setInterval(() => win.closed && end(), 400);
+    const end = (m?: LatchPopupMessage) => {
+      removeEventListener('message', onMessage);
+      clearInterval(poll);
+      done(m);
+    };
+    addEventListener('message', onMessage);
+  });
+  if (msg && !msg.ok) return set({ status: 'error', error: { code: msg.error || 'server_error', source: 'callback' } });
+  // Signed in, or the popup was closed: ask /me either way, and tell the other tabs.
+  await request<MeResponse>(config.bff + '/me', {}, config.timeout).then(
+    (me) => apply(me, true),
+    (e: LatchError) => (e.status == 401 ? apply(null) : fail(e)),
+  );
+}
+
+/** Signs out at the BFF, tells the other tabs, then goes to the server's logout URL if it has one. */
+export async function logout(from?: Element): Promise<void> {
+  initiator = from;
+  try {
+    const { logoutUrl } = await request<LogoutResponse>(
+      config.bff + '/logout',
+      { method: 'POST', headers: { [CSRF_HEADER]: '1' } },
+      config.timeout,
+    );
+    state.error = null;
+    apply(null, true);
+    if (logoutUrl) io.go(logoutUrl);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
+export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set(CSRF_HEADER, '1');
+  const res = await fetch(config.bff + path.replace(/^\/?(api\/)?/, '/api/'), {
+    ...init,
+    headers,
+    credentials: 'include',
+  });
+  if (res.status == 401) void refresh();
+  return res;
+}
+
+/** Retry from the error state: a failed sign-in starts a new one; a failed call asks `/me` again. */
+export function retry(options: LatchLoginOptions, from: Element): Promise<void> {
+  if (state.error?.source == 'callback') return login(options, from);
+  set({ status: 'loading', error: null });
+  return refresh();
+}
