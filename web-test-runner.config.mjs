@@ -3,19 +3,11 @@
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
+import { tsImport } from 'tsx/esm/api';
 
-// The project's Chromium flags; keep in step with CHROMIUM_FLAGS in test/helpers/browser.ts.
-const chromiumFlags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP *.latch.test 127.0.0.1',
-];
+// One list of Chromium flags for node:test suites and component tests: read it from the TS helper
+// (tsImport loads it without installing a global TypeScript loader in the test runner's process).
+const { CHROMIUM_FLAGS, CHROMIUM_PATH, DEFAULT_HOST_RULES } = await tsImport('./test/helpers/browser.ts', import.meta.url);
 
 export default {
   files: ['test/widget/**/*.test.ts'],
@@ -33,9 +25,9 @@ export default {
       product: 'chromium',
       // launch() gives every run a fresh temporary profile and deletes it on close.
       launchOptions: {
-        executablePath: process.env.LATCH_CHROMIUM ?? '/usr/bin/chromium',
+        executablePath: CHROMIUM_PATH,
         headless: true,
-        args: chromiumFlags,
+        args: [...CHROMIUM_FLAGS, `--host-resolver-rules=${DEFAULT_HOST_RULES}`],
       },
     }),
   ],

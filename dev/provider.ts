@@ -17,6 +17,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
@@ -304,12 +305,6 @@ function toClientMetadata(c: DevClient): ClientMetadata {
 export async function startDevProvider(options: DevProviderOptions): Promise<DevProvider> {
   const host = options.host ?? '127.0.0.1';
   const users = options.users ?? defaultUsers();
-  const accessTokenTtl = options.accessTokenTtl ?? 3600;
-  const idTokenTtl = options.idTokenTtl ?? 3600;
-  const rotate = options.rotateRefreshTokens ?? true;
-  const issParameter = options.issParameter ?? true;
-  const routes: Record<DevRouteName, string> = { ...DEFAULT_ROUTES, ...options.routes };
-  const jwtAt = options.jwtAccessTokens;
 
   // Bind first: the issuer must carry the real port.
   const server = createServer();
@@ -322,6 +317,27 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
   });
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  try {
+    return await build(server, issuer, options, users);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+}
+
+async function build(
+  server: Server,
+  issuer: string,
+  options: DevProviderOptions,
+  users: DevUser[],
+): Promise<DevProvider> {
+  const accessTokenTtl = options.accessTokenTtl ?? 3600;
+  const idTokenTtl = options.idTokenTtl ?? 3600;
+  const rotate = options.rotateRefreshTokens ?? true;
+  const issParameter = options.issParameter ?? true;
+  const routes: Record<DevRouteName, string> = { ...DEFAULT_ROUTES, ...options.routes };
+  const jwtAt = options.jwtAccessTokens;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = await exportJWK(privateKey);
@@ -402,11 +418,27 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
       Grant: 14 * 24 * 60 * 60,
     },
     clientBasedCORS: () => false,
+    // oidc-provider's outgoing fetch (back-channel logout) uses an SSRF-protected dispatcher that refuses
+    // loopback addresses; everything here is on 127.0.0.1, so drop it.
+    fetch: (input, init) => {
+      const { dispatcher: _ssrfGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return fetch(input, rest);
+    },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client may revoke only its own tokens (oidc-provider's default, minus its console notice).
+        allowedPolicy: (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) {
+            throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          }
+          return true;
+        },
+      },
       userinfo: { enabled: true },
-      introspection: { enabled: true },
+      // Every client here is confidential and may introspect any token (e.g. a resource server's client).
+      introspection: { enabled: true, allowedPolicy: () => true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: options.backchannelLogout ?? false },
       rpInitiatedLogout: {
@@ -451,6 +483,15 @@ ${form}
   };
 
   const provider = new Provider(issuer, configuration);
+  // oidc-provider validates static clients lazily; fail at start instead of at the first request.
+  for (const c of options.clients) {
+    try {
+      await provider.Client.find(c.client_id);
+    } catch (cause) {
+      const e = cause as { error_description?: string; message?: string };
+      throw new Error(`dev provider: client "${c.client_id}" is invalid: ${e.error_description ?? e.message}`, { cause });
+    }
+  }
 
   const counts: DevProviderCounts = {
     token: 0,

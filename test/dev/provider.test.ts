@@ -233,6 +233,22 @@ describe('startDevProvider()', () => {
       const info = await oauth.processUserInfoResponse(rp.as, rp.client, ALICE.sub, res);
       assert.equal(info.email, ALICE.email);
       assert.equal(info.name, ALICE.name);
+      assert.equal(info['locale'], 'de-DE');
+    });
+
+    it('introspects an access token for a confidential client', async () => {
+      const { tokens } = await codeFlow(dp, rp);
+      const res = await oauth.introspectionRequest(rp.as, rp.client, rp.auth, tokens.access_token, {
+        [oauth.allowInsecureRequests]: true,
+      });
+      const info = await oauth.processIntrospectionResponse(rp.as, rp.client, res);
+      assert.equal(info.active, true);
+      assert.equal(info.sub, ALICE.sub);
+      assert.equal(info.client_id, 'web');
+      const dead = await oauth.introspectionRequest(rp.as, rp.client, rp.auth, 'not-a-token', {
+        [oauth.allowInsecureRequests]: true,
+      });
+      assert.equal((await oauth.processIntrospectionResponse(rp.as, rp.client, dead)).active, false);
     });
 
     it('does not issue a refresh token without offline_access', async () => {
@@ -317,7 +333,11 @@ describe('startDevProvider()', () => {
     it('refuses the grant to a client that does not list it', async () => {
       const res = await postToken(dp, '/token', { grant_type: 'client_credentials' }, 'web');
       assert.equal(res.status, 400);
-      assert.equal(((await res.json()) as { error: string }).error, 'unauthorized_client');
+      const body = (await res.json()) as { error: string; error_description: string; access_token?: string };
+      // oidc-provider answers invalid_request here (RFC 6749 would say unauthorized_client).
+      assert.equal(body.error, 'invalid_request');
+      assert.match(body.error_description, /grant type is not allowed/);
+      assert.equal(body.access_token, undefined);
     });
   });
 
@@ -342,6 +362,13 @@ describe('startDevProvider()', () => {
       // The provider session is gone: a new authorization request shows the login form again.
       const again = await http.follow((await authorizationUrl(rp)).url);
       assert.match(again.result.text, /name="password"/);
+    });
+
+    it('completes a logout for a browser without a provider session (self-submitting form)', async () => {
+      const end = new URL(rp.as.end_session_endpoint!);
+      end.search = new URLSearchParams({ client_id: 'web', post_logout_redirect_uri: POST_LOGOUT_URI }).toString();
+      const { finalUrl } = await completeProviderLogout(new HttpClient(), end.href);
+      assert.equal(finalUrl.href, POST_LOGOUT_URI);
     });
 
     it('keeps the provider session (single sign-on) until logout', async () => {

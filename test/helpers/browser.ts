@@ -1,6 +1,6 @@
 /**
  * Drives Debian's Chromium through playwright-core (no browser downloads).
- * The flag list is repeated in web-test-runner.config.mjs (a .mjs cannot import this file).
+ * web-test-runner.config.mjs reads CHROMIUM_PATH / CHROMIUM_FLAGS / DEFAULT_HOST_RULES from here.
  */
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -74,7 +74,8 @@ export class HttpClient {
    * target before it is requested; when it answers true that URL is not requested, it ends the chain, and
    * `result` is the response that pointed to it. Otherwise the walk ends at the first non-redirect response.
    * 301/302/303 after a non-GET continue as GET without a body; 307/308 repeat the method and body.
-   * `chain` lists every URL visited, in order, plus the stopping URL.
+   * `chain` lists every URL visited, in order, plus the stopping URL. `init.cookieUrl` applies to the first
+   * request only.
    */
   async follow(
     url: string,
@@ -90,8 +91,10 @@ export class HttpClient {
       const next = result.location;
       chain.push(next);
       if (opts?.until?.(new URL(next))) break;
-      if (result.status !== 307 && result.status !== 308) {
-        init = init ? withoutBody(init) : undefined;
+      if (init) {
+        // cookieUrl belongs to the first URL only.
+        const { cookieUrl: _first, ...rest } = init;
+        init = result.status === 307 || result.status === 308 ? rest : withoutBody(rest);
       }
       result = await this.request(next, init);
     }

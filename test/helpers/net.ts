@@ -3,7 +3,7 @@
  * and a throwaway redis-server. Everything binds to 127.0.0.1 only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -150,10 +150,12 @@ export interface RedisHandle {
   restart(): Promise<void>;
 }
 
-/** Any redis-server still running when the test process exits is killed. */
+/** A redis-server someone forgot to stop() is killed, and its temp dir removed, at process exit. */
 const liveRedis = new Set<ChildProcess>();
+const redisDirs = new Set<string>();
 process.once('exit', () => {
   for (const child of liveRedis) child.kill('SIGKILL');
+  for (const dir of redisDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Resolves once something on the port answers PING with +PONG (raw RESP, no client library). */
@@ -190,6 +192,11 @@ export async function startRedis(): Promise<RedisHandle> {
   const bin = redisServerPath();
   if (!bin) throw new Error('startRedis: redis-server not found (apt-get install redis-server, or set LATCH_REDIS_SERVER)');
   const dir = await mkdtemp(join(tmpdir(), 'latch-redis-'));
+  redisDirs.add(dir);
+  const removeDir = async () => {
+    await rm(dir, { recursive: true, force: true });
+    redisDirs.delete(dir);
+  };
   const logFile = join(dir, 'redis.log');
   let child: ChildProcess | undefined;
   let port = 0;
@@ -243,7 +250,7 @@ export async function startRedis(): Promise<RedisHandle> {
       break;
     } catch (err) {
       if (attempt >= 3) {
-        await rm(dir, { recursive: true, force: true });
+        await removeDir();
         throw err;
       }
     }
@@ -254,7 +261,7 @@ export async function startRedis(): Promise<RedisHandle> {
     url: `redis://${LOOPBACK}:${port}`,
     port,
     stop() {
-      stopped ??= halt().then(() => rm(dir, { recursive: true, force: true }));
+      stopped ??= halt().then(removeDir);
       return stopped;
     },
     kill() {

@@ -92,7 +92,7 @@ let started = false;
 let inflight: Promise<void> | undefined;
 let channel: BroadcastChannel | undefined;
 let initiator: Element | undefined;
-let timers: number[] = [];
+let timers: ReturnType<typeof setTimeout>[] = [];
 let hiddenAt = 0;
 
 const snapshot = (): LatchSessionState => ({ ...state });
@@ -157,12 +157,15 @@ function take(key: string): boolean {
   }
 }
 
-/** Fetches `/me` (once at a time) and applies the answer. */
-export function refresh(): Promise<void> {
+/**
+ * Fetches `/me` (once at a time) and applies the answer. `fresh`: a sign-in
+ * just ended here, so send `latch-login` and tell the other tabs.
+ */
+export function refresh(fresh?: boolean): Promise<void> {
   return (inflight ??= request<MeResponse>(config.bff + '/me', {}, config.timeout)
     .then(
       (me) => {
-        const fresh = take(PENDING);
+        fresh = take(PENDING) || fresh;
         apply(me, fresh, fresh);
       },
       (e: LatchError) => (e.status == 401 ? apply(null) : fail(e)),
@@ -212,8 +215,7 @@ export function detach(el: Subscriber): void {
 export function configure(options: LatchConfig): void {
   const bff = options.bff?.replace(/\/+$/, '');
   Object.assign(config, options, bff ? { bff } : {});
-  if (bff && started) void refresh();
-  else start();
+  if (bff) started ? void refresh() : start();
 }
 
 export function on(type: 'change', fn: (s: LatchSessionState) => void): () => void {
@@ -242,10 +244,8 @@ export async function login(options: LatchLoginOptions = {}, from?: Element): Pr
     ['connection_id', options.connection],
   ] as const)
     if (v) q.set(k, v);
-  const url = config.bff + '/login?' + q;
   set({ status: 'signing-in', error: null });
-  if (options.mode == 'popup') return popup(url);
-  redirect(url);
+  return (modes[options.mode!] ?? redirect)(config.bff + '/login?' + q);
 }
 
 function redirect(url: string): void {
@@ -275,12 +275,18 @@ async function popup(url: string): Promise<void> {
     addEventListener('message', onMessage);
   });
   if (msg && !msg.ok) return set({ status: 'error', error: { code: msg.error || 'server_error', source: 'callback' } });
-  // Signed in, or the popup was closed: ask /me either way, and tell the other tabs.
-  await request<MeResponse>(config.bff + '/me', {}, config.timeout).then(
-    (me) => apply(me, true),
-    (e: LatchError) => (e.status == 401 ? apply(null) : fail(e)),
-  );
+  // Signed in, or the popup was closed: ask /me either way.
+  return refresh(true);
 }
+
+/**
+ * Sign-in strategies by mode. The hook for `mode="password"` (a later issue):
+ * add a `password` entry here; until then it falls back to a redirect.
+ */
+const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void>>> = {
+  redirect,
+  popup,
+};
 
 /** Signs out at the BFF, tells the other tabs, then goes to the server's logout URL if it has one. */
 export async function logout(from?: Element): Promise<void> {

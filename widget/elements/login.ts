@@ -1,0 +1,140 @@
+import { html, type PropertyValues, type TemplateResult } from 'lit';
+import {
+  login,
+  logout,
+  retry,
+  state,
+  type LatchLoginMode,
+  type LatchLoginOptions,
+} from '../client/session.ts';
+import { en, type LatchStrings } from '../i18n/en.ts';
+import { LatchElement } from './base.ts';
+import { styles } from './login.styles.ts';
+
+/**
+ * The sign-in button, and once signed in the user's avatar and name with a
+ * menu that holds "Sign out".
+ *
+ * States (from the shared session): loading (a placeholder of the button's
+ * size, so nothing shifts), signed out, signing in (the button is disabled and
+ * `aria-busy`), signed in, and error (words for the code, and "Retry").
+ * State changes are announced through a polite live region.
+ *
+ * @summary Sign-in button and account menu.
+ * @attr bff - The BFF's base URL. The first Latch element's `bff` (or `latch.configure({ bff })`) serves the whole page.
+ * @attr mode - `redirect` (default) or `popup`; a blocked popup falls back to a redirect. (`password` is reserved.)
+ * @attr return-to - Where to come back to after signing in. Default: this page.
+ * @attr login-hint - Passed to the BFF's `/login` as `login_hint`.
+ * @attr organization - Passed as `organization_id`.
+ * @attr connection - Passed as `connection_id`.
+ * @attr prompt - `login`, `create`, `select_account` or `none`.
+ * @attr lang - Language of the element's strings (else the nearest `lang`, else `<html lang>`): en built in; de, fr, es load on demand.
+ *
+ * @csspart button - The sign-in, retry, and account (menu) buttons.
+ * @csspart skeleton - The placeholder shown while loading.
+ * @csspart avatar - The user's picture, or their initial when there is none.
+ * @csspart name - The user's name in the account button.
+ * @csspart menu - The account menu.
+ * @csspart menu-item - The "Sign out" item.
+ * @csspart error - The error's words.
+ *
+ * @cssproperty --latch-accent - Button background (and focus ring). Light #1d4ed8, dark #93c5fd.
+ * @cssproperty --latch-on-accent - Text on the accent colour. Light #fff, dark #0b1220.
+ * @cssproperty --latch-bg - Background of the account button, the menu and the error. Light #fff, dark #1f2937.
+ * @cssproperty --latch-fg - Text colour. Light #111827, dark #f9fafb.
+ * @cssproperty --latch-border - Borders, the placeholder, the hovered item. Light #d1d5db, dark #4b5563.
+ * @cssproperty --latch-error - Colour of the error's words. Light #b91c1c, dark #fca5a5.
+ * @cssproperty --latch-focus - Focus ring colour. Default: the accent.
+ * @cssproperty --latch-radius - Corner radius. Default 6px.
+ * @cssproperty --latch-font - Font family. Default system-ui, sans-serif.
+ *
+ * @event latch-login - The user signed in. `detail: { user }`.
+ * @event latch-logout - The user is signed out. `detail: { user }` (who was signed in).
+ * @event latch-session-change - The shared session changed. `detail`: a snapshot of `latch.session`.
+ * @event latch-error - A failed sign-in or BFF call. `detail: { code, source }`.
+ * @event latch-expiring - The session ends soon. `detail: { expiresAt }`.
+ */
+export class LatchLoginElement extends LatchElement {
+  static override styles = styles;
+  static override properties = { _open: { state: true } };
+  declare _open: boolean;
+  /** Whether focus was inside before the last update (to bring it back after one). */
+  private _hadFocus = false;
+  /** Whether a settled state was shown already (the first one is not announced). */
+  private _settled = false;
+
+  constructor() {
+    super();
+    this.addEventListener('keydown', (e) => {
+      if (e.key == 'Escape' && this._open) {
+        this._open = false;
+        this.renderRoot.querySelector('button')?.focus();
+      } else if (e.key == 'ArrowDown' && state.user) this._open = true;
+    });
+    // Focus left the element (a click elsewhere, Tab out of the menu): close the menu.
+    this.addEventListener('focusout', () => (this._open = false));
+  }
+
+  /** The sign-in options this element's attributes ask for. */
+  private _options(): LatchLoginOptions {
+    const a = (name: string) => this.getAttribute(name) || undefined;
+    return {
+      mode: a('mode') as LatchLoginMode | undefined,
+      returnTo: a('return-to'),
+      loginHint: a('login-hint'),
+      organization: a('organization'),
+      connection: a('connection'),
+      prompt: a('prompt') as LatchLoginOptions['prompt'],
+    };
+  }
+
+  protected override willUpdate(): void {
+    this._hadFocus = this.matches(':focus-within');
+    if (!state.user) this._open = false;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    const root = this.renderRoot;
+    if (changed.has('_open') && this._open) root.querySelector<HTMLElement>('[role=menuitem]')?.focus();
+    else if (this._hadFocus && !this.matches(':focus-within')) root.querySelector('button')?.focus();
+  }
+
+  override render(): TemplateResult {
+    const ready = this.strings();
+    const t = ready ?? (en as LatchStrings);
+    const { status, user, error } = state;
+    const loading = !ready || status == 'loading';
+    const busy = status == 'signing-in';
+    const name = String(user?.name || user?.preferred_username || user?.email || user?.sub);
+    const words = error && (t[error.code] || t.error);
+    const said =
+      (!loading && words) ||
+      (this._settled && (user ? t.signedIn.replace('{name}', name) : busy ? t.signingIn : t.signedOut));
+    this._settled = !loading;
+    // One template around every state, so the live region stays the same node.
+    return html`${
+      loading
+        ? html`<span class="b s" part="skeleton"></span>`
+        : user && status == 'signed-in'
+        ? html`<button
+              class="b m"
+              part="button"
+              aria-haspopup="menu"
+              aria-expanded=${!!this._open}
+              aria-controls="menu"
+              @click=${() => (this._open = !this._open)}
+            >${user.picture
+              ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer" />`
+              : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`}<span part="name">${name}</span></button
+            ><div id="menu" part="menu" role="menu" aria-label=${t.account} ?hidden=${!this._open}>
+              <button part="menu-item" role="menuitem" tabindex="-1" @click=${() => logout(this)}>${t.signOut}</button>
+            </div>`
+        : status == 'error'
+          ? html`<span class="e" part="error">${words}</span
+              ><button class="b" part="button" @click=${() => retry(this._options(), this)}>${t.retry}</button>`
+          : html`<button class="b" part="button" ?disabled=${busy} aria-busy=${busy} @click=${() => login(this._options(), this)}>
+              ${t.signIn}
+            </button>`
+    }<span class="r" role="status">${said}</span>`;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Languages. English is built in; de, fr and es are separate chunks
+ * (`dist/latch-de.js`, ...) imported only when an element's `lang`, or the
+ * page's `<html lang>`, asks for them. Any string can be overridden from JS
+ * with `latch.configure({ strings: { en: { signIn: 'Log in' } } })`.
+ */
+import { en, type LatchStrings } from './en.ts';
+
+export type { LatchStrings };
+
+/** Per-language overrides: `{ de: { signIn: 'Einloggen' } }`. */
+export type LatchStringOverrides = Record<string, Partial<LatchStrings>>;
+
+const tables: Record<string, Partial<LatchStrings>> = { en };
+const pending: Record<string, Promise<void>> = {};
+const overrides: LatchStringOverrides = {};
+
+const chunks: Record<string, () => Promise<{ default: Partial<LatchStrings> }>> = {
+  de: () => import('./de.ts'),
+  fr: () => import('./fr.ts'),
+  es: () => import('./es.ts'),
+};
+
+export function overrideStrings(more: LatchStringOverrides): void {
+  for (const l in more) overrides[l] = { ...overrides[l], ...more[l] };
+}
+
+/** The language that applies to `el`: its own or nearest `lang`, else `<html lang>`; primary subtag. */
+export const langOf = (el: Element): string =>
+  ((el.closest('[lang]') as HTMLElement | null)?.lang || document.documentElement.lang)
+    .slice(0, 2)
+    .toLowerCase();
+
+/**
+ * The strings for `lang`, or undefined while its chunk loads; `ready` runs when
+ * it has. A chunk that fails to load leaves English in place.
+ */
+export function strings(lang: string, ready: () => void): LatchStrings | undefined {
+  if (!tables[lang] && chunks[lang]) {
+    (pending[lang] ??= chunks[lang]().then(
+      (m) => void (tables[lang] = m.default),
+      () => void (tables[lang] = {}),
+    )).then(ready);
+    return;
+  }
+  return { ...en, ...overrides.en, ...tables[lang], ...overrides[lang] } as LatchStrings;
+}
