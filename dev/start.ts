@@ -6,7 +6,7 @@
  * Ctrl-C stops all three.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { createBff } from '../bff/app.ts';
 import { loadConfig } from '../bff/config.ts';
 import { createLogger } from '../bff/logger.ts';
 import { startDevProvider } from './provider.ts';
+import { siteHandler } from './site.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PROVIDER_PORT = Number(process.env['DEMO_PROVIDER_PORT'] ?? 9090);
@@ -35,26 +36,6 @@ function listen(server: Server, port: number, name: string): Promise<void> {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`${name}: port ${port} is in use (set ${name === 'BFF' ? 'PORT' : name === 'provider' ? 'DEMO_PROVIDER_PORT' : 'DEMO_SITE_PORT'})`) : err));
     server.listen(port, '127.0.0.1', resolve);
-  });
-}
-
-/** The microsite: its page, and the widget bundle. */
-function siteServer(): Server {
-  const page = readFileSync(join(root, 'dev/site/index.html'), 'utf8').replaceAll('__BFF__', bffUrl);
-  return createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const asset = /^\/(latch(?:\.iife)?\.js|[\w.-]+\.js)$/.exec(path);
-    if (asset && existsSync(join(root, 'dist', asset[1]!))) {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
-      res.end(readFileSync(join(root, 'dist', asset[1]!)));
-      return;
-    }
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   });
 }
 
@@ -85,7 +66,7 @@ async function main() {
   });
   const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn') }).callback());
   await listen(bff, BFF_PORT, 'BFF');
-  const site = siteServer();
+  const site = createServer(siteHandler({ bffUrl }));
   await listen(site, SITE_PORT, 'site');
 
   const user = provider.users[0]!;

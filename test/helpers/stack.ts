@@ -14,6 +14,8 @@ export interface StackOptions {
   /** The microsite origin allowed to call the BFF. */
   siteOrigin?: string;
   bff?: BffOptions;
+  /** The host name in the BFF's public URL (it still listens on 127.0.0.1), e.g. auth.latch.test for a browser. */
+  bffHost?: string;
 }
 
 export interface Stack {
@@ -35,7 +37,7 @@ export interface Stack {
 /** A real oidc-provider and a real BFF on loopback, wired to each other. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const bffPort = await freePort();
-  const bffUrl = `http://127.0.0.1:${bffPort}`;
+  const bffUrl = `http://${options.bffHost ?? '127.0.0.1'}:${bffPort}`;
   const siteOrigin = options.siteOrigin ?? 'http://www.latch.test:8080';
   const clientId = `latch-${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');

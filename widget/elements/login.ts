@@ -1,4 +1,4 @@
-import { html, type PropertyValues, type TemplateResult } from 'lit';
+import { html, type TemplateResult } from 'lit';
 import {
   login,
   logout,
@@ -66,13 +66,18 @@ export class LatchLoginElement extends LatchElement {
   constructor() {
     super();
     this.addEventListener('keydown', (e) => {
-      if (e.key == 'Escape' && this._open) {
-        this._open = false;
-        this.renderRoot.querySelector('button')?.focus();
-      } else if (e.key == 'ArrowDown' && state.user) this._open = true;
+      if (e.key == 'Escape' && this._open) void this._show(false);
+      else if (e.key == 'ArrowDown' && state.user && !this._open) void this._show(true);
     });
     // Focus left the element (a click elsewhere, Tab out of the menu): close the menu.
     this.addEventListener('focusout', () => (this._open = false));
+  }
+
+  /** Opens the menu with focus on its item, or closes it with focus back on the button. */
+  private async _show(open: boolean): Promise<void> {
+    this._open = open;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>(open ? '[role=menuitem]' : 'button')?.focus();
   }
 
   /** The sign-in options this element's attributes ask for. */
@@ -93,10 +98,9 @@ export class LatchLoginElement extends LatchElement {
     if (!state.user) this._open = false;
   }
 
-  protected override updated(changed: PropertyValues<this>): void {
-    const root = this.renderRoot;
-    if (changed.has('_open') && this._open) root.querySelector<HTMLElement>('[role=menuitem]')?.focus();
-    else if (this._hadFocus && !this.matches(':focus-within')) root.querySelector('button')?.focus();
+  protected override updated(): void {
+    // The focused control went away with a state change (e.g. after "Sign out"): focus the new one.
+    if (this._hadFocus && !this.matches(':focus-within')) this.renderRoot.querySelector('button')?.focus();
   }
 
   override render(): TemplateResult {
@@ -111,30 +115,38 @@ export class LatchLoginElement extends LatchElement {
       (!loading && words) ||
       (this._settled && (user ? t.signedIn.replace('{name}', name) : busy ? t.signingIn : t.signedOut));
     this._settled = !loading;
-    // One template around every state, so the live region stays the same node.
-    return html`${
-      loading
-        ? html`<span class="b s" part="skeleton"></span>`
-        : user && status == 'signed-in'
+    const avatar = user?.picture
+      ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer" />`
+      : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`;
+    const body = loading
+      ? html`<span class="b s" part="skeleton"></span>`
+      : user && status == 'signed-in'
         ? html`<button
               class="b m"
               part="button"
               aria-haspopup="menu"
               aria-expanded=${!!this._open}
               aria-controls="menu"
-              @click=${() => (this._open = !this._open)}
-            >${user.picture
-              ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer" />`
-              : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`}<span part="name">${name}</span></button
-            ><div id="menu" part="menu" role="menu" aria-label=${t.account} ?hidden=${!this._open}>
+              @click=${() => this._show(!this._open)}
+            >
+              ${avatar}<span part="name">${name}</span>
+            </button>
+            <div id="menu" part="menu" role="menu" aria-label=${t.account} ?hidden=${!this._open}>
               <button part="menu-item" role="menuitem" tabindex="-1" @click=${() => logout(this)}>${t.signOut}</button>
             </div>`
         : status == 'error'
-          ? html`<span class="e" part="error">${words}</span
-              ><button class="b" part="button" @click=${() => retry(this._options(), this)}>${t.retry}</button>`
-          : html`<button class="b" part="button" ?disabled=${busy} aria-busy=${busy} @click=${() => login(this._options(), this)}>
+          ? html`<span class="e" part="error">${words}</span>
+              <button class="b" part="button" @click=${() => retry(this._options(), this)}>${t.retry}</button>`
+          : html`<button
+              class="b"
+              part="button"
+              ?disabled=${busy}
+              aria-busy=${busy}
+              @click=${() => login(this._options(), this)}
+            >
               ${t.signIn}
-            </button>`
-    }<span class="r" role="status">${said}</span>`;
+            </button>`;
+    // One template around every state, so the live region stays the same node.
+    return html`${body}<span class="r" role="status">${said}</span>`;
   }
 }
