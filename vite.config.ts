@@ -54,7 +54,9 @@ function minifyTemplates(): Plugin {
       if (!id.includes('/widget/')) return null;
       return code
         .replace(/\bhtml`([^`]*)`/g, (_, body: string) => {
-          const min = body.replace(/\s*\n\s*/g, ' ').replace(/>\s+</g, '><').replace(/\s+(\/?>)/g, '$1');
+          const min = body.replace(/\s*\n\s*/g, ' ').replace(/>\s+</g, '><').replace(/\s+(\/?>)/g, '$1')
+            .replace(/>\s+\$\{/g, '>${')
+            .replace(/\}\s+</g, '}<');
           return 'html`' + min + '`';
         })
         .replace(/\bcss`([^`]*)`/g, (_, body: string) => {
@@ -64,6 +66,8 @@ function minifyTemplates(): Plugin {
             .replace(/\s*([{};,>])\s*/g, '$1')
             .replace(/:\s+/g, ':')
             .replace(/;}/g, '}')
+            .replace(/([^\w.])0\./g, '$1.')
+            .replace(/\[(\w+)='([\w-]+)'\]/g, '[$1=$2]')
             .trim();
           return 'css`' + min + '`';
         });
@@ -83,11 +87,12 @@ export default defineConfig({
     terserOptions: {
       ecma: 2020,
       module: true,
-      compress: { passes: 3, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
+      compress: { passes: 3, unsafe_arrows: true, unsafe_methods: true, pure_getters: true, unsafe: true, toplevel: true, hoist_props: true },
       // The widget's own private members (`_open`, `_options`...); Lit's are `_$`-prefixed and left alone.
       mangle: { properties: { regex: /^_[a-z]/ } },
       format: { comments: false },
     },
+    rolldownOptions: { output: { generatedCode: { symbols: false } } },
     lib: {
       entry: 'widget/index.ts',
       name: 'latch',

@@ -1,4 +1,4 @@
-import { LitElement } from 'lit';
+import { LitElement, type PropertyDeclarations } from 'lit';
 import { attach, detach } from '../client/session.ts';
 import { langOf, strings, type LatchStrings } from '../i18n/index.ts';
 import { VERSION } from '../version.ts';
@@ -10,7 +10,7 @@ import { VERSION } from '../version.ts';
 export class LatchElement extends LitElement {
   static version = VERSION;
   // `lang` is observed under another name, so the native `lang` property stays as it is.
-  static override properties = { _lang: { attribute: 'lang' } };
+  static override properties: PropertyDeclarations = { _lang: { attribute: 'lang' } };
 
   override connectedCallback(): void {
     super.connectedCallback();

@@ -1,4 +1,4 @@
-import { css, html, type TemplateResult } from 'lit';
+import { css, html, type PropertyDeclarations, type TemplateResult } from 'lit';
 import type { LatchUser } from '../../bff/contract.ts';
 import { state } from '../client/session.ts';
 import { LatchElement } from './base.ts';
@@ -25,7 +25,7 @@ export const meets = (user: LatchUser, claim: string | null): boolean =>
  * @slot loading - Shown until the first answer from the BFF.
  */
 export class LatchGateElement extends LatchElement {
-  static override properties = { claim: {} };
+  static override properties: PropertyDeclarations = { claim: {} };
   declare claim: string | null;
 
   static override styles = css`:host { display: contents; }`;

@@ -1,35 +1,43 @@
 import { css } from 'lit';
 
 /**
- * Internal custom properties (`--_*`) take the public `--latch-*` ones, with
- * light defaults, and dark defaults under `prefers-color-scheme: dark`.
+ * Private custom properties take the public `--latch-*` ones, with light
+ * defaults, and dark defaults under `prefers-color-scheme: dark`:
+ * --_a accent, --_o text on accent, --_b background, --_f text,
+ * --_l lines (borders, placeholder, hover), --_e error, --_r radius.
  */
 export const styles = css`
   :host {
-    --_accent: var(--latch-accent, #1d4ed8);
-    --_on-accent: var(--latch-on-accent, #fff);
-    --_bg: var(--latch-bg, #fff);
-    --_fg: var(--latch-fg, #111827);
-    --_border: var(--latch-border, #d1d5db);
-    --_error: var(--latch-error, #b91c1c);
-    --_radius: var(--latch-radius, 6px);
+    --_a: var(--latch-accent, #1d4ed8);
+    --_o: var(--latch-on-accent, #fff);
+    --_b: var(--latch-bg, #fff);
+    --_f: var(--latch-fg, #111827);
+    --_l: var(--latch-border, #d1d5db);
+    --_e: var(--latch-error, #b91c1c);
+    --_r: var(--latch-radius, 6px);
     display: inline-flex;
     align-items: center;
     gap: 0.5em;
     position: relative;
     vertical-align: middle;
-    font: 1em / 1.2 var(--latch-font, system-ui, sans-serif);
-    color: var(--_fg);
+    font: 1em/1.2 var(--latch-font, system-ui, sans-serif);
+    color: var(--_f);
   }
   @media (prefers-color-scheme: dark) {
     :host {
-      --_accent: var(--latch-accent, #93c5fd);
-      --_on-accent: var(--latch-on-accent, #0b1220);
-      --_bg: var(--latch-bg, #1f2937);
-      --_fg: var(--latch-fg, #f9fafb);
-      --_border: var(--latch-border, #4b5563);
-      --_error: var(--latch-error, #fca5a5);
+      --_a: var(--latch-accent, #93c5fd);
+      --_o: var(--latch-on-accent, #0b1220);
+      --_b: var(--latch-bg, #1f2937);
+      --_f: var(--latch-fg, #f9fafb);
+      --_l: var(--latch-border, #4b5563);
+      --_e: var(--latch-error, #fca5a5);
     }
+  }
+  button {
+    font: inherit;
+    color: inherit;
+    cursor: pointer;
+    white-space: nowrap;
   }
   .b {
     box-sizing: border-box;
@@ -40,29 +48,26 @@ export const styles = css`
     height: 2.5em;
     min-width: 6em;
     padding: 0 1em;
-    border: 1px solid var(--_accent);
-    border-radius: var(--_radius);
-    background: var(--_accent);
-    color: var(--_on-accent);
-    font: inherit;
+    border: 1px solid var(--_a);
+    border-radius: var(--_r);
+    background: var(--_a);
+    color: var(--_o);
     font-weight: 600;
-    white-space: nowrap;
-    cursor: pointer;
   }
-  .b[disabled] {
+  [disabled] {
     cursor: progress;
     opacity: 0.7;
   }
   .m {
     padding-left: 0.25em;
-    border-color: var(--_border);
-    background: var(--_bg);
-    color: var(--_fg);
+    border-color: var(--_l);
+    background: var(--_b);
+    color: var(--_f);
     font-weight: 400;
   }
   .s {
     border-color: transparent;
-    background: var(--_border);
+    background: var(--_l);
     opacity: 0.4;
   }
   .a {
@@ -72,48 +77,42 @@ export const styles = css`
     height: 1.9em;
     border-radius: 50%;
     object-fit: cover;
-    background: var(--_accent);
-    color: var(--_on-accent);
+    background: var(--_a);
+    color: var(--_o);
   }
   [role='menu'] {
     position: absolute;
     top: 100%;
     right: 0;
     z-index: 10;
-    box-sizing: border-box;
     min-width: 100%;
     margin-top: 0.25em;
     padding: 0.25em;
-    border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    background: var(--_bg);
+    border: 1px solid var(--_l);
+    border-radius: var(--_r);
+    background: var(--_b);
     box-shadow: 0 4px 12px #0003;
   }
   [role='menuitem'] {
-    display: block;
     width: 100%;
     padding: 0.5em 0.75em;
     border: 0;
-    border-radius: var(--_radius);
+    border-radius: var(--_r);
     background: none;
-    color: inherit;
-    font: inherit;
     text-align: start;
-    white-space: nowrap;
-    cursor: pointer;
   }
   [role='menuitem']:hover {
-    background: var(--_border);
+    background: var(--_l);
   }
   :focus-visible {
-    outline: 2px solid var(--latch-focus, var(--_accent));
+    outline: 2px solid var(--latch-focus, var(--_a));
     outline-offset: 2px;
   }
   .e {
     padding: 0.25em 0.5em;
-    border-radius: var(--_radius);
-    background: var(--_bg);
-    color: var(--_error);
+    border-radius: var(--_r);
+    background: var(--_b);
+    color: var(--_e);
   }
   .r {
     position: absolute;

@@ -1,4 +1,4 @@
-import { html, type TemplateResult } from 'lit';
+import { html, type PropertyDeclarations, type TemplateResult } from 'lit';
 import {
   login,
   logout,
@@ -56,7 +56,7 @@ import { styles } from './login.styles.ts';
  */
 export class LatchLoginElement extends LatchElement {
   static override styles = styles;
-  static override properties = { _open: { state: true } };
+  static override properties: PropertyDeclarations = { _open: { state: true } };
   declare _open: boolean;
   /** Whether focus was inside before the last update (to bring it back after one). */
   private _hadFocus = false;

@@ -1,4 +1,4 @@
-import { html, type TemplateResult } from 'lit';
+import { html, type PropertyDeclarations, type TemplateResult } from 'lit';
 import { state } from '../client/session.ts';
 import { LatchElement } from './base.ts';
 
@@ -11,7 +11,7 @@ import { LatchElement } from './base.ts';
  * @slot - Fallback content, shown while no user is signed in or the claim is absent.
  */
 export class LatchUserElement extends LatchElement {
-  static override properties = { field: {} };
+  static override properties: PropertyDeclarations = { field: {} };
   declare field: string | undefined;
 
   override render(): TemplateResult | string {
