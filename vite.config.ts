@@ -1,9 +1,10 @@
 /**
  * The widget's library build: dist/latch.js (ES module) and dist/latch.iife.js
- * (classic script, global `latch`), both with Lit bundled in; plus one chunk a
- * language (dist/latch-de.js, -fr, -es), imported by both builds from beside
- * themselves only when a page asks for that language. dist/ is shared with the
- * BFF's build, so it is never emptied here.
+ * (classic script: globals `latch`, the API, and `LatchWidget`, the exports),
+ * both with Lit bundled in; plus one chunk a language (dist/latch-de.js, -fr,
+ * -es), imported by both builds from beside themselves only when a page asks
+ * for that language. dist/ is shared with the BFF's build, so it is never
+ * emptied here.
  */
 import { readFileSync } from 'node:fs';
 import { defineConfig, type Plugin } from 'vite';
@@ -25,10 +26,11 @@ function localeChunks(): Plugin {
   return {
     name: 'latch-locale-chunks',
     enforce: 'pre',
-    resolveId(source, importer) {
-      const m = /^\.\/(de|fr|es)\.ts$/.exec(source);
-      if (m && importer?.includes('i18n')) return { id: `./latch-${m[1]}.js`, external: true };
-      return null;
+    transform(code, id) {
+      if (!id.endsWith('/widget/i18n/index.ts')) return null;
+      const out = code.replace('`./${lang}.ts`', '`./latch-${lang}.js`');
+      if (out == code) this.error('widget/i18n/index.ts: the import of `./${lang}.ts` is gone');
+      return out;
     },
     generateBundle(options) {
       if (options.format != 'es') return;
@@ -87,7 +89,7 @@ export default defineConfig({
     terserOptions: {
       ecma: 2020,
       module: true,
-      compress: { passes: 3, unsafe_arrows: true, unsafe_methods: true, pure_getters: true, unsafe: true, toplevel: true, hoist_props: true },
+      compress: { passes: 3, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
       // The widget's own private members (`_open`, `_options`...); Lit's are `_$`-prefixed and left alone.
       mangle: { properties: { regex: /^_[a-z]/ } },
       format: { comments: false },
@@ -95,7 +97,8 @@ export default defineConfig({
     rolldownOptions: { output: { generatedCode: { symbols: false } } },
     lib: {
       entry: 'widget/index.ts',
-      name: 'latch',
+      // The classic script's namespace (classes, LatchError); the API itself is `window.latch`.
+      name: 'LatchWidget',
       formats: ['es', 'iife'],
       fileName: (format) => (format == 'es' ? 'latch.js' : 'latch.iife.js'),
     },

@@ -3,40 +3,48 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { BffConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { cors, securityHeaders } from './middleware/security.ts';
-import { OidcProvider } from './providers/oidc.ts';
+import { createProvider } from './providers/index.ts';
 import type { Provider } from './providers/provider.ts';
 import { callbackRoute } from './routes/callback.ts';
-import type { RouteDeps } from './routes/deps.ts';
+import type { ReadinessCheck, RouteDeps } from './routes/deps.ts';
 import { healthRoute } from './routes/health.ts';
 import { loginRoute } from './routes/login.ts';
 import { logoutRoute } from './routes/logout.ts';
 import { meRoute } from './routes/me.ts';
-import { SessionManager } from './session/manager.ts';
-import { SessionRefresher } from './session/refresh.ts';
+import { proxyRoute } from './routes/proxy.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { readyRoute } from './routes/ready.ts';
+import { widgetAssetRoute } from './routes/widget-asset.ts';
+import { passwordRoute } from './routes/password.ts';
+import { createAudit, type AuditHook } from './audit.ts';
+import { bodyLimit, headerLimit } from './middleware/limits.ts';
+import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
+import { backchannelRoute } from './routes/backchannel.ts';
+import { refresherFromConfig, sessionManagerFromConfig, storeFromConfig } from './session/setup.ts';
+import type { KeyValueStore } from './session/store.ts';
 
 export interface BffOptions {
   logger?: Logger;
   /** Replaces the provider built from the configuration (tests, custom servers). */
   provider?: Provider;
+  /** Extra /readyz checks (e.g. the Redis session store); more may be pushed to `app.latch.readiness` later. */
+  readiness?: ReadinessCheck[];
+  /** Audit events (login, logout, refresh failure, back-channel logout); each is logged too. A throwing hook is logged and ignored. */
+  audit?: AuditHook;
+  /** Replaces the store built from the configuration (memory, or Redis with LATCH_REDIS_URL). */
+  store?: KeyValueStore;
 }
 
 export interface Bff extends Koa {
   readonly latch: RouteDeps;
 }
 
+/** The provider LATCH_PROVIDER names (kept for the barrel; see providers/index.ts createProvider). */
 export function providerFromConfig(config: BffConfig): Provider {
-  return new OidcProvider({
-    issuer: config.issuer,
-    ...(config.discoveryUrl ? { discoveryUrl: config.discoveryUrl } : {}),
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-    redirectUri: config.redirectUri,
-    scopes: config.scopes,
-    idTokenAlg: config.idTokenAlg,
-    outbound: { timeoutMs: config.httpTimeoutMs, allowInsecureHttp: config.allowInsecureHttp },
-  });
+  return createProvider(config);
 }
 
 /**
@@ -45,29 +53,53 @@ export function providerFromConfig(config: BffConfig): Provider {
  */
 export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const provider = options.provider ?? providerFromConfig(config);
-  const sessions = new SessionManager({
-    secrets: config.cookieSecrets,
-    policy: { secure: config.baseUrl.protocol === 'https:' },
-    maxAge: config.sessionMaxAge,
-  });
-  const deps: RouteDeps = { config, provider, sessions, refresher: new SessionRefresher(provider), logger };
+  // Metrics need the session cookie's name (a login sets it), so the session manager comes first.
+  // The shared store (deny-list, replay markers, refresh locks; sessions too with LATCH_SESSION_STORE).
+  const store = options.store ?? storeFromConfig(config, logger);
+  const sessions = sessionManagerFromConfig(config, store);
+  const audit = createAudit(logger, options.audit);
+  const metrics = config.metrics ? createMetrics({ sessionCookie: sessions.sessionCookie }) : undefined;
+  const provider = options.provider ?? createProvider(config, metrics?.observeOutbound);
+  if (config.enablePasswordGrant) {
+    logger.warn({ event: 'password-grant-enabled' }, 'LATCH_ENABLE_PASSWORD_GRANT=true: POST /login/password takes passwords directly. Use it for trusted internal tools only.');
+  }
+  const deps: RouteDeps = {
+    config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit), logger, audit,
+    readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
+    ...(metrics ? { metrics } : {}),
+  };
 
   const app = new Koa() as unknown as Bff;
   Object.defineProperty(app, 'latch', { value: deps });
   app.silent = true;
+  // X-Forwarded-For/-Proto/-Host count only with LATCH_TRUST_PROXY (ctx.ip, ctx.protocol, ctx.host);
+  // ctx.ip is then the address the outermost trusted proxy saw, never one the client wrote.
+  app.proxy = config.trustProxy;
+  app.maxIpsCount = config.trustedProxyHops;
 
   const router = new Router();
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, healthRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
 
   // The order, outermost first:
+  // 0. metrics (LATCH_METRICS=true): times every request and sees its final status, errors included.
   // 1. errorHandler: turns every failure below into a coded JSON answer or error page.
   // 2. securityHeaders: no-store and friends on every answer, errors included.
   // 3. cors: set before routing, so errors to allowed origins stay readable; answers preflights.
-  // 4. the routes (state-changing ones add requireCsrf themselves).
+  // 4. limits: header and body sizes (431/413), then the per-IP rate limit on /login and /callback (429).
+  // 5. the routes (state-changing ones add requireCsrf themselves; /backchannel-logout is exempt).
+  if (metrics) app.use(metrics.middleware);
   app.use(errorHandler(logger));
   app.use(securityHeaders);
   app.use(cors(config.allowedOrigins));
+  app.use(headerLimit(config.maxHeaderBytes));
+  app.use(bodyLimit(config.maxBodyBytes));
+  if (config.rateLimit.max > 0) {
+    const limiter = new FixedWindowLimiter({ max: config.rateLimit.max, windowMs: config.rateLimit.windowSeconds * 1000 });
+    app.use(rateLimit(limiter, {
+      paths: ['/login', '/callback'],
+      onOverflow: () => logger.warn({ event: 'rate-limit-overflow' }, 'rate limiter key table full: new clients are not counted this window'),
+    }));
+  }
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -53,17 +53,50 @@ export interface BffConfig {
   /** Exact origins (scheme://host[:port]) allowed to call with credentials and to be returned to. */
   readonly allowedOrigins: readonly string[];
   readonly scopes: string;
+  /** LATCH_API_ROUTES: the upstream APIs the proxy serves at /api/<name>/... */
+  readonly apiRoutes: readonly ApiRoute[];
+  /** LATCH_API_TIMEOUT_MS: an upstream API call fails with 504 after this long without progress. */
+  readonly apiTimeoutMs: number;
   readonly port: number;
   /** Timeout for every call to the authorization server, ms. */
   readonly httpTimeoutMs: number;
   /** Absolute session lifetime, seconds. */
   readonly sessionMaxAge: number;
+  /** LATCH_SESSION_IDLE_TIMEOUT: the session ends after this many seconds without a request. */
+  readonly sessionIdleTimeout: number;
+  /**
+   * LATCH_SESSION_STORE: where the session (tokens included) lives. `cookie` (default): sealed into
+   * the cookie. `memory` / `redis`: server-side, the cookie holding only a sealed reference.
+   */
+  readonly sessionStore: 'cookie' | 'memory' | 'redis';
+  /** LATCH_REDIS_URL: the shared store for several instances (deny-list, refresh locks, sessions). */
+  readonly redisUrl?: string;
+  /** LATCH_REDIS_PREFIX: prefix of every Redis key. */
+  readonly redisPrefix: string;
+  /** LATCH_REDIS_TIMEOUT_MS: a Redis command slower than this fails with 503 LATCH_STORE_UNAVAILABLE. */
+  readonly redisTimeoutMs: number;
+  /** LATCH_RATE_LIMIT / LATCH_RATE_LIMIT_WINDOW: requests per IP per window on /login and /callback (0: off). */
+  readonly rateLimit: { readonly max: number; readonly windowSeconds: number };
+  /** LATCH_MAX_HEADER_BYTES: larger request heads get 431 LATCH_HEADERS_TOO_LARGE. */
+  readonly maxHeaderBytes: number;
+  /** LATCH_MAX_BODY_BYTES: larger request bodies get 413 LATCH_BODY_TOO_LARGE. */
+  readonly maxBodyBytes: number;
   readonly postLogoutRedirectUri?: string;
   /** The only algorithm accepted for ID token signatures. */
   readonly idTokenAlg: string;
   /** Loud opt-out: allow http:// for the issuer and base URL (development only). */
   readonly allowInsecureHttp: boolean;
   readonly logLevel: string;
+  /** LATCH_HOST: the interface the server listens on (127.0.0.1; 0.0.0.0 in a container). */
+  readonly host: string;
+  /** LATCH_TRUST_PROXY: trust X-Forwarded-For/-Proto/-Host (Koa `app.proxy`); only behind a proxy that sets them. */
+  readonly trustProxy: boolean;
+  /** How many proxies stand in front (LATCH_TRUST_PROXY=true is 1): the client address is that many from the right of X-Forwarded-For. */
+  readonly trustedProxyHops: number;
+  /** LATCH_METRICS: serve Prometheus metrics at /metrics. */
+  readonly metrics: boolean;
+  /** LATCH_WIDGET_DIR: where the built widget (latch.js...) is read from; default: dist/ beside the BFF build. */
+  readonly widgetDir?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -163,9 +196,10 @@ export function loadConfig(env: Env = process.env): BffConfig {
         revocation: `${trimSlash(oauth2Base)}/o/revoke_token/`,
       }
     : {};
-  const endpoints: ProviderEndpoints = Object.fromEntries(
-    Object.entries({ ...fromBase, ...byHand }).filter(([, value]) => value !== undefined),
-  );
+  const endpoints: ProviderEndpoints = {
+    ...fromBase,
+    ...Object.fromEntries(Object.entries(byHand).filter(([, value]) => value !== undefined)),
+  };
   // No discovery when it cannot or need not run: oauth2 without a discovery URL, or both
   // the authorization and token endpoints given by hand (and no discovery URL).
   const discovery = kind === 'scayle'
@@ -184,11 +218,12 @@ export function loadConfig(env: Env = process.env): BffConfig {
     };
   }
 
+  const explicitIssuer = str('LATCH_ISSUER');
   const issuer = kind === 'oidc'
     ? required('LATCH_ISSUER')
-    : str('LATCH_ISSUER') ?? (scayle?.baseUrl || (oauth2Base && trimSlash(oauth2Base)) ||
+    : explicitIssuer ?? (scayle?.baseUrl || (oauth2Base && trimSlash(oauth2Base)) ||
       (endpoints.authorization ? new URL(endpoints.authorization).origin : discoveryUrl ? new URL(discoveryUrl).origin : ''));
-  url('LATCH_ISSUER', issuer || undefined);
+  if (kind === 'oidc' || explicitIssuer) url('LATCH_ISSUER', issuer || undefined);
   if (kind === 'oauth2' && !issuer) fail('LATCH_OAUTH2_BASE_URL', 'is required (or LATCH_DISCOVERY_URL, or LATCH_AUTHORIZATION_ENDPOINT and LATCH_TOKEN_ENDPOINT)');
   if (kind !== 'scayle' && !discovery) {
     if (!endpoints.authorization) fail('LATCH_AUTHORIZATION_ENDPOINT', 'is required without discovery');
@@ -247,6 +282,8 @@ export function loadConfig(env: Env = process.env): BffConfig {
     fail('LATCH_POST_LOGOUT_REDIRECT_URI', 'must lie on one of LATCH_ALLOWED_ORIGINS');
 
   const scopes = str('LATCH_SCOPES') ?? 'openid profile email offline_access';
+  const apiRoutes = parseApiRoutes(env, fail, url);
+  if (kind === 'scayle' && apiRoutes.some((r) => r.token === 'service')) fail('LATCH_API_ROUTES', 'service-token routes need a standard token endpoint, which SCAYLE has not');
   const idTokenAlg = str('LATCH_ID_TOKEN_ALG') ?? 'RS256';
   if (idTokenAlg.toLowerCase() === 'none') fail('LATCH_ID_TOKEN_ALG', 'must name a signing algorithm; "none" is never accepted');
 
@@ -274,15 +311,146 @@ export function loadConfig(env: Env = process.env): BffConfig {
     redirectUri: `${base.href.replace(/\/$/, '')}/callback`,
     cookieSecrets,
     allowedOrigins,
-    scopes,
+    // User-token API routes' scopes are asked for at sign-in.
+    scopes: [...new Set([...scopes.split(' '), ...apiRoutes.flatMap((r) => (r.token === 'user' && r.scope ? r.scope.split(' ') : []))])].filter(Boolean).join(' '),
+    apiRoutes,
+    apiTimeoutMs: int('LATCH_API_TIMEOUT_MS', 30_000, 100, 600_000),
     port: int('PORT', 8787, 0, 65535),
     httpTimeoutMs: int('LATCH_HTTP_TIMEOUT_MS', 5000, 100, 60000),
     sessionMaxAge: int('LATCH_SESSION_MAX_AGE', 8 * 60 * 60, 60, 400 * 24 * 60 * 60),
+    sessionIdleTimeout: int('LATCH_SESSION_IDLE_TIMEOUT', 30 * 60, 60, 400 * 24 * 60 * 60),
+    ...sessionStoreConfig(str, int, fail),
+    rateLimit: { max: int('LATCH_RATE_LIMIT', 100, 0, 1_000_000), windowSeconds: int('LATCH_RATE_LIMIT_WINDOW', 60, 1, 24 * 60 * 60) },
+    maxHeaderBytes: int('LATCH_MAX_HEADER_BYTES', 16 * 1024, 4096, 256 * 1024),
+    maxBodyBytes: int('LATCH_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     ...(postLogout ? { postLogoutRedirectUri: postLogout.href } : {}),
     idTokenAlg,
     allowInsecureHttp,
     logLevel: str('LATCH_LOG_LEVEL') ?? 'info',
+    host: str('LATCH_HOST') ?? '127.0.0.1',
+    ...trustProxyConfig(str('LATCH_TRUST_PROXY'), fail),
+    metrics: bool('LATCH_METRICS'),
+    ...(str('LATCH_WIDGET_DIR') ? { widgetDir: str('LATCH_WIDGET_DIR')! } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** One upstream API behind the proxy: `/api/<name>/<path>` goes to `<upstream>/<path>`. */
+export interface ApiRoute {
+  /** Lower-case letters, digits and dashes; the env suffix is its upper-case form with `_` for `-`. */
+  readonly name: string;
+  /** Base URL, without a trailing slash, query or fragment. */
+  readonly upstream: string;
+  /** `user`: the signed-in user's access token (default). `service`: a client-credentials token. */
+  readonly token: 'user' | 'service';
+  /** Space-separated scopes: asked for at sign-in (user), or in the client-credentials request (service). */
+  readonly scope?: string;
+  /** Service routes: the RFC 8707 resource indicator (the API's audience) of the client-credentials request. */
+  readonly audience?: string;
+}
+
+const ROUTE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * LATCH_API_ROUTES=orders=https://api.example.com/orders,profile=https://profile.example.com/v1
+ * with optional per-route LATCH_API_ROUTE_<NAME>_TOKEN (user|service), _SCOPE and _AUDIENCE.
+ */
+function parseApiRoutes(
+  env: Env,
+  fail: (variable: string, problem: string) => void,
+  url: (name: string, value: string | undefined) => URL | undefined,
+): ApiRoute[] {
+  const raw = env['LATCH_API_ROUTES']?.trim();
+  if (!raw) return [];
+  const routes: ApiRoute[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq).trim() : '';
+    const target = eq > 0 ? item.slice(eq + 1).trim() : '';
+    if (!ROUTE_NAME.test(name) || !target) {
+      fail('LATCH_API_ROUTES', `"${item}" must be name=https://upstream/base, the name in lower-case letters, digits and dashes`);
+      continue;
+    }
+    if (routes.some((r) => r.name === name)) {
+      fail('LATCH_API_ROUTES', `names "${name}" twice`);
+      continue;
+    }
+    const upstream = url('LATCH_API_ROUTES', target);
+    if (!upstream) continue;
+    if (upstream.search || upstream.hash || upstream.username || upstream.password || target.includes('?') || target.includes('#')) {
+      fail('LATCH_API_ROUTES', `"${name}" must be a base URL without query, fragment or credentials`);
+      continue;
+    }
+    const prefix = `LATCH_API_ROUTE_${name.toUpperCase().replaceAll('-', '_')}_`;
+    const opt = (suffix: string) => env[prefix + suffix]?.trim() || undefined;
+    const token = opt('TOKEN') ?? 'user';
+    if (token !== 'user' && token !== 'service') {
+      fail(`${prefix}TOKEN`, `must be user or service, got "${token}"`);
+      continue;
+    }
+    const scope = opt('SCOPE')?.split(/\s+/).join(' ');
+    const audience = opt('AUDIENCE');
+    if (audience !== undefined) {
+      if (token === 'user') {
+        fail(`${prefix}AUDIENCE`, 'applies to service routes only: a user token carries the audience it gets at sign-in (a default at the authorization server, or LATCH_AUTHORIZE_PARAMS=audience=… / resource=…)');
+        continue;
+      }
+      try {
+        new URL(audience);
+      } catch {
+        fail(`${prefix}AUDIENCE`, `must be an absolute URI (an RFC 8707 resource indicator), got "${audience}"`);
+        continue;
+      }
+    }
+    routes.push({
+      name,
+      upstream: upstream.href.replace(/\/+$/, ''),
+      token,
+      ...(scope ? { scope } : {}),
+      ...(audience ? { audience } : {}),
+    });
+  }
+  return routes;
+}
+
+/**
+ * LATCH_TRUST_PROXY: false (default), true (one proxy in front), or the number of proxies in front.
+ * Each proxy appends the address it saw to X-Forwarded-For, so the client is the N-th from the right;
+ * anything further left was written by the client and is never believed.
+ */
+function trustProxyConfig(raw: string | undefined, fail: (variable: string, problem: string) => void): Pick<BffConfig, 'trustProxy' | 'trustedProxyHops'> {
+  if (raw === undefined || raw === 'false' || raw === '0') return { trustProxy: false, trustedProxyHops: 0 };
+  if (raw === 'true') return { trustProxy: true, trustedProxyHops: 1 };
+  if (/^[1-9]$/.test(raw)) return { trustProxy: true, trustedProxyHops: Number(raw) };
+  fail('LATCH_TRUST_PROXY', `must be false, true (one proxy in front) or the number of proxies in front (1-9), got "${raw}"`);
+  return { trustProxy: false, trustedProxyHops: 0 };
+}
+
+/** LATCH_SESSION_STORE, LATCH_REDIS_URL, LATCH_REDIS_PREFIX, LATCH_REDIS_TIMEOUT_MS. */
+function sessionStoreConfig(
+  str: (name: string) => string | undefined,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  fail: (variable: string, problem: string) => void,
+): Pick<BffConfig, 'sessionStore' | 'redisUrl' | 'redisPrefix' | 'redisTimeoutMs'> {
+  const store = str('LATCH_SESSION_STORE') ?? 'cookie';
+  if (store !== 'cookie' && store !== 'memory' && store !== 'redis') fail('LATCH_SESSION_STORE', `must be cookie, memory or redis, got "${store}"`);
+  const redisUrl = str('LATCH_REDIS_URL');
+  if (redisUrl !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(redisUrl);
+    } catch {
+      parsed = undefined;
+    }
+    // Never echo the value: it may carry a password.
+    if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) fail('LATCH_REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+  if (store === 'redis' && redisUrl === undefined) fail('LATCH_REDIS_URL', 'is required when LATCH_SESSION_STORE=redis');
+  return {
+    sessionStore: store === 'memory' || store === 'redis' ? store : 'cookie',
+    ...(redisUrl ? { redisUrl } : {}),
+    redisPrefix: str('LATCH_REDIS_PREFIX') ?? 'latch:',
+    redisTimeoutMs: int('LATCH_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
+  };
 }

@@ -4,3 +4,27 @@ export { loadConfig, type BffConfig } from './config.ts';
 export { LatchError, ConfigError } from './errors.ts';
 export type * from './contract.ts';
 export type { Provider, LoginTransaction, TokenSet, SignInResult, RefreshResult } from './providers/provider.ts';
+export { type ApiRoute } from './config.ts';
+export { requireToken, type RequireTokenOptions, type AccessTokenState } from './resource/require-token.ts';
+export {
+  verifyAccessToken,
+  createAccessTokenVerifier,
+  readBearerToken,
+  tokenScopes,
+  AccessTokenError,
+  type AccessTokenOptions,
+  type AccessTokenVerifier,
+  type AccessTokenErrorCode,
+  type VerifiedAccessToken,
+} from './resource/verify.ts';
+export {
+  createServiceTokens,
+  type ServiceTokens,
+  type ServiceToken,
+  type ServiceTokenRequest,
+  type ServiceTokensOptions,
+} from './oauth/service-token.ts';
+export { startServer, runServer, SHUTDOWN_GRACE_MS, type ServerHandle } from './server.ts';
+export { createLambdaHandler, toLambdaHandler, type LambdaHandler, type LambdaEvent, type LambdaResult, type LambdaAdapterOptions } from './lambda.ts';
+export { createMetrics, type Metrics, type MetricsOptions } from './metrics.ts';
+export type { ReadinessCheck } from './routes/deps.ts';

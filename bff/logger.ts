@@ -5,6 +5,11 @@ export const REDACT_PATHS = [
   'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
   '*.access_token', '*.refresh_token', '*.id_token', '*.accessToken', '*.refreshToken', '*.idToken',
   '*.at', '*.rt', '*.idt', '*.password', '*.client_secret', '*.clientSecret', '*.cookie', '*.authorization',
+  // The same names at the top level of a log call, and the rest of what must never be written.
+  'access_token', 'refresh_token', 'id_token', 'accessToken', 'refreshToken', 'idToken', 'password', 'client_secret',
+  'clientSecret', 'cookie', 'authorization', 'logout_token', '*.logout_token', 'code_verifier', '*.code_verifier',
+  'codeVerifier', '*.codeVerifier', '*.cookieSecrets', '*.redisUrl', 'headers.cookie', 'headers.authorization',
+  'headers["set-cookie"]', '*.headers.cookie', '*.headers.authorization', '*.headers["set-cookie"]',
 ];
 
 export function createLogger(level = 'info'): Logger {

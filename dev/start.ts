@@ -2,8 +2,9 @@
  * `npm start`: the whole demo on loopback, with no configuration.
  *   1. a development OpenID provider (oidc-provider) with a demo user,
  *   2. the BFF, configured against it,
- *   3. a demo microsite on another origin that loads the widget bundle.
- * Ctrl-C stops all three.
+ *   3. a demo microsite on another origin that loads the widget bundle,
+ *   4. a demo API protected by requireToken, reached through the BFF at /api/demo/... .
+ * Ctrl-C stops them all.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createBff } from '../bff/app.ts';
 import { loadConfig } from '../bff/config.ts';
 import { createLogger } from '../bff/logger.ts';
+import { DEMO_API_RESOURCE, DEMO_API_SCOPE, startDemoApi } from './demo-api.ts';
 import { startDevProvider } from './provider.ts';
 import { siteHandler } from './site.ts';
 
@@ -51,7 +53,10 @@ async function main() {
       post_logout_redirect_uris: [`${siteOrigin}/`],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     }],
+    // User access tokens are JWTs (RFC 9068) for the demo API: the provider's default resource.
+    jwtAccessTokens: { resource: DEMO_API_RESOURCE, scopes: [DEMO_API_SCOPE] },
   });
+  const demoApi = await startDemoApi({ issuer: provider.issuer, port: Number(process.env['DEMO_API_PORT'] ?? 0) });
   const config = loadConfig({
     ...process.env,
     LATCH_ISSUER: provider.issuer,
@@ -63,6 +68,9 @@ async function main() {
     LATCH_ALLOWED_ORIGINS: siteOrigin,
     LATCH_ALLOW_INSECURE_HTTP: 'true',
     PORT: String(BFF_PORT),
+    // The page's latch.fetch('/api/demo/hello') goes to the demo API with the user's token.
+    LATCH_API_ROUTES: `demo=${demoApi.url}`,
+    LATCH_API_ROUTE_DEMO_SCOPE: DEMO_API_SCOPE,
   });
   const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn') }).callback());
   await listen(bff, BFF_PORT, 'BFF');
@@ -76,6 +84,7 @@ Latch demo is running.
   Microsite (open this):   ${siteOrigin}/
   BFF:                     ${bffUrl}
   OpenID provider:         ${provider.issuer}
+  Demo API:                ${demoApi.url} (at ${bffUrl}/api/demo/hello)
 
   Demo user:   ${user.login}
   Password:    ${user.password}
@@ -91,6 +100,7 @@ Press Ctrl-C to stop.
       new Promise((r) => bff.close(r)),
       new Promise((r) => site.close(r)),
       provider.close(),
+      demoApi.close(),
     ]);
     process.exit(0);
   };

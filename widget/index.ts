@@ -1,6 +1,7 @@
 /**
  * Latch's widget: `<latch-login>`, `<latch-gate>`, `<latch-user>` and the `latch` API.
- * Loading this module defines the elements (idempotently) and sets `window.latch`.
+ * Loading this module defines the elements (idempotently) and sets `window.latch`
+ * (the API). The classic-script build also sets `window.LatchWidget` (this module's exports).
  */
 import type { LatchUser } from '../bff/contract.ts';
 import * as S from './client/session.ts';
@@ -78,10 +79,10 @@ const registry = globalThis as { __latch?: Latch; latch?: Latch };
 
 /** The page's one `latch`: a second copy of the bundle uses the first copy's, so the session stays one. */
 export const latch: Latch = (registry.__latch ??= api);
-registry.latch ??= latch;
-
-// The API's members as named exports too, so the classic-script build's global `latch` has them.
-export const { version, session, on, login, logout, me, fetch, configure, refresh } = latch;
+if (latch.version != VERSION)
+  console.warn(`latch ${VERSION}: this page runs latch ${latch.version} already, which stays in charge`);
+// Also the global `latch`, for classic scripts (the IIFE build's namespace is `LatchWidget`).
+registry.latch = latch;
 
 define('latch-login', LatchLoginElement);
 define('latch-gate', LatchGateElement);

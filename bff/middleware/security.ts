@@ -13,6 +13,8 @@ export async function securityHeaders(ctx: Context, next: Next) {
 
 const PREFLIGHT_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 const PREFLIGHT_HEADERS = ['content-type', CSRF_HEADER, 'accept', 'accept-language'];
+/** Exact method names: a substring test would approve "T" or "POST, PUT". */
+const PREFLIGHT_METHOD_SET = new Set(PREFLIGHT_METHODS.split(', '));
 
 /**
  * CORS for the allowed origins only: the exact origin is echoed, with
@@ -33,7 +35,7 @@ export function cors(allowedOrigins: readonly string[]) {
       const method = ctx.get('Access-Control-Request-Method').toUpperCase();
       const requested = ctx.get('Access-Control-Request-Headers')
         .split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-      if (!ok || !PREFLIGHT_METHODS.includes(method) || !requested.every((h) => PREFLIGHT_HEADERS.includes(h))) {
+      if (!ok || !PREFLIGHT_METHOD_SET.has(method) || !requested.every((h) => PREFLIGHT_HEADERS.includes(h))) {
         throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This cross-origin request is not allowed.');
       }
       ctx.set('Access-Control-Allow-Methods', PREFLIGHT_METHODS);

@@ -9,7 +9,9 @@ import {
   type Provider,
   type RefreshResult,
   type SignInResult,
+  type TokenEndpointAccess,
   type TokenSet,
+  type VerifiedLogoutToken,
 } from './provider.ts';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -166,9 +168,36 @@ export class OidcProvider implements Provider {
         requireIdToken,
       });
     });
+    return this.signInFromTokens(response, requireIdToken ? tx.nonce : undefined);
+  }
+
+  /**
+   * Resource owner password credentials (RFC 6749 4.3): trusted internal tools only, and off
+   * unless LATCH_ENABLE_PASSWORD_GRANT=true. Wrong credentials (invalid_grant) are 401 LATCH_UNAUTHENTICATED.
+   */
+  async passwordGrant(username: string, password: string): Promise<SignInResult> {
+    const as = await this.metadata();
+    const response = await outbound(this.options.outbound, 'password grant', async () => {
+      const res = await oauth.genericTokenEndpointRequest(
+        as, this.client, this.clientAuth, 'password', { username, password, scope: this.options.scopes },
+        requestOptions(this.options.outbound),
+      );
+      return oauth.processGenericTokenEndpointResponse(as, this.client, res);
+    }).catch((err: unknown) => {
+      // invalid_grant is the server's "wrong username or password": the caller's mistake, not ours.
+      if (err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError && err.cause.error === 'invalid_grant') {
+        throw new LatchError('LATCH_UNAUTHENTICATED', 401, 'The username or password is incorrect.', { cause: err });
+      }
+      throw err;
+    });
+    return this.signInFromTokens(response);
+  }
+
+  /** From a token response to the signed-in user: the ID token (verified) and userinfo, merged. */
+  protected async signInFromTokens(response: oauth.TokenEndpointResponse, nonce?: string): Promise<SignInResult> {
     const tokens = toTokenSet(response);
     let idClaims: Record<string, unknown> | undefined;
-    if (response.id_token) idClaims = await this.verifyIdToken(response.id_token, tx.nonce);
+    if (response.id_token) idClaims = await this.verifyIdToken(response.id_token, nonce);
     const sub = typeof idClaims?.['sub'] === 'string' ? idClaims['sub'] : undefined;
     const info = await this.userinfoOrNull(tokens.accessToken, sub);
     const user = pickUserClaims({ ...(idClaims ?? {}), ...(info ?? {}) });
@@ -195,13 +224,48 @@ export class OidcProvider implements Provider {
     if (nonce !== undefined && payload['nonce'] !== nonce) {
       throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token was not issued for this sign-in.');
     }
+    // jose checks presence and type only: an empty sub, or an iat in the future, are defects too.
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token names no user.');
+    }
+    if (typeof payload.iat === 'number' && payload.iat * 1000 > Date.now() + 30_000) {
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token was issued in the future.');
+    }
     return payload as Record<string, unknown>;
+  }
+
+  /**
+   * Back-channel logout (OIDC Back-Channel Logout 1.0 §2.6): the logout token's signature against the
+   * JWKS with the pinned algorithm; iss, aud, exp; iat at most five minutes old and not in the future.
+   * The route (routes/backchannel.ts) checks the logout-specific claims.
+   */
+  async verifyLogoutToken(token: string): Promise<VerifiedLogoutToken> {
+    const as = await this.metadata();
+    const jwks = await this.jwks();
+    const { payload, protectedHeader } = await outbound(this.options.outbound, 'logout token', () =>
+      jwtVerify(token, jwks, {
+        algorithms: [this.options.idTokenAlg],
+        issuer: as.issuer,
+        audience: this.options.clientId,
+        requiredClaims: ['iat', 'exp', 'jti'],
+        maxTokenAge: 300,
+        clockTolerance: 30,
+      }),
+    );
+    return { header: protectedHeader as Record<string, unknown>, claims: payload as Record<string, unknown> };
   }
 
   protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined): Promise<LatchUser | null> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) return null;
-    return this.userinfo(accessToken, expectedSub);
+    try {
+      return await this.userinfo(accessToken, expectedSub);
+    } catch (err) {
+      // An access token issued for an API (RFC 8707 resource, RFC 9068 JWT) may be refused at userinfo
+      // (401): the verified ID token has identified the user already, so its claims are enough.
+      if (expectedSub !== undefined && err instanceof LatchError && err.cause instanceof oauth.WWWAuthenticateChallengeError && err.cause.status === 401) return null;
+      throw err;
+    }
   }
 
   async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
@@ -244,6 +308,10 @@ export class OidcProvider implements Provider {
     url.searchParams.set('client_id', this.options.clientId);
     url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
     return url.href;
+  }
+
+  async tokenEndpoint(): Promise<TokenEndpointAccess> {
+    return { as: await this.metadata(), client: this.client, clientAuth: this.clientAuth, outbound: this.options.outbound };
   }
 
   async revoke(tokens: Pick<TokenSet, 'accessToken' | 'refreshToken'>): Promise<void> {

@@ -1,4 +1,6 @@
+import type { AuthorizationServer, Client, ClientAuth } from 'oauth4webapi';
 import type { LatchUser } from '../contract.ts';
+import type { OutboundOptions } from '../oauth/outbound.ts';
 
 /** One sign-in attempt, sealed into its own short-lived cookie between /login and /callback. */
 export interface LoginTransaction {
@@ -56,6 +58,37 @@ export interface Provider {
   logoutUrl(tokens: Pick<TokenSet, 'idToken' | 'accessToken'>, postLogoutRedirectUri: string): Promise<string | null>;
   /** Revokes what can be revoked. Never throws: logout must go on. */
   revoke(tokens: Pick<TokenSet, 'accessToken' | 'refreshToken'>): Promise<void>;
+  /**
+   * The transaction state a callback claims, for servers that do not echo `state` verbatim
+   * (SCAYLE returns it inside a base64-JSON payload). Null: the callback claims none.
+   * Without this method the route reads the `state` parameter itself.
+   */
+  callbackState?(callback: URL): string | null;
+  /**
+   * The token endpoint and this client's credentials, for the BFF's own grants (client credentials,
+   * bff/oauth/service-token.ts). Absent on servers without a standard token endpoint.
+   */
+  tokenEndpoint?(): Promise<TokenEndpointAccess>;
+  /**
+   * Back-channel logout (OIDC Back-Channel Logout 1.0): verifies a logout token's signature against the
+   * server's keys, and iss, aud, iat and exp. The route (routes/backchannel.ts) checks the rest: events,
+   * nonce, sub/sid, typ and jti. Absent: POST /backchannel-logout answers 404.
+   */
+  verifyLogoutToken?(token: string): Promise<VerifiedLogoutToken>;
+}
+
+/** A logout token whose signature, iss, aud, iat and exp have been verified. */
+export interface VerifiedLogoutToken {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+}
+
+/** What a grant of the BFF's own needs (oauth4webapi's shapes). */
+export interface TokenEndpointAccess {
+  as: AuthorizationServer;
+  client: Client;
+  clientAuth: ClientAuth;
+  outbound: OutboundOptions;
 }
 
 /** Claims never copied into the session's user object (large, or meaningless to a page). */

@@ -21,7 +21,8 @@ export function callbackRoute(router: Router, deps: RouteDeps) {
     if (states.length !== 1 || !states[0]) {
       throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response has no single state.');
     }
-    const state = states[0];
+    // Servers that wrap the state (SCAYLE) say which transaction the callback claims.
+    const state = deps.provider.callbackState ? (deps.provider.callbackState(callbackUrl) ?? '') : states[0];
     const tx = await deps.sessions.readTransaction(ctx.get('Cookie'), state);
     if (!tx) {
       throw new LatchError('LATCH_STATE_MISMATCH', 400, 'This sign-in response does not belong to this browser, or it has expired. Start again.');
@@ -42,8 +43,9 @@ export function callbackRoute(router: Router, deps: RouteDeps) {
     }
 
     const session = createSession(result, deps.config.sessionMaxAge);
-    ctx.append('Set-Cookie', await deps.sessions.write(session));
+    ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
     deps.logger.info({ event: 'login', sid: session.sid }, 'signed in');
+    deps.audit?.({ type: 'login', sid: session.sid, sub: session.user.sub, ...(session.psid ? { psid: session.psid } : {}), time: session.iat });
     return finish(ctx, tx, { type: 'latch:login', ok: true });
   });
 }

@@ -3,6 +3,14 @@ import type { BffConfig } from '../config.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { SessionManager } from '../session/manager.ts';
 import type { SessionRefresher } from '../session/refresh.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AuditHook } from '../audit.ts';
+
+/** One thing /readyz waits for besides the provider (e.g. the Redis session store). Rejects while not ready. */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): Promise<void>;
+}
 
 /** What every route is handed by createBff. Routes never import each other. */
 export interface RouteDeps {
@@ -11,4 +19,10 @@ export interface RouteDeps {
   sessions: SessionManager;
   refresher: SessionRefresher;
   logger: Logger;
+  /** Extra readiness checks for /readyz (the provider's discovery and JWKS are always checked). */
+  readiness?: ReadinessCheck[];
+  /** Present when LATCH_METRICS=true. */
+  metrics?: Metrics;
+  /** Audit events (bff/audit.ts): logged, and handed to createBff's `audit` option. */
+  audit?: AuditHook;
 }

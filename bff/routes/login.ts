@@ -32,6 +32,13 @@ export function loginRoute(router: Router, deps: RouteDeps) {
       if (allowedValues && !allowedValues.includes(value)) continue;
       params[name] = value;
     }
+    // The deployer's additions (LATCH_AUTHORIZE_PARAMS): names forwarded with any value, then fixed values.
+    for (const name of deps.config.authorizeParams) {
+      const value = query.get(name);
+      if (name in FORWARDED || value === null || value === '' || value.length > MAX_PARAM_LENGTH) continue;
+      params[name] = value;
+    }
+    Object.assign(params, deps.config.authorizeFixedParams);
     const url = await deps.provider.authorizationUrl(tx, params);
     ctx.append('Set-Cookie', await deps.sessions.writeTransaction(tx));
     ctx.redirect(url.href);

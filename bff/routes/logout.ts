@@ -5,19 +5,38 @@ import { safeRedirect } from '../redirects.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**
- * POST /logout (CSRF-protected): clears the session cookie whatever else
- * happens, revokes what the server lets us revoke, and answers where the
- * browser should go to end the session at the server too.
+ * POST /logout (CSRF-protected): clears the session cookie (every chunk)
+ * whatever else happens, puts the session id on the deny-list so a copy of
+ * the cookie is refused on every instance, revokes what the server lets us
+ * revoke, and answers where the browser should go to end the session at the
+ * server too (`?returnTo=` on an allowed origin, else the calling page's origin).
+ *
+ * POST /logout?everywhere=1 ("sign out everywhere") also ends every other
+ * session of the user, on every browser and instance. It needs the store:
+ * when the store is down it answers 503 and keeps the session, so the user
+ * can try again.
  */
 export function logoutRoute(router: Router, deps: RouteDeps) {
   router.post('/logout', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
+    const query = new URLSearchParams(ctx.querystring);
+    const everywhere = query.get('everywhere') === '1' || query.get('everywhere') === 'true';
     const read = await deps.sessions.read(ctx.get('Cookie'));
-    ctx.append('Set-Cookie', deps.sessions.clear());
+    if (read && everywhere) await deps.sessions.endAllFor(read.session.user.sub);
+    ctx.append('Set-Cookie', deps.sessions.clear(ctx.get('Cookie')));
     let logoutUrl: string | null = null;
     if (read) {
       const { session } = read;
+      try {
+        await deps.sessions.end(session);
+      } catch (err) {
+        // The cookie is cleared anyway; only a stolen copy outlives the logout while the store is down.
+        deps.logger.warn({ event: 'logout', sid: session.sid, cause: err instanceof Error ? err.message : String(err) }, 'could not deny-list the session');
+      }
+      deps.audit?.({ type: 'logout', sid: session.sid, sub: session.user.sub, everywhere, time: Date.now() });
       await deps.provider.revoke({ accessToken: session.at, ...(session.rt ? { refreshToken: session.rt } : {}) });
-      const postLogout = deps.config.postLogoutRedirectUri ?? safeRedirect(`${ctx.get('Origin')}/`, deps.config.allowedOrigins);
+      const returnTo = query.get('returnTo');
+      const postLogout = deps.config.postLogoutRedirectUri ??
+        safeRedirect(returnTo ?? `${ctx.get('Origin')}/`, deps.config.allowedOrigins);
       logoutUrl = await deps.provider.logoutUrl({ accessToken: session.at, ...(session.idt ? { idToken: session.idt } : {}) }, postLogout);
       deps.logger.info({ event: 'logout', sid: session.sid }, 'signed out');
     }

@@ -16,11 +16,16 @@ export function meRoute(router: Router, deps: RouteDeps) {
       session = fresh.session;
       changed ||= fresh.refreshed;
     } catch (err) {
-      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', deps.sessions.clear());
+      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', deps.sessions.clear(ctx.get('Cookie')));
       throw err;
     }
-    if (changed) ctx.append('Set-Cookie', await deps.sessions.write(session));
-    const body: MeResponse = { user: session.user, expiresAt: session.exp };
+    // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
+    if (changed) {
+      session = deps.sessions.touch(session);
+      ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+    }
+    // The earlier of the absolute and the idle end.
+    const body: MeResponse = { user: session.user, expiresAt: deps.sessions.expiresAt(session) };
     ctx.body = body;
   });
 }

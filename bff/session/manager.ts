@@ -1,69 +1,222 @@
 import { LatchError } from '../errors.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
-import { clearCookie, cookieName, MAX_COOKIE_BYTES, parseCookies, serializeCookie, type CookiePolicy } from './cookies.ts';
+import {
+  chunkName,
+  clearCookie,
+  cookieName,
+  joinChunks,
+  MAX_CHUNKS,
+  parseCookies,
+  presentChunkNames,
+  serializeCookie,
+  splitChunks,
+  type CookiePolicy,
+} from './cookies.ts';
+import { DenyList } from './denylist.ts';
 import { Sealer } from './sealer.ts';
-import { isSession, type Session } from './session.ts';
+import { isSession, sessionEnd, type Session } from './session.ts';
+import { MemoryStore } from './stores/memory.ts';
+import { digest, type KeyValueStore } from './store.ts';
 
 /** Login transactions live ten minutes at most. */
 export const TRANSACTION_TTL_S = 600;
+
+/** Default idle timeout, seconds: 30 minutes (OWASP ASVS 4 §3.3.2, level 2). */
+export const DEFAULT_IDLE_TIMEOUT_S = 30 * 60;
+
+/**
+ * The idle window is renewed (the session resealed) only once this fraction
+ * of it has passed since the last renewal, so an active user costs one
+ * reseal per few minutes, not one per request. The idle end a user sees is
+ * therefore between 90% and 100% of the configured timeout after their last
+ * request.
+ */
+export const IDLE_RENEW_FRACTION = 0.1;
 
 export interface SessionManagerOptions {
   secrets: readonly string[];
   policy: CookiePolicy;
   /** Absolute session lifetime, seconds. */
   maxAge: number;
+  /** Idle lifetime, seconds. default DEFAULT_IDLE_TIMEOUT_S */
+  idleTimeout?: number;
+  /** Deny-list, one-time markers and (server-side mode) session records. default: a MemoryStore */
+  store?: KeyValueStore;
+  /** Keep the session (tokens included) in the store; the cookie holds only a sealed reference. default false */
+  serverSide?: boolean;
 }
 
 export interface ReadSession {
   session: Session;
-  /** Sealed with an older key: reseal on the way out. */
+  /**
+   * Write it back on the way out: sealed with an older key (resealed with the
+   * newest), or a meaningful part of the idle window has passed (renewed).
+   */
   stale: boolean;
 }
 
+export interface WriteOptions {
+  now?: number;
+  /** The request's Cookie header: chunk cookies it carries that the new session no longer uses are cleared. */
+  cookieHeader?: string | undefined;
+}
+
+/** What the cookie holds in server-side mode. */
+interface SessionRef {
+  v: 1;
+  ref: string;
+}
+
+const isRef = (value: unknown): value is SessionRef =>
+  !!value && typeof value === 'object' && (value as SessionRef).v === 1 && typeof (value as SessionRef).ref === 'string';
+
 /**
- * Reads and writes the sealed cookies: the session, and one transaction
- * cookie per sign-in attempt (named after its state, so tabs do not collide).
- * Knows nothing of Koa: it takes a Cookie header and gives Set-Cookie values.
+ * Reads and writes the sealed cookies: the session (chunked when large, see
+ * cookies.ts), and one transaction cookie per sign-in attempt (named after
+ * its state, so tabs do not collide). Enforces the absolute and idle
+ * lifetimes and the deny-list on every read. Knows nothing of Koa: it takes a
+ * Cookie header and gives Set-Cookie values.
  */
 export class SessionManager {
-  readonly #sealer: Sealer;
-  readonly #policy: CookiePolicy;
-  readonly #maxAge: number;
+  readonly sealer: Sealer;
+  readonly store: KeyValueStore;
+  readonly denyList: DenyList;
   readonly sessionCookie: string;
+  readonly serverSide: boolean;
+  readonly #policy: CookiePolicy;
+  readonly #maxAgeS: number;
+  readonly #idleMs: number;
   readonly #txPrefix: string;
 
   constructor(options: SessionManagerOptions) {
-    this.#sealer = new Sealer(options.secrets);
+    this.sealer = new Sealer(options.secrets);
     this.#policy = options.policy;
-    this.#maxAge = options.maxAge;
+    this.#maxAgeS = options.maxAge;
+    this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S) * 1000;
+    this.store = options.store ?? new MemoryStore();
+    this.serverSide = options.serverSide ?? false;
+    this.denyList = new DenyList(this.store, { retentionMs: options.maxAge * 1000 });
     this.sessionCookie = cookieName(options.policy, 'latch');
     this.#txPrefix = cookieName(options.policy, 'latch-tx-');
   }
 
-  async read(cookieHeader: string | undefined, now = Date.now()): Promise<ReadSession | null> {
-    const sealed = parseCookies(cookieHeader)[this.sessionCookie];
-    if (!sealed) return null;
-    const data = await this.#sealer.unseal<Session>(sealed, this.#maxAge);
-    if (!isSession(data) || data.exp <= now) return null;
-    return { session: data, stale: this.#sealer.isStale(sealed) };
+  /** Idle timeout, ms. */
+  get idleTimeoutMs(): number {
+    return this.#idleMs;
   }
 
-  /** The Set-Cookie values for a session. A session that will not fit is a coded error, never a 500. */
-  async write(session: Session, now = Date.now()): Promise<string[]> {
-    const remaining = Math.max(1, Math.floor((session.exp - now) / 1000));
-    const sealed = await this.#sealer.seal(session, remaining);
-    const header = serializeCookie(this.#policy, this.sessionCookie, sealed, remaining);
-    if (Buffer.byteLength(header) > MAX_COOKIE_BYTES) {
-      throw new LatchError('LATCH_SESSION_TOO_LARGE', 502, 'The session is too large to keep in a cookie.', {
-        cause: new Error(`sealed session cookie is ${Buffer.byteLength(header)} bytes`),
+  /**
+   * The session, or null for anything that is not a live session: absent,
+   * tampered, truncated, sealed with an unknown key, past its absolute or idle
+   * end, or ended early (logout, back-channel logout, sign out everywhere).
+   * Rejects with 503 LATCH_STORE_UNAVAILABLE only when the store cannot say.
+   */
+  async read(cookieHeader: string | undefined, now = Date.now()): Promise<ReadSession | null> {
+    const sealed = joinChunks(parseCookies(cookieHeader), this.sessionCookie);
+    if (!sealed) return null;
+    let stale = this.sealer.isStale(sealed);
+    let data: unknown = await this.sealer.unseal<object>(sealed, this.#maxAgeS);
+    if (this.serverSide) {
+      if (!isRef(data)) return null;
+      const ref = data.ref;
+      const record = await this.store.get(SessionManager.recordKey(ref));
+      if (!record) return null;
+      stale ||= this.sealer.isStale(record);
+      data = await this.sealer.unseal<object>(record, this.#maxAgeS);
+      if (isSession(data) && data.sid !== ref) return null;
+    }
+    if (!isSession(data)) return null;
+    const session = data;
+    if (session.exp <= now || sessionEnd(session, this.#idleMs) <= now) return null;
+    if (await this.denyList.isDenied({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat })) return null;
+    stale ||= now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION;
+    return { session, stale };
+  }
+
+  /** The session with its idle window renewed now (what write() seals). */
+  touch(session: Session, now = Date.now()): Session {
+    return { ...session, seen: now };
+  }
+
+  /** When the session ends, epoch ms: the earlier of the absolute and the idle end. */
+  expiresAt(session: Session): number {
+    return sessionEnd(session, this.#idleMs);
+  }
+
+  /**
+   * The Set-Cookie values for a session (one, or several chunks), renewing
+   * its idle window. In server-side mode the session goes to the store and
+   * the cookie holds a sealed reference. A session that will not fit is a
+   * coded error (502 LATCH_SESSION_TOO_LARGE), never a 500.
+   */
+  async write(session: Session, options: WriteOptions = {}): Promise<string[]> {
+    const now = options.now ?? Date.now();
+    const touched = this.touch(session, now);
+    const endsAt = sessionEnd(touched, this.#idleMs);
+    const remaining = Math.max(1, Math.floor((endsAt - now) / 1000));
+    let sealed: string;
+    if (this.serverSide) {
+      const record = await this.sealer.seal(touched, remaining);
+      await this.store.set(SessionManager.recordKey(session.sid), record, remaining * 1000);
+      const ref: SessionRef = { v: 1, ref: session.sid };
+      sealed = await this.sealer.seal(ref, remaining);
+    } else {
+      sealed = await this.sealer.seal(touched, remaining);
+    }
+    const parts = splitChunks(sealed);
+    if (!parts) {
+      throw new LatchError('LATCH_SESSION_TOO_LARGE', 502, 'The session is too large to keep in cookies.', {
+        cause: new Error(`sealed session is ${sealed.length} bytes, more than ${MAX_CHUNKS} cookies`),
       });
     }
-    return [header];
+    const headers = parts.map((part, i) => serializeCookie(this.#policy, chunkName(this.sessionCookie, i), part, remaining));
+    if (options.cookieHeader) {
+      const used = new Set(parts.map((_, i) => chunkName(this.sessionCookie, i)));
+      for (const name of presentChunkNames(parseCookies(options.cookieHeader), this.sessionCookie)) {
+        if (!used.has(name)) headers.push(clearCookie(this.#policy, name));
+      }
+    }
+    return headers;
   }
 
-  /** The Set-Cookie values that remove the session. */
-  clear(): string[] {
-    return [clearCookie(this.#policy, this.sessionCookie)];
+  /**
+   * The Set-Cookie values that remove the session: the first cookie and every
+   * chunk name a session can use, plus any other chunk the request carries.
+   */
+  clear(cookieHeader?: string): string[] {
+    const names = new Set<string>();
+    for (let i = 0; i < MAX_CHUNKS; i++) names.add(chunkName(this.sessionCookie, i));
+    if (cookieHeader) for (const name of presentChunkNames(parseCookies(cookieHeader), this.sessionCookie)) names.add(name);
+    return [...names].map((name) => clearCookie(this.#policy, name));
+  }
+
+  /**
+   * Ends one session everywhere: its id goes on the deny-list until its
+   * absolute end (so a copy of the cookie is refused on every instance), and
+   * its server-side record, if any, is deleted.
+   */
+  async end(session: Session, now = Date.now()): Promise<void> {
+    await this.denyList.denySession(session.sid, session.exp, now);
+    if (this.serverSide) await this.store.del(SessionManager.recordKey(session.sid));
+  }
+
+  /** Ends every session of a user created until `at` ("sign out everywhere", back-channel logout by sub). */
+  async endAllFor(sub: string, at = Date.now()): Promise<void> {
+    await this.denyList.denySubject(sub, at);
+  }
+
+  /** Ends every session created from a provider session until `at` (back-channel logout by sid). */
+  async endProviderSession(psid: string, at = Date.now()): Promise<void> {
+    await this.denyList.denyProviderSession(psid, at);
+  }
+
+  /** A one-time marker: true the first time `key` is claimed within `ttlMs` (replay checks). */
+  claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    return this.store.setIfAbsent(`once:${key}`, '1', ttlMs);
+  }
+
+  static recordKey(sid: string): string {
+    return `sess:${sid}`;
   }
 
   #txName(state: string): string {
@@ -71,17 +224,23 @@ export class SessionManager {
   }
 
   async writeTransaction(tx: LoginTransaction): Promise<string> {
-    const sealed = await this.#sealer.seal(tx, TRANSACTION_TTL_S);
+    const sealed = await this.sealer.seal(tx, TRANSACTION_TTL_S);
     return serializeCookie(this.#policy, this.#txName(tx.state), sealed, TRANSACTION_TTL_S);
   }
 
-  /** The transaction whose cookie matches this state exactly, or null (stale, forged, other browser). */
+  /**
+   * The transaction whose cookie matches this state exactly, or null (stale,
+   * forged, other browser, or already used). Reading consumes it: the state is
+   * marked used in the store, so a replayed callback, even with a copy of the
+   * transaction cookie, is refused on every instance.
+   */
   async readTransaction(cookieHeader: string | undefined, state: string): Promise<LoginTransaction | null> {
     if (!state) return null;
     const sealed = parseCookies(cookieHeader)[this.#txName(state)];
     if (!sealed) return null;
-    const tx = await this.#sealer.unseal<LoginTransaction>(sealed, TRANSACTION_TTL_S);
+    const tx = await this.sealer.unseal<LoginTransaction>(sealed, TRANSACTION_TTL_S);
     if (!tx || tx.state !== state) return null;
+    if (!(await this.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL_S * 1000))) return null;
     return tx;
   }
 

@@ -37,7 +37,13 @@ export class Sealer {
 
   /** Whether a seal was made with an older key (and should be resealed with the newest). */
   isStale(sealed: string): boolean {
-    return sealed.split('*')[2] !== this.#currentId;
+    // Fe26.2*<password id>*<salt>*...: the id is the second field.
+    return sealed.split('*', 2)[1] !== this.#currentId;
+  }
+
+  /** The id iron writes for a secret (not secret itself): lets tests and tools tell keys apart. */
+  static passwordId(secret: string): string {
+    return passwordId(secret);
   }
 }
 

@@ -19,6 +19,12 @@ export interface Session {
   /** Created and absolute end, epoch ms. */
   iat: number;
   exp: number;
+  /**
+   * Last renewal of the idle window, epoch ms (set by every write). The idle
+   * end is `seen + idle timeout`; absent in sessions sealed before idle
+   * timeouts existed, which count from `iat`.
+   */
+  seen?: number;
 }
 
 export function newSessionId(): string {
@@ -51,9 +57,20 @@ export function accessTokenStale(session: Session, skewMs = 30_000, now = Date.n
   return session.atExp - skewMs <= now;
 }
 
+/** When the idle window ends, epoch ms. */
+export function idleEnd(session: Session, idleTimeoutMs: number): number {
+  return (session.seen ?? session.iat) + idleTimeoutMs;
+}
+
+/** When the session ends: the earlier of its absolute end and its idle end, epoch ms. */
+export function sessionEnd(session: Session, idleTimeoutMs: number): number {
+  return Math.min(session.exp, idleEnd(session, idleTimeoutMs));
+}
+
 export function isSession(value: unknown): value is Session {
   if (!value || typeof value !== 'object') return false;
   const s = value as Partial<Session>;
   return s.v === 1 && typeof s.sid === 'string' && typeof s.at === 'string' && typeof s.exp === 'number' &&
+    typeof s.iat === 'number' && (s.seen === undefined || typeof s.seen === 'number') &&
     typeof s.user === 'object' && s.user !== null && typeof s.user.sub === 'string';
 }

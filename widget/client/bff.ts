@@ -9,8 +9,8 @@ export const CSRF_HEADER = 'Latch-CSRF';
 
 /**
  * Codes the widget can report: the BFF's own, the callback's, and two of the
- * widget's: `LATCH_UNREACHABLE` (network error, timeout, or a 5xx without a
- * JSON body) and `LATCH_NO_BFF` (no `bff` attribute and no `configure({ bff })`).
+ * widget's: `LATCH_UNREACHABLE` (network error, timeout, or an answer without
+ * a JSON error body) and `LATCH_NO_BFF` (no `bff` attribute and no `configure({ bff })`).
  */
 export type LatchWidgetErrorCode =
   | LatchErrorCode
@@ -38,10 +38,8 @@ export async function request<T>(url: string, init: RequestInit, timeout: number
   }
   const body = (await res.json().catch(() => null)) as (T & Partial<ErrorBody>) | null;
   if (!res.ok || !body) {
-    throw new LatchError(
-      body?.error?.code ?? (res.status > 499 ? 'LATCH_UNREACHABLE' : 'LATCH_INTERNAL'),
-      res.status,
-    );
+    // No JSON error body: not the BFF answering (a proxy's error page, a wrong URL).
+    throw new LatchError(body?.error?.code ?? 'LATCH_UNREACHABLE', res.status);
   }
   return body;
 }

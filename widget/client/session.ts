@@ -60,12 +60,14 @@ export interface LatchConfig {
   timeout?: number;
 }
 
-export const config: Required<LatchConfig> = {
+const defaults: Required<LatchConfig> = {
   bff: '',
   expiringBefore: 60_000,
   recheckAfter: 30_000,
   timeout: 10_000,
 };
+
+export const config: Required<LatchConfig> = { ...defaults };
 
 /** The live session. Its identity never changes; events carry snapshots of it. */
 export const state: LatchSessionState = {
@@ -101,9 +103,14 @@ const snapshot = (): LatchSessionState => ({ ...state });
 const target = (): EventTarget =>
   (initiator?.isConnected && initiator) || els.values().next().value || document;
 
+/** Resolves once the session has left `loading` for the first time. */
+let settle!: () => void;
+let settled = new Promise<void>((done) => (settle = done));
+
 function set(next: Partial<LatchSessionState>, fresh?: boolean): void {
   const prev = snapshot();
   Object.assign(state, next);
+  if (state.status != 'loading') settle();
   if (JSON.stringify(prev) == JSON.stringify(state)) return;
   const t = target();
   const now = snapshot();
@@ -122,7 +129,8 @@ function schedule(): void {
   timers.forEach(clearTimeout);
   const end = state.expiresAt;
   if (state.user && end) {
-    const wait = (ms: number) => Math.min(Math.max(ms - Date.now(), 0), 2 ** 31 - 1);
+    // setTimeout takes a negative delay as 0, and overflows above 2^31 - 1.
+    const wait = (at: number) => Math.min(at - Date.now(), 2 ** 31 - 1);
     timers = [
       setTimeout(() => emit(target(), 'latch-expiring', { expiresAt: end }), wait(end - config.expiringBefore)),
       setTimeout(refresh, wait(end + 1000)),
@@ -162,22 +170,33 @@ function take(key: string): boolean {
  * just ended here, so send `latch-login` and tell the other tabs.
  */
 export function refresh(fresh?: boolean): Promise<void> {
+  // Back from a redirect sign-in (the flag is set just before leaving): fresh too.
+  fresh = take(PENDING) || fresh;
   return (inflight ??= request<MeResponse>(config.bff + '/me', {}, config.timeout)
     .then(
-      (me) => {
-        fresh = take(PENDING) || fresh;
-        apply(me, fresh, fresh);
-      },
+      (me) => apply(me, fresh, fresh),
       (e: LatchError) => (e.status == 401 ? apply(null) : fail(e)),
     )
     .finally(() => (inflight = undefined)));
+}
+
+function onVisibility(): void {
+  if (document.visibilityState == 'hidden') hiddenAt = Date.now();
+  else if (hiddenAt && Date.now() - hiddenAt >= config.recheckAfter) void refresh();
+}
+
+/** Back from the authorization server through the back/forward cache: not signing in any more. */
+function onPageShow(e: PageTransitionEvent): void {
+  if (e.persisted) void refresh();
 }
 
 /** Starts the session once a BFF is known: reads `latch_error`, listens, fetches `/me`. */
 export function start(): void {
   if (started) return;
   if (!config.bff) {
-    if (state.status == 'loading') set({ status: 'error', error: { code: 'LATCH_NO_BFF', source: 'bff' } });
+    // A later element or a `latch.configure()` further down the page may still name it.
+    if (document.readyState == 'loading') addEventListener('DOMContentLoaded', start);
+    else if (state.status == 'loading') set({ status: 'error', error: { code: 'LATCH_NO_BFF', source: 'bff' } });
     return;
   }
   started = true;
@@ -186,17 +205,12 @@ export function start(): void {
   if (code) {
     url.searchParams.delete('latch_error');
     history.replaceState(history.state, '', url);
-    take(PENDING);
     set({ error: { code, source: 'callback' } });
   }
   channel = new BroadcastChannel('latch:' + config.bff);
   channel.onmessage = (e: MessageEvent<{ me: MeResponse | null }>) => apply(e.data.me);
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState == 'hidden') hiddenAt = Date.now();
-    else if (hiddenAt && Date.now() - hiddenAt >= config.recheckAfter) refresh();
-  });
-  // Back from the authorization server through the back/forward cache: not signing in any more.
-  addEventListener('pageshow', (e) => e.persisted && refresh());
+  document.addEventListener('visibilitychange', onVisibility);
+  addEventListener('pageshow', onPageShow);
   if (state.status == 'error') state.status = 'loading';
   void refresh();
 }
@@ -215,6 +229,7 @@ export function detach(el: Subscriber): void {
 export function configure(options: LatchConfig): void {
   const bff = options.bff?.replace(/\/+$/, '');
   Object.assign(config, options, bff ? { bff } : {});
+  els.forEach((el) => el.requestUpdate());
   if (bff) started ? void refresh() : start();
 }
 
@@ -226,7 +241,7 @@ export function on(type: 'change', fn: (s: LatchSessionState) => void): () => vo
 /** The signed-in user, or null; waits for the first answer from `/me`. Rejects in the `error` state. */
 export async function me(): Promise<LatchUser | null> {
   start();
-  await inflight;
+  await settled;
   if (state.status == 'error' && state.error?.source == 'bff') throw new LatchError(state.error.code);
   return state.user;
 }
@@ -266,7 +281,8 @@ async function popup(url: string): Promise<void> {
     const onMessage = (e: MessageEvent) => {
       if (e.origin == origin && e.source == win && e.data?.type == 'latch:login') end(e.data);
     };
-    const poll = setInterval(() => win.closed && end(), 400);
+    // Closed: give a message posted just before closing the time to arrive.
+    const poll = setInterval(() => win.closed && setTimeout(end, 100), 400);
     const end = (m?: LatchPopupMessage) => {
       removeEventListener('message', onMessage);
       clearInterval(poll);
@@ -301,7 +317,8 @@ export async function logout(from?: Element): Promise<void> {
     apply(null, true);
     if (logoutUrl) io.go(logoutUrl);
   } catch (e) {
-    fail(e);
+    // 401: there was no session left to end.
+    (e as LatchError).status == 401 ? apply(null, true) : fail(e);
   }
 }
 
@@ -323,4 +340,20 @@ export function retry(options: LatchLoginOptions, from: Element): Promise<void> 
   if (state.error?.source == 'callback') return login(options, from);
   set({ status: 'loading', error: null });
   return refresh();
+}
+
+/**
+ * For component tests only (the bundle leaves it out): back to the state of a
+ * freshly loaded page, without reloading it.
+ */
+export function resetForTests(): void {
+  channel?.close();
+  timers.forEach(clearTimeout);
+  channel = inflight = initiator = undefined;
+  started = false;
+  hiddenAt = 0;
+  listeners.clear();
+  Object.assign(config, defaults);
+  Object.assign(state, { status: 'loading', user: null, expiresAt: null, error: null });
+  settled = new Promise<void>((done) => (settle = done));
 }

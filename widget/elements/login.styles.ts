@@ -19,7 +19,6 @@ export const styles = css`
     align-items: center;
     gap: 0.5em;
     position: relative;
-    vertical-align: middle;
     font: 1em/1.2 var(--latch-font, system-ui, sans-serif);
     color: var(--_f);
   }
@@ -43,10 +42,8 @@ export const styles = css`
     box-sizing: border-box;
     display: inline-flex;
     align-items: center;
-    justify-content: center;
     gap: 0.5em;
     height: 2.5em;
-    min-width: 6em;
     padding: 0 1em;
     border: 1px solid var(--_a);
     border-radius: var(--_r);
@@ -70,6 +67,9 @@ export const styles = css`
     background: var(--_l);
     opacity: 0.4;
   }
+  .s i {
+    visibility: hidden;
+  }
   .a {
     display: inline-grid;
     place-items: center;
@@ -81,6 +81,7 @@ export const styles = css`
     color: var(--_o);
   }
   [role='menu'] {
+    box-sizing: border-box;
     position: absolute;
     top: 100%;
     right: 0;

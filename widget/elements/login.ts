@@ -20,6 +20,7 @@ import { styles } from './login.styles.ts';
  * `aria-busy`), signed in, and error (words for the code, and "Retry").
  * State changes are announced through a polite live region.
  *
+ * @tagname latch-login
  * @summary Sign-in button and account menu.
  * @attr bff - The BFF's base URL. The first Latch element's `bff` (or `latch.configure({ bff })`) serves the whole page.
  * @attr mode - `redirect` (default) or `popup`; a blocked popup falls back to a redirect. (`password` is reserved.)
@@ -58,16 +59,21 @@ export class LatchLoginElement extends LatchElement {
   static override styles = styles;
   static override properties: PropertyDeclarations = { _open: { state: true } };
   declare _open: boolean;
-  /** Whether focus was inside before the last update (to bring it back after one). */
+  /** Whether focus was inside when the status changed, until a new button can take it. */
   private _hadFocus = false;
+  /** The session status of the last render. */
+  private _shown?: string;
   /** Whether a settled state was shown already (the first one is not announced). */
   private _settled = false;
 
   constructor() {
     super();
     this.addEventListener('keydown', (e) => {
-      if (e.key == 'Escape' && this._open) void this._show(false);
-      else if (e.key == 'ArrowDown' && state.user && !this._open) void this._show(true);
+      if (this._open && (e.key == 'Escape' || e.key == 'Tab')) {
+        // Back to the button; a Tab then goes on from there, out of the element.
+        this._open = false;
+        this.renderRoot.querySelector('button')!.focus();
+      } else if (e.key == 'ArrowDown' && state.user) void this._show(true);
     });
     // Focus left the element (a click elsewhere, Tab out of the menu): close the menu.
     this.addEventListener('focusout', () => (this._open = false));
@@ -94,32 +100,37 @@ export class LatchLoginElement extends LatchElement {
   }
 
   protected override willUpdate(): void {
-    this._hadFocus = this.matches(':focus-within');
+    if (this._shown != state.status) this._hadFocus ||= this.matches(':focus-within');
+    this._shown = state.status;
     if (!state.user) this._open = false;
   }
 
   protected override updated(): void {
-    // The focused control went away with a state change (e.g. after "Sign out"): focus the new one.
-    if (this._hadFocus && !this.matches(':focus-within')) this.renderRoot.querySelector('button')?.focus();
+    // The focused control went away with a state change (after "Sign out", or "Retry" and the
+    // loading that follows): focus the new button, unless the user has put focus elsewhere.
+    const button = this.renderRoot.querySelector('button');
+    if (this._hadFocus && button) {
+      if (document.activeElement == document.body) button.focus();
+      this._hadFocus = false;
+    }
   }
 
   override render(): TemplateResult {
-    const ready = this.strings();
+    const ready = this._strings();
     const t = ready ?? (en as LatchStrings);
     const { status, user, error } = state;
     const loading = !ready || status == 'loading';
     const busy = status == 'signing-in';
     const name = String(user?.name || user?.preferred_username || user?.email || user?.sub);
     const words = error && (t[error.code] || t.error);
-    const said =
-      (!loading && words) ||
-      (this._settled && (user ? t.signedIn.replace('{name}', name) : busy ? t.signingIn : t.signedOut));
-    this._settled = !loading;
+    const news = user ? t.signedIn.replace('{name}', name) : busy ? t.signingIn : t.signedOut;
+    const said = loading ? '' : words || (this._settled ? news : '');
+    this._settled ||= !loading;
     const avatar = user?.picture
       ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer" />`
       : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`;
     const body = loading
-      ? html`<span class="b s" part="skeleton"></span>`
+      ? html`<span class="b s" part="skeleton" aria-hidden="true"><i>${t.signIn}</i></span>`
       : user && status == 'signed-in'
         ? html`<button
               class="b m"

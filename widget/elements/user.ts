@@ -6,7 +6,9 @@ import { LatchElement } from './base.ts';
  * Renders one claim of the signed-in user as text, so pages need no script for
  * the common case: `Hello, <latch-user field="given_name">there</latch-user>`.
  *
+ * @tagname latch-user
  * @summary One claim of the signed-in user, as text.
+ * @attr bff - The BFF's base URL, if no other Latch element or `latch.configure()` gives it.
  * @attr field - The claim to show (default `name`): `email`, `given_name`, `org_id`...
  * @slot - Fallback content, shown while no user is signed in or the claim is absent.
  */

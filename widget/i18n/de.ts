@@ -10,7 +10,5 @@ export default {
   account: 'Konto',
   error: 'Die Anmeldung ist fehlgeschlagen. Bitte versuchen Sie es erneut.',
   access_denied: 'Die Anmeldung wurde abgebrochen.',
-  login_required: 'Bitte melden Sie sich an.',
   LATCH_UNREACHABLE: 'Der Anmeldedienst ist nicht erreichbar.',
-  LATCH_STATE_MISMATCH: 'Die Anmeldung ist abgelaufen. Bitte versuchen Sie es erneut.',
 } satisfies LatchStrings;

@@ -12,9 +12,7 @@ export const en = {
   account: 'Account',
   error: 'Sign-in failed. Please try again.',
   access_denied: 'Sign-in was cancelled.',
-  login_required: 'Please sign in.',
   LATCH_UNREACHABLE: 'The sign-in service cannot be reached.',
-  LATCH_STATE_MISMATCH: 'The sign-in expired. Please try again.',
 };
 
 /** Every string the widget shows. Error codes may be added as extra keys. */

@@ -10,7 +10,5 @@ export default {
   account: 'Cuenta',
   error: 'No se pudo iniciar sesión. Inténtelo de nuevo.',
   access_denied: 'Se canceló el inicio de sesión.',
-  login_required: 'Inicie sesión.',
   LATCH_UNREACHABLE: 'No se puede conectar con el servicio de inicio de sesión.',
-  LATCH_STATE_MISMATCH: 'El inicio de sesión caducó. Inténtelo de nuevo.',
 } satisfies LatchStrings;

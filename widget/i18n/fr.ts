@@ -10,7 +10,5 @@ export default {
   account: 'Compte',
   error: 'La connexion a échoué. Veuillez réessayer.',
   access_denied: 'La connexion a été annulée.',
-  login_required: 'Veuillez vous connecter.',
   LATCH_UNREACHABLE: 'Le service de connexion est injoignable.',
-  LATCH_STATE_MISMATCH: 'La connexion a expiré. Veuillez réessayer.',
 } satisfies LatchStrings;

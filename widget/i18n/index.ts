@@ -15,11 +15,10 @@ const tables: Record<string, Partial<LatchStrings>> = { en };
 const pending: Record<string, Promise<void>> = {};
 const overrides: LatchStringOverrides = {};
 
-const chunks: Record<string, () => Promise<{ default: Partial<LatchStrings> }>> = {
-  de: () => import('./de.ts'),
-  fr: () => import('./fr.ts'),
-  es: () => import('./es.ts'),
-};
+/** The languages that come as chunks: `./de.ts` here, `./latch-de.js` beside the built bundle. */
+const CHUNKS = /^(de|fr|es)$/;
+const chunk = (lang: string): Promise<{ default: Partial<LatchStrings> }> =>
+  import(/* @vite-ignore */ `./${lang}.ts`);
 
 export function overrideStrings(more: LatchStringOverrides): void {
   for (const l in more) overrides[l] = { ...overrides[l], ...more[l] };
@@ -36,8 +35,8 @@ export const langOf = (el: Element): string =>
  * it has. A chunk that fails to load leaves English in place.
  */
 export function strings(lang: string, ready: () => void): LatchStrings | undefined {
-  if (!tables[lang] && chunks[lang]) {
-    (pending[lang] ??= chunks[lang]().then(
+  if (!tables[lang] && CHUNKS.test(lang)) {
+    (pending[lang] ??= chunk(lang).then(
       (m) => void (tables[lang] = m.default),
       () => void (tables[lang] = {}),
     )).then(ready);

@@ -1,0 +1,127 @@
+import { resolve } from 'node:path';
+import { loadConfig, type BffConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { defaultWidgetDir, loadWidgetAssets } from './routes/widget-asset.ts';
+import { runServer } from './server.ts';
+
+declare const __LATCH_VERSION__: string | undefined;
+const VERSION: string = typeof __LATCH_VERSION__ == 'string' ? __LATCH_VERSION__ : 'dev';
+
+const USAGE = `Usage: latch-bff [option]
+
+  (no option)      start the BFF (as dist/bff/server.js does), configured from the environment
+  --check-config   validate the environment and print every problem, naming its variable;
+                   exit 1 if there is any, 0 if not. Nothing is started, nothing is fetched.
+  --healthcheck    ask this machine's BFF for /healthz (PORT); exit 0 if it answers 200
+                   (the container's HEALTHCHECK)
+  --version        print the version
+  --help           print this
+
+Every setting is an environment variable: see docs/configuration.md.
+`;
+
+type Env = Record<string, string | undefined>;
+
+/** Runs the command line; resolves with the exit code (undefined: the server was started and keeps running). */
+async function main(argv: string[] = process.argv.slice(2), env: Env = process.env): Promise<number | undefined> {
+  const [flag, ...rest] = argv;
+  if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
+  switch (flag) {
+    case undefined:
+      await runServer(env);
+      return undefined;
+    case '--check-config':
+      return checkConfig(env);
+    case '--healthcheck':
+      return healthcheck(env);
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      return usage(`unknown option "${flag}"`);
+  }
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`latch-bff: ${problem}\n\n${USAGE}`);
+  return 2;
+}
+
+/** Validates the environment; on success prints what it found (never a secret) and any warning. */
+async function checkConfig(env: Env): Promise<number> {
+  let config: BffConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n\n${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}: nothing was started.\n`);
+    return 1;
+  }
+  const widgetDir = config.widgetDir ? resolve(config.widgetDir) : defaultWidgetDir();
+  const widget = Object.keys((await loadWidgetAssets(widgetDir)).manifest);
+  const warnings: string[] = [];
+  if (widget.length === 0) warnings.push(`no widget bundle (latch*.js) in ${widgetDir}: /latch.js will answer 404 (LATCH_WIDGET_DIR)`);
+  if (config.allowInsecureHttp) warnings.push('LATCH_ALLOW_INSECURE_HTTP=true: for local development only');
+  if (config.baseUrl.protocol !== 'https:') warnings.push('LATCH_BASE_URL is http://: cookies are not Secure and lose their __Host- prefix');
+  const rows: Array<[string, string]> = [
+    ['provider', config.provider],
+    ['issuer', config.issuer || '(derived)'],
+    ['client id', config.clientId],
+    ['client secret', 'set'],
+    ['base URL', config.baseUrl.href],
+    ['redirect URI', config.redirectUri],
+    ['allowed origins', config.allowedOrigins.join(', ')],
+    ['cookie secrets', `${config.cookieSecrets.length} set`],
+    ['listen', `${config.host}:${config.port}`],
+    ['trust proxy', String(config.trustProxy)],
+    ['metrics', config.metrics ? '/metrics' : 'off'],
+    ['widget', widget.length ? `${widgetDir} (${widget.join(', ')})` : `${widgetDir} (none)`],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  process.stdout.write(
+    `latch-bff ${VERSION}: configuration OK\n` +
+      rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n') +
+      '\n' +
+      warnings.map((w) => `warning: ${w}\n`).join(''),
+  );
+  return 0;
+}
+
+/** GET http://127.0.0.1:PORT/healthz (or LATCH_HOST when it names one address), two seconds at most. */
+async function healthcheck(env: Env): Promise<number> {
+  let config: BffConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    process.stderr.write(`unhealthy: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const anyAddress = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+  const host = anyAddress ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  try {
+    const res = await fetch(`http://${host}:${config.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    if (res.status === 200) {
+      process.stdout.write('healthy\n');
+      return 0;
+    }
+    process.stderr.write(`unhealthy: /healthz answered ${res.status}\n`);
+  } catch (err) {
+    process.stderr.write(`unhealthy: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  return 1;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`latch-bff: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

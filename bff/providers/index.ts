@@ -1,0 +1,71 @@
+import type { AuthorizationServer } from 'oauth4webapi';
+import type { BffConfig, ProviderEndpoints } from '../config.ts';
+import type { OutboundOptions } from '../oauth/outbound.ts';
+import { OAuth2Provider } from './oauth2.ts';
+import { OidcProvider, type OidcProviderOptions } from './oidc.ts';
+import type { Provider, SignInResult } from './provider.ts';
+import { ScayleProvider } from './scayle.ts';
+
+/** A provider that can sign a user in with a username and password (the password grant). */
+export interface PasswordGrantProvider extends Provider {
+  passwordGrant(username: string, password: string): Promise<SignInResult>;
+}
+
+export function supportsPasswordGrant(provider: Provider): provider is PasswordGrantProvider {
+  return typeof (provider as Partial<PasswordGrantProvider>).passwordGrant === 'function';
+}
+
+/** The provider LATCH_PROVIDER names: oidc (the default), oauth2 or scayle. */
+export function createProvider(config: BffConfig, observe?: OutboundOptions['observe']): Provider {
+  const outbound: OutboundOptions = { timeoutMs: config.httpTimeoutMs, allowInsecureHttp: config.allowInsecureHttp, ...(observe ? { observe } : {}) };
+  switch (config.provider) {
+    case 'scayle': {
+      if (!config.scayle) throw new Error('LATCH_PROVIDER=scayle without its LATCH_SCAYLE_* configuration');
+      return new ScayleProvider({
+        ...config.scayle,
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        redirectUri: config.redirectUri,
+        outbound,
+      });
+    }
+    case 'oauth2':
+      return new OAuth2Provider(standardOptions(config, outbound));
+    default:
+      return new OidcProvider(standardOptions(config, outbound));
+  }
+}
+
+function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProviderOptions {
+  return {
+    issuer: config.issuer,
+    discovery: config.discovery,
+    ...(config.discoveryUrl ? { discoveryUrl: config.discoveryUrl } : {}),
+    metadata: metadataFrom(config.endpoints),
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    tokenAuthMethod: config.tokenAuthMethod,
+    redirectUri: config.redirectUri,
+    scopes: config.scopes,
+    idTokenAlg: config.idTokenAlg,
+    outbound,
+  };
+}
+
+/** Endpoints given by hand, as server metadata: they replace discovery, or override what it found. */
+function metadataFrom(endpoints: ProviderEndpoints): Partial<AuthorizationServer> {
+  const names: Array<[keyof ProviderEndpoints, keyof AuthorizationServer]> = [
+    ['authorization', 'authorization_endpoint'],
+    ['token', 'token_endpoint'],
+    ['userinfo', 'userinfo_endpoint'],
+    ['revocation', 'revocation_endpoint'],
+    ['endSession', 'end_session_endpoint'],
+    ['jwks', 'jwks_uri'],
+  ];
+  const metadata: Record<string, string> = {};
+  for (const [ours, theirs] of names) {
+    const value = endpoints[ours];
+    if (value !== undefined) metadata[theirs] = value;
+  }
+  return metadata as Partial<AuthorizationServer>;
+}

@@ -1,0 +1,17 @@
+import type Router from '@koa/router';
+import type { RouteDeps } from './deps.ts';
+
+/**
+ * GET /metrics: Prometheus text format, only when LATCH_METRICS=true (otherwise the route does not
+ * exist and the answer is 404 LATCH_NOT_FOUND). Keep it off the public internet: scrape it on the
+ * pod's address, or have the edge refuse /metrics.
+ */
+export function metricsRoute(router: Router, deps: RouteDeps) {
+  const metrics = deps.metrics;
+  if (!metrics) return;
+  router.get('/metrics', async (ctx) => {
+    const registry = await metrics.registry();
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  });
+}

@@ -1,0 +1,330 @@
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { Transform } from 'node:stream';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { ApiRoute } from '../config.ts';
+import { badRequest, LatchError, unauthenticated } from '../errors.ts';
+import { requireCsrf } from '../middleware/security.ts';
+import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
+import type { Session } from '../session/session.ts';
+import type { RouteDeps } from './deps.ts';
+
+/**
+ * `/api/<name>/<path>?<query>`: the token-attaching proxy. The browser never holds a token; the BFF
+ * forwards the call to the upstream API named <name> (LATCH_API_ROUTES) with
+ * `Authorization: Bearer <token>`: the user's access token, refreshed first when it has expired or
+ * will within 30 s, or a client-credentials token for service routes.
+ *
+ * Bodies stream both ways (node:http, no buffering), except that a request body of at most
+ * REPLAYABLE_BODY_BYTES with a Content-Length is read first: only such a request (or one without a
+ * body) can be sent twice, so only it is retried after an upstream 401 (refresh once, retry once). A
+ * larger or chunked body has gone upstream already: the 401 passes through, but the token is
+ * renewed so that the page's next call carries a fresh one.
+ */
+export function proxyRoute(router: Router, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
+  const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
+  router.all(/^\/api(?:\/|$)/, requireCsrf(deps.config.allowedOrigins), async (ctx) => {
+    if (!FORWARDED_METHODS.has(ctx.method)) {
+      ctx.set('Allow', [...FORWARDED_METHODS].join(', '));
+      throw new LatchError('LATCH_BAD_REQUEST', 405, 'This method is not forwarded.');
+    }
+    const { route, url } = resolveTarget(ctx.req.url ?? '', routes);
+
+    const read = await deps.sessions.read(ctx.get('Cookie'));
+    if (!read) throw unauthenticated();
+    const auth = route.token === 'service'
+      ? serviceAuth(serviceTokens, route)
+      : userAuth(ctx, deps, read.session, read.stale);
+
+    const body = await requestBody(ctx);
+    const headers = forwardedHeaders(ctx);
+    const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes };
+    const forward = (token: string) => send(url, ctx.method, { ...headers, authorization: `Bearer ${token}` }, body, limits);
+    let res: IncomingMessage;
+    try {
+      res = await forward(await auth.initial());
+      if (res.statusCode === 401 && auth.canRenew()) {
+        if (body === null || Buffer.isBuffer(body)) {
+          discard(res);
+          res = await forward(await auth.renew());
+        } else {
+          // The streamed body is spent: renew for the page's next call, and pass this 401 on.
+          await auth.renew().catch((err: unknown) => {
+            if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') {
+              discard(res);
+              throw err;
+            }
+            deps.logger.warn({ route: route.name, cause: String(err) }, 'token renewal after an upstream 401 failed');
+          });
+        }
+      }
+    } catch (err) {
+      // Tokens refreshed before the failure still go back to the browser (a rotated refresh token is spent).
+      if (!(err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED')) await auth.finish().catch(() => {});
+      throw err;
+    }
+    try {
+      await auth.finish();
+    } catch (err) {
+      discard(res);
+      throw err;
+    }
+    respond(ctx, res, route, deps.config.baseUrl);
+  });
+}
+
+const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Request headers passed on. Everything else stays behind: Cookie, Authorization, Origin, X-Forwarded-*, hop-by-hop. */
+const FORWARDED_REQUEST_HEADERS = [
+  'accept', 'accept-encoding', 'accept-language', 'cache-control', 'content-encoding', 'content-language',
+  'content-type', 'idempotency-key', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
+  'if-unmodified-since', 'pragma', 'range', 'traceparent', 'tracestate', 'user-agent', 'x-request-id',
+];
+
+/** Response headers never passed back: hop-by-hop, cookies, CORS (ours applies), the upstream's auth challenge, and the security headers the BFF sets itself. */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'set-cookie', 'set-cookie2', 'www-authenticate', 'cache-control',
+  'x-content-type-options', 'x-frame-options', 'referrer-policy', 'strict-transport-security', 'alt-svc',
+]);
+
+/** A small request body is read whole so that it can be sent again after a 401. */
+export const REPLAYABLE_BODY_BYTES = 64 * 1024;
+
+// ---------------------------------------------------------------------------------------------------------
+// The target: the upstream can never change, and the path can never climb out of the base path.
+
+/**
+ * Maps the raw request target (`/api/<name>/<path>?<query>`, as received, not decoded) onto the
+ * route's upstream. Refused with 400 LATCH_BAD_REQUEST: an absolute-form target, empty segments
+ * (`//`), `.` and `..` segments however encoded (`%2e`, `%252e`, `..;`), encoded slashes and
+ * backslashes (`%2f`, `%5c`), raw backslashes, control characters, malformed escapes.
+ */
+export function resolveTarget(rawTarget: string, routes: ReadonlyMap<string, ApiRoute>): { route: ApiRoute; url: URL } {
+  if (!rawTarget.startsWith('/')) throw badRequest('The request target must be a path.');
+  const q = rawTarget.indexOf('?');
+  const rawPath = q < 0 ? rawTarget : rawTarget.slice(0, q);
+  const rawQuery = q < 0 ? '' : rawTarget.slice(q + 1).split('#')[0]!;
+  const match = /^\/api\/([^/]+)(\/.*)?$/.exec(rawPath);
+  const route = match ? routes.get(match[1]!) : undefined;
+  if (!match || !route) throw new LatchError('LATCH_NOT_FOUND', 404, 'No such API.');
+  const rest = match[2] ?? '';
+  const segments = rest === '' ? [] : rest.slice(1).split('/');
+  segments.forEach((segment, i) => {
+    if (segment === '' && i < segments.length - 1) throw badRequest('The API path has an empty segment.');
+    if (/[\\\x00-\x20\x7f]|%(?:2f|5c|25(?:2e|2f|5c))/i.test(segment)) throw badRequest('The API path has a forbidden character.');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw badRequest('The API path is malformed.');
+    }
+    if (/[\x00-\x1f\x7f]/.test(decoded)) throw badRequest('The API path has a forbidden character.');
+    const name = decoded.split(';')[0];
+    if (name === '.' || name === '..') throw badRequest('The API path may not contain . or .. segments.');
+  });
+
+  const base = new URL(route.upstream);
+  const url = new URL(route.upstream + rest + (rawQuery ? `?${rawQuery}` : ''));
+  // Belt and braces: whatever the checks above missed, the result stays under the base.
+  const basePath = base.pathname.replace(/\/$/, '');
+  if (url.origin !== base.origin || (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) || url.username || url.password) {
+    throw badRequest('The API path leaves its base.');
+  }
+  return { route, url };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens
+
+interface Auth {
+  initial(): Promise<string>;
+  /** Whether an upstream 401 is worth one renewal (not when the token is brand new). */
+  canRenew(): boolean;
+  renew(): Promise<string>;
+  /** Before the answer goes out: reseal the session cookie if the tokens changed. */
+  finish(): Promise<void>;
+}
+
+function userAuth(ctx: Context, deps: RouteDeps, start: Session, stale: boolean): Auth {
+  let session = start;
+  let dirty = stale;
+  let renewed = false;
+  const ensure = async (force: boolean) => {
+    try {
+      const fresh = await deps.refresher.ensureFresh(session, force);
+      if (fresh.refreshed) {
+        session = fresh.session;
+        dirty = true;
+        renewed = true;
+      }
+    } catch (err) {
+      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', deps.sessions.clear(ctx.get('Cookie')));
+      throw err;
+    }
+    return session.at;
+  };
+  return {
+    initial: () => ensure(false),
+    canRenew: () => !renewed,
+    renew: () => ensure(true),
+    async finish() {
+      if (dirty) ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+    },
+  };
+}
+
+function serviceAuth(tokens: ServiceTokens, route: ApiRoute): Auth {
+  const request = { ...(route.scope ? { scope: route.scope } : {}), ...(route.audience ? { audience: route.audience } : {}) };
+  let current = '';
+  let renewed = false;
+  return {
+    async initial() {
+      current = (await tokens.getServiceToken(request)).accessToken;
+      return current;
+    },
+    canRenew: () => !renewed,
+    async renew() {
+      renewed = true;
+      tokens.invalidate(request, current);
+      current = (await tokens.getServiceToken(request)).accessToken;
+      return current;
+    },
+    async finish() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Upstream HTTP
+
+type Body = Buffer | IncomingMessage | null;
+
+function forwardedHeaders(ctx: Context): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const hopByHop = new Set(ctx.get('Connection').toLowerCase().split(',').map((s) => s.trim()));
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = ctx.req.headers[name];
+    if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** null (no body), the whole body when small enough to replay, or the request stream itself. */
+async function requestBody(ctx: Context): Promise<Body> {
+  const length = ctx.get('Content-Length');
+  const chunked = ctx.get('Transfer-Encoding') !== '';
+  if (!chunked && (length === '' || length === '0')) return null;
+  const declared = Number(length);
+  if (chunked || !(declared <= REPLAYABLE_BODY_BYTES)) return ctx.req;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw badRequest('The request body was cut short.', err);
+  }
+  return Buffer.concat(chunks);
+}
+
+class BodyTooLarge extends Error {}
+
+class UpstreamTimeout extends Error {
+  constructor() {
+    super('upstream timed out');
+    this.name = 'TimeoutError';
+  }
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * One upstream request. Resolves with the response once its headers arrive. The timeout is an idle
+ * timeout (no bytes either way for `timeoutMs`), so a slow but steady upload or download goes on.
+ * A streamed body is counted on its way: past `maxBodyBytes` (LATCH_MAX_BODY_BYTES, which bodies
+ * with a Content-Length meet before they get here) the upstream request is dropped with 413.
+ */
+function send(url: URL, method: string, headers: OutgoingHttpHeaders, body: Body, limits: { timeoutMs: number; maxBodyBytes: number }): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const outHeaders: OutgoingHttpHeaders = { ...headers };
+    if (Buffer.isBuffer(body)) outHeaders['content-length'] = String(body.length);
+    else if (body) {
+      const length = body.headers['content-length'];
+      if (length !== undefined) outHeaders['content-length'] = length;
+    }
+    const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers: outHeaders, timeout: limits.timeoutMs });
+    request.once('timeout', () => request.destroy(new UpstreamTimeout()));
+    request.once('response', resolve);
+    request.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof BodyTooLarge) {
+        // No Connection: close: the rest of the upload is read and dropped, so the browser sees this 413
+        // rather than a reset connection (the server's request timeout bounds how long that may take).
+        reject(new LatchError('LATCH_BODY_TOO_LARGE', 413, 'The request body is too large.'));
+      } else if (err instanceof UpstreamTimeout) {
+        reject(new LatchError('LATCH_UPSTREAM_TIMEOUT', 504, 'The API did not answer in time.', { cause: err }));
+      } else if (err.code && UNREACHABLE.has(err.code)) {
+        reject(new LatchError('LATCH_UPSTREAM_UNAVAILABLE', 502, 'The API cannot be reached.', { cause: err }));
+      } else {
+        reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: err }));
+      }
+    });
+    if (body === null) request.end();
+    else if (Buffer.isBuffer(body)) request.end(body);
+    else {
+      let seen = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          seen += chunk.length;
+          done(seen > limits.maxBodyBytes ? new BodyTooLarge() : null, chunk);
+        },
+      });
+      counter.once('error', (err) => request.destroy(err));
+      body.pipe(counter).pipe(request);
+      // The browser went away mid-upload: so does the upstream request.
+      body.once('close', () => {
+        if (!body.complete) request.destroy();
+      });
+      request.once('error', () => {
+        body.unpipe(counter);
+        body.resume();
+      });
+    }
+  });
+}
+
+function discard(res: IncomingMessage) {
+  res.resume();
+  res.destroy();
+}
+
+/** Streams the upstream answer back: its status, its safe headers, its body. */
+function respond(ctx: Context, res: IncomingMessage, route: ApiRoute, baseUrl: URL) {
+  ctx.status = res.statusCode ?? 502;
+  const connectionTokens = new Set(String(res.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name) || connectionTokens.has(name) || name.startsWith('access-control-')) continue;
+    if (name === 'vary') {
+      for (const field of String(value).split(',')) if (field.trim()) ctx.vary(field.trim());
+    } else if (name === 'location') {
+      ctx.set('Location', publicLocation(String(value), route, baseUrl));
+    } else {
+      ctx.set(name, value);
+    }
+  }
+  ctx.body = res;
+  if (res.headers['content-type'] === undefined) ctx.remove('Content-Type');
+}
+
+/** A redirect within the upstream's base points back through the proxy; anything else is left alone. */
+function publicLocation(location: string, route: ApiRoute, baseUrl: URL): string {
+  let target: URL;
+  try {
+    target = new URL(location, `${route.upstream}/`);
+  } catch {
+    return location;
+  }
+  const base = new URL(route.upstream);
+  const basePath = base.pathname.replace(/\/$/, '');
+  if (target.origin !== base.origin || (target.pathname !== basePath && !target.pathname.startsWith(`${basePath}/`))) return location;
+  return `${baseUrl.href.replace(/\/$/, '')}/api/${route.name}${target.pathname.slice(basePath.length)}${target.search}`;
+}

@@ -1,0 +1,79 @@
+import type Router from '@koa/router';
+import { LatchError } from '../errors.ts';
+import type { ReadinessCheck, RouteDeps } from './deps.ts';
+
+/** A probe must answer before the orchestrator gives up on it (Kubernetes' default is 1 s; we document 3 s). */
+export const READY_TIMEOUT_MS = 2500;
+/** A provider that answered is not asked again for this long: probes must not hammer the authorization server. */
+export const PROVIDER_OK_TTL_MS = 10_000;
+
+export interface ReadyBody {
+  ready: boolean;
+  /** Each check's name and `ok`, or the LATCH_* code (or `timeout`) it failed with. */
+  checks: Record<string, string>;
+}
+
+/**
+ * GET /readyz: readiness, unlike /healthz (liveness). 503 while the provider's discovery document or
+ * JWKS cannot be loaded, or while any extra check in `deps.readiness` fails (e.g. a configured Redis
+ * that is down). The list is read on every probe, so checks may be added after start-up.
+ */
+export function readyRoute(router: Router, deps: RouteDeps) {
+  let providerOkUntil = 0;
+  let providerInFlight: Promise<void> | undefined;
+  const provider: ReadinessCheck = {
+    name: 'provider',
+    async check() {
+      if (Date.now() < providerOkUntil) return;
+      // Concurrent probes share one round of discovery + JWKS.
+      providerInFlight ??= deps.provider.ready().then(
+        () => {
+          providerOkUntil = Date.now() + PROVIDER_OK_TTL_MS;
+          providerInFlight = undefined;
+        },
+        (err: unknown) => {
+          providerInFlight = undefined;
+          throw err;
+        },
+      );
+      return providerInFlight;
+    },
+  };
+
+  router.get('/readyz', async (ctx) => {
+    const checks = [provider, ...(deps.readiness ?? [])];
+    const results = await Promise.all(checks.map((c) => runCheck(c)));
+    const body: ReadyBody = { ready: results.every((r) => r.ok), checks: {} };
+    for (const [i, r] of results.entries()) body.checks[checks[i]!.name] = r.ok ? 'ok' : r.reason;
+    if (!body.ready) {
+      deps.logger.warn({ checks: body.checks, causes: results.filter((r) => !r.ok).map((r) => r.cause) }, 'not ready');
+    }
+    ctx.status = body.ready ? 200 : 503;
+    ctx.body = body;
+  });
+}
+
+type CheckResult = { ok: true } | { ok: false; reason: string; cause: string };
+
+async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReadinessTimeout()), READY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check.check(), timeout]);
+    return { ok: true };
+  } catch (err) {
+    const reason = err instanceof ReadinessTimeout ? 'timeout' : err instanceof LatchError ? err.code : 'error';
+    return { ok: false, reason, cause: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class ReadinessTimeout extends Error {
+  constructor() {
+    super(`no answer within ${READY_TIMEOUT_MS} ms`);
+    this.name = 'ReadinessTimeout';
+  }
+}

@@ -1,0 +1,72 @@
+import { digest, type KeyValueStore } from './store.ts';
+
+/**
+ * Ends stateless (cookie) sessions before their time. Three kinds of entry:
+ *
+ * - `deny:sid:<our session id>`: that one session (logout, replayed cookie after
+ *   logout). Kept until the session's absolute end.
+ * - `deny:psid:<provider sid>` = T: sessions created from that provider session
+ *   at or before T (back-channel logout with a `sid`).
+ * - `deny:sub:<subject>` = T: every session of the user created at or before T
+ *   (back-channel logout with only `sub`, "sign out everywhere"). A sign-in
+ *   after T is not affected.
+ *
+ * Time-bound entries live as long as a session created just before T could
+ * (the absolute lifetime), then expire on their own. T is compared with the
+ * session's creation time plus `skewMs`, so instances whose clocks differ by up
+ * to a second still deny what they must.
+ */
+export interface SessionIdentity {
+  sid: string;
+  sub: string;
+  psid?: string | undefined;
+  /** Created, epoch ms. */
+  iat: number;
+}
+
+export const DENY_CLOCK_SKEW_MS = 1000;
+
+export class DenyList {
+  readonly #store: KeyValueStore;
+  readonly #retentionMs: number;
+  readonly #skewMs: number;
+
+  constructor(store: KeyValueStore, options: { retentionMs: number; skewMs?: number }) {
+    this.#store = store;
+    this.#retentionMs = options.retentionMs;
+    this.#skewMs = options.skewMs ?? DENY_CLOCK_SKEW_MS;
+  }
+
+  static sidKey = (sid: string) => `deny:sid:${sid}`;
+  static psidKey = (psid: string) => `deny:psid:${digest(psid)}`;
+  static subKey = (sub: string) => `deny:sub:${digest(sub)}`;
+
+  /** Ends one session until `untilMs` (its absolute end). */
+  async denySession(sid: string, untilMs: number, now = Date.now()): Promise<void> {
+    await this.#store.set(DenyList.sidKey(sid), '1', Math.max(1000, untilMs - now + this.#skewMs));
+  }
+
+  /** Ends every session from this provider session created at or before `at`. */
+  async denyProviderSession(psid: string, at = Date.now()): Promise<void> {
+    await this.#store.setMax(DenyList.psidKey(psid), at, this.#retentionMs + this.#skewMs);
+  }
+
+  /** Ends every session of the user created at or before `at`. */
+  async denySubject(sub: string, at = Date.now()): Promise<void> {
+    await this.#store.setMax(DenyList.subKey(sub), at, this.#retentionMs + this.#skewMs);
+  }
+
+  /** One round trip. Rejects (503) when the store cannot answer: a deny-list that cannot be read fails closed. */
+  async isDenied(session: SessionIdentity): Promise<boolean> {
+    const keys = [DenyList.sidKey(session.sid), DenyList.subKey(session.sub)];
+    if (session.psid) keys.push(DenyList.psidKey(session.psid));
+    const [sid, sub, psid] = await this.#store.mget(keys);
+    if (sid !== null && sid !== undefined) return true;
+    const before = (value: string | null | undefined) => {
+      if (value === null || value === undefined) return false;
+      const at = Number(value);
+      return Number.isFinite(at) && session.iat <= at + this.#skewMs;
+    };
+    return before(sub) || before(psid);
+  }
+}

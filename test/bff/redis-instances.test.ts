@@ -1,0 +1,302 @@
+/**
+ * Two BFF instances sharing one real redis-server: instance A runs in this process (createBff), B is
+ * a separate Node process started from bff/server.ts with the same environment, as behind a load
+ * balancer. Redis sits behind a TCP relay the test can cut (a partition: Redis keeps its data) or
+ * is killed and restarted empty (a crash).
+ *
+ *   describe('Redis store (cookie sessions)')    logout, sign-out-everywhere and back-channel logout
+ *                                                 seen by the other instance; 50 concurrent expired-
+ *                                                 token requests across both make 1 refresh; Redis
+ *                                                 down → 503, and nothing lost when it returns.
+ *   describe('Redis store (server-side sessions)') LATCH_SESSION_STORE=redis: the cookie holds a
+ *                                                 sealed reference only; the same guarantees.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { completeProviderLogout, HttpClient } from '../helpers/http.ts';
+import { freePort, redisSuiteOptions, startRedis, type RedisHandle } from '../helpers/net.ts';
+import { errorCode, get, post, sessionCookieHeader, signedIn, SITE, sleep, startSecStack, type SecStack } from '../security/support.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A TCP relay to Redis that can be cut (every connection dropped, new ones refused) and healed. */
+async function startRelay(target: number): Promise<{ url: string; cut(): void; heal(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let open = true;
+  const server = net.createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = net.connect(target, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    heal() {
+      open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface Child {
+  url: string;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/** Instance B: bff/server.ts in its own Node process. */
+async function startChild(env: Record<string, string>): Promise<Child> {
+  const port = await freePort();
+  const output: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'bff/server.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), LATCH_HOST: '127.0.0.1', LATCH_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`instance B exited ${child.exitCode}:\n${output.join('')}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`instance B did not start:\n${output.join('')}`);
+    }
+    await sleep(100);
+  }
+  return {
+    url,
+    output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const me = (url: string, cookie: string) => get(`${url}/me`, { cookie, origin: SITE });
+
+describe('Redis store (cookie sessions): two instances', redisSuiteOptions(), () => {
+  let redis: RedisHandle;
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  let stack: SecStack;
+  let a: string;
+  let b: Child;
+  before(async () => {
+    redis = await startRedis();
+    relay = await startRelay(redis.port);
+    stack = await startSecStack({
+      backchannel: true,
+      provider: { accessTokenTtl: 31 },
+      env: { LATCH_REDIS_URL: relay.url, LATCH_REDIS_TIMEOUT_MS: '500' },
+    });
+    a = stack.bffUrl;
+    b = await startChild(stack.env);
+  });
+  after(async () => {
+    await b?.stop();
+    await stack?.close();
+    await relay?.close();
+    await redis?.stop();
+  });
+
+  it('serves one session on both instances', async () => {
+    const { cookie } = await signedIn(stack);
+    assert.equal((await me(a, cookie)).status, 200);
+    assert.equal((await me(b.url, cookie)).status, 200);
+  });
+
+  it('ends a session logged out on A for B too (the cookie copy is refused)', async () => {
+    const { cookie } = await signedIn(stack);
+    const out = await post(`${a}/logout`, { cookie, origin: SITE, 'latch-csrf': '1' });
+    assert.equal(out.status, 200);
+    const res = await me(b.url, cookie);
+    assert.equal(res.status, 401);
+    assert.equal(errorCode(res), 'LATCH_UNAUTHENTICATED');
+  });
+
+  it('signs out everywhere from B: every session of the user ends on A and B', async () => {
+    const one = await signedIn(stack, 1);
+    const two = await signedIn(stack, 1);
+    const out = await post(`${b.url}/logout?everywhere=1`, { cookie: one.cookie, origin: SITE, 'latch-csrf': '1' });
+    assert.equal(out.status, 200);
+    for (const url of [a, b.url]) {
+      assert.equal((await me(url, one.cookie)).status, 401);
+      assert.equal((await me(url, two.cookie)).status, 401);
+    }
+  });
+
+  it('applies a back-channel logout received by A on B', async () => {
+    const { client, cookie } = await signedIn(stack);
+    assert.equal((await me(b.url, cookie)).status, 200);
+    await completeProviderLogout(client, `${stack.provider.issuer}/session/end`);
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 401; i++) {
+      status = (await me(b.url, cookie)).status;
+      if (status !== 401) await sleep(50);
+    }
+    assert.equal(status, 401);
+    assert.ok(stack.bff.audits.some((e) => e.type === 'backchannel_logout'));
+  });
+
+  it('makes one refresh for 50 concurrent expired-token requests split across A and B', async () => {
+    const { cookie } = await signedIn(stack, 2);
+    await sleep(1200); // the access token (31 s) is now within the 30 s refresh margin
+    stack.provider.resetCounts();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => me(i % 2 ? b.url : a, cookie)));
+    assert.deepEqual(answers.map((r) => r.status), Array(50).fill(200), answers.map((r) => r.text.slice(0, 80)).find((t) => !t.includes('user')));
+    assert.equal(stack.provider.counts.tokenByGrant['refresh_token'], 1);
+    // Every answer carries the same refreshed tokens.
+    const tokens = new Set<string>();
+    for (const res of answers) {
+      const set = sessionCookieHeader(res.setCookies);
+      assert.ok(set, 'each answer reseals the refreshed session');
+      tokens.add((await stack.bff.app.latch.sessions.read(set))!.session.at);
+    }
+    assert.equal(tokens.size, 1);
+    // The old cookie still works a moment later (its refresh token is spent): the stored result is reused.
+    stack.provider.resetCounts();
+    assert.equal((await me(b.url, cookie)).status, 200);
+    assert.equal(stack.provider.counts.tokenByGrant['refresh_token'] ?? 0, 0);
+  });
+
+  it('answers 503 LATCH_STORE_UNAVAILABLE while Redis is unreachable, stays up, and loses nothing when it returns', async () => {
+    const { cookie } = await signedIn(stack);
+    const { cookie: loggedOut } = await signedIn(stack);
+    await post(`${a}/logout`, { cookie: loggedOut, origin: SITE, 'latch-csrf': '1' });
+    relay.cut();
+    try {
+      for (const url of [a, b.url]) {
+        const started = Date.now();
+        const res = await me(url, cookie);
+        assert.equal(res.status, 503, res.text);
+        assert.equal(errorCode(res), 'LATCH_STORE_UNAVAILABLE');
+        assert.equal(res.headers.get('retry-after'), '1');
+        assert.equal(res.headers.get('access-control-allow-origin'), SITE);
+        assert.equal(res.setCookies.length, 0, 'the session cookie is left alone');
+        assert.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
+        assert.equal((await get(`${url}/healthz`)).status, 200, 'the process is up');
+      }
+      assert.equal((await get(`${a}/readyz`)).status, 503, 'not ready without its store');
+      assert.equal((await new HttpClient().request(`${a}/login?returnTo=${encodeURIComponent(SITE)}`)).status, 302, '/login does not need the store');
+      const logout = await post(`${a}/logout?everywhere=1`, { cookie, origin: SITE, 'latch-csrf': '1' });
+      assert.equal(logout.status, 503, 'sign-out everywhere needs the store: refused, session kept');
+    } finally {
+      relay.heal();
+    }
+    let status = 0;
+    for (let i = 0; i < 60 && status !== 200; i++) {
+      status = (await me(a, cookie)).status;
+      if (status !== 200) await sleep(100);
+    }
+    assert.equal(status, 200, 'the same cookie works again');
+    assert.equal((await me(b.url, cookie)).status, 200);
+    assert.equal((await me(b.url, loggedOut)).status, 401, 'the deny-list survived the outage');
+    assert.equal((await get(`${a}/readyz`)).status, 200);
+  });
+});
+
+describe('Redis store (server-side sessions): LATCH_SESSION_STORE=redis', redisSuiteOptions(), () => {
+  let redis: RedisHandle;
+  let stack: SecStack;
+  let b: Child;
+  let inspect: Redis;
+  before(async () => {
+    redis = await startRedis();
+    stack = await startSecStack({
+      provider: { accessTokenTtl: 31 },
+      env: { LATCH_REDIS_URL: redis.url, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_PREFIX: 'ss:', LATCH_REDIS_TIMEOUT_MS: '500' },
+    });
+    b = await startChild(stack.env);
+    inspect = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    inspect.on('error', () => undefined);
+    await inspect.connect();
+  });
+  after(async () => {
+    inspect?.disconnect();
+    await b?.stop();
+    await stack?.close();
+    await redis?.stop();
+  });
+
+  it('keeps only a sealed reference in the cookie and the sealed session in Redis', async () => {
+    const { cookie, callback } = await signedIn(stack, 2);
+    assert.equal(callback.setCookies.filter((c) => /^latch/.test(c) && !/^latch-tx/.test(c) && !/Max-Age=0/.test(c)).length, 1);
+    assert.ok(cookie.length < 600, `${cookie.length} bytes`);
+    const session = (await stack.bff.app.latch.sessions.read(cookie))!.session;
+    const record = await inspect.get(`ss:sess:${session.sid}`);
+    assert.ok(record?.startsWith('Fe26.2*'), 'sealed at rest');
+    assert.equal(record!.includes(session.at), false);
+    assert.equal((await me(b.url, cookie)).status, 200);
+  });
+
+  it('ends the session for both instances on logout, and deletes it from Redis', async () => {
+    const { cookie } = await signedIn(stack);
+    const sid = (await stack.bff.app.latch.sessions.read(cookie))!.session.sid;
+    await post(`${b.url}/logout`, { cookie, origin: SITE, 'latch-csrf': '1' });
+    assert.equal((await me(stack.bffUrl, cookie)).status, 401);
+    assert.equal(await inspect.exists(`ss:sess:${sid}`), 0);
+  });
+
+  it('makes one refresh for 50 concurrent expired-token requests across both', async () => {
+    const { cookie } = await signedIn(stack);
+    await sleep(1200);
+    stack.provider.resetCounts();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => me(i % 2 ? b.url : stack.bffUrl, cookie)));
+    assert.deepEqual(answers.map((r) => r.status), Array(50).fill(200));
+    assert.equal(stack.provider.counts.tokenByGrant['refresh_token'], 1);
+  });
+
+  it('answers 503 while Redis is down, and 401 (not 500) when it comes back empty: server-side sessions need a persistent Redis', async () => {
+    const { cookie } = await signedIn(stack);
+    redis.kill();
+    await sleep(100);
+    for (const url of [stack.bffUrl, b.url]) {
+      const res = await me(url, cookie);
+      assert.equal(res.status, 503);
+      assert.equal(errorCode(res), 'LATCH_STORE_UNAVAILABLE');
+    }
+    await redis.restart();
+    let status = 503;
+    for (let i = 0; i < 60 && status === 503; i++) {
+      status = (await me(stack.bffUrl, cookie)).status;
+      if (status === 503) await sleep(100);
+    }
+    assert.equal(status, 401);
+    assert.equal((await me(b.url, cookie)).status, 401);
+  });
+});

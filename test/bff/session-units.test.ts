@@ -1,0 +1,285 @@
+/**
+ * The session layer as plain functions: chunking, the manager's lifetimes and deny-list, the
+ * refresher's single flight across "instances" that share a store, the rate limiter, audit hooks
+ * and the new configuration variables. No HTTP, no provider.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createAudit, type AuditEvent } from '../../bff/audit.ts';
+import { loadConfig } from '../../bff/config.ts';
+import { LatchError } from '../../bff/errors.ts';
+import { FixedWindowLimiter } from '../../bff/middleware/rate-limit.ts';
+import type { Provider, RefreshResult } from '../../bff/providers/provider.ts';
+import { checkLogoutToken, BACKCHANNEL_LOGOUT_EVENT } from '../../bff/routes/backchannel.ts';
+import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, parseCookies, splitChunks } from '../../bff/session/cookies.ts';
+import { DenyList } from '../../bff/session/denylist.ts';
+import { IDLE_RENEW_FRACTION, SessionManager } from '../../bff/session/manager.ts';
+import { SessionRefresher } from '../../bff/session/refresh.ts';
+import { Sealer } from '../../bff/session/sealer.ts';
+import type { Session } from '../../bff/session/session.ts';
+import { MemoryStore } from '../../bff/session/stores/memory.ts';
+
+const secret = () => randomBytes(32).toString('base64url');
+
+function session(over: Partial<Session> = {}): Session {
+  const now = Date.now();
+  return {
+    v: 1, sid: randomBytes(8).toString('hex'), user: { sub: 'u1', name: 'U' }, at: 'at-1', atExp: now + 3600_000, rt: 'rt-1',
+    iat: now, exp: now + 8 * 3600_000, ...over,
+  };
+}
+
+const header = (setCookies: string[]) => setCookies.map((c) => c.split(';')[0]).filter((p) => !p!.endsWith('=')).join('; ');
+
+describe('session cookie chunks', () => {
+  it('keeps a short value whole and numbers the parts of a long one', () => {
+    assert.deepEqual(splitChunks('Fe26.2*abc'), ['Fe26.2*abc']);
+    const long = 'x'.repeat(CHUNK_BYTES * 2 + 10);
+    const parts = splitChunks(long)!;
+    assert.equal(parts.length, 3);
+    assert.ok(parts[0]!.startsWith('3.'));
+    assert.equal(joinChunks({ latch: parts[0]!, 'latch.1': parts[1]!, 'latch.2': parts[2]! }, 'latch'), long);
+  });
+
+  it('refuses more than MAX_CHUNKS parts, and incomplete or foreign sets on read', () => {
+    assert.equal(splitChunks('x'.repeat(CHUNK_BYTES * MAX_CHUNKS + 1)), null);
+    assert.equal(joinChunks({ latch: '3.abc', 'latch.1': 'd' }, 'latch'), null);
+    assert.equal(joinChunks({ latch: '9.abc' }, 'latch'), null);
+    assert.equal(joinChunks({ 'latch.1': 'abc' }, 'latch'), null);
+    // A leftover chunk from an earlier, larger session is not glued on.
+    assert.equal(joinChunks({ latch: '2.ab', 'latch.1': 'cd', 'latch.2': 'zz' }, 'latch'), 'abcd');
+  });
+});
+
+describe('SessionManager', () => {
+  it('round-trips a session, chunked when large, and clears every chunk', async () => {
+    const m = new SessionManager({ secrets: [secret()], policy: { secure: true }, maxAge: 3600 });
+    const big = session({ user: { sub: 'u1', groups: Array.from({ length: 200 }, (_, i) => `group-${i}-${'y'.repeat(10)}`) } });
+    const set = await m.write(big);
+    assert.ok(set.length >= 2);
+    assert.ok(set.every((c) => c.startsWith('__Host-latch') && /Secure/.test(c) && Buffer.byteLength(c) < 4096));
+    const read = await m.read(header(set));
+    assert.deepEqual(read?.session.user, big.user);
+    const cleared = m.clear('__Host-latch.7=x').map((c) => c.split('=')[0]);
+    assert.deepEqual(cleared, ['__Host-latch', '__Host-latch.1', '__Host-latch.2', '__Host-latch.7']);
+  });
+
+  it('clears chunks a smaller session no longer uses', async () => {
+    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
+    const set = await m.write(session(), { cookieHeader: 'latch=3.a; latch.1=b; latch.2=c' });
+    assert.deepEqual(set.map((c) => c.split('=')[0]), ['latch', 'latch.1', 'latch.2']);
+    assert.match(set[1]!, /Max-Age=0/);
+  });
+
+  it('marks a session stale for idle renewal only after a tenth of the idle window', async () => {
+    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600, idleTimeout: 1000 });
+    const s = session();
+    const now = Date.now();
+    const fresh = await m.read(header(await m.write(s, { now })), now + 1000 * 1000 * IDLE_RENEW_FRACTION - 1000);
+    assert.equal(fresh?.stale, false);
+    const due = await m.read(header(await m.write(s, { now })), now + 1000 * 1000 * IDLE_RENEW_FRACTION + 1000);
+    assert.equal(due?.stale, true);
+    assert.equal(await m.read(header(await m.write(s, { now })), now + 1001 * 1000), null, 'idle end passed');
+  });
+
+  it('refuses a session on the deny-list by id, by subject before a time, and by provider session', async () => {
+    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
+    const s1 = session({ psid: 'op-1' });
+    const c1 = header(await m.write(s1));
+    assert.ok(await m.read(c1));
+    await m.end(s1);
+    assert.equal(await m.read(c1), null);
+
+    const before = session({ iat: Date.now() - 10_000 });
+    const laterIat = Date.now() + 5000; // created after the logout (and the clock-skew allowance)
+    const later = session({ iat: laterIat });
+    await m.endAllFor('u1', Date.now());
+    assert.equal(await m.read(header(await m.write(before))), null);
+    assert.ok(await m.read(header(await m.write(later))));
+
+    const p = session({ psid: 'op-2', user: { sub: 'u2' }, iat: Date.now() - 5000 });
+    await m.endProviderSession('op-2');
+    assert.equal(await m.read(header(await m.write(p))), null);
+  });
+
+  it('consumes a transaction on first read', async () => {
+    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
+    const tx = { state: 's'.repeat(43), nonce: 'n', codeVerifier: 'v', returnTo: 'https://a.example/', mode: 'redirect' as const, createdAt: Date.now() };
+    const cookie = (await m.writeTransaction(tx)).split(';')[0]!;
+    assert.ok(await m.readTransaction(cookie, tx.state));
+    assert.equal(await m.readTransaction(cookie, tx.state), null);
+  });
+
+  it('reports a store failure as 503, not as an anonymous request', async () => {
+    const store = new MemoryStore();
+    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600, store });
+    const c = header(await m.write(session()));
+    store.mget = async () => {
+      throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down');
+    };
+    await assert.rejects(m.read(c), (err: LatchError) => err.status === 503);
+  });
+});
+
+describe('Sealer', () => {
+  it('reseals only what an older key sealed', async () => {
+    const [oldKey, newKey] = [secret(), secret()];
+    const sealedOld = await new Sealer([oldKey]).seal({ a: 1 }, 60);
+    const rotated = new Sealer([newKey, oldKey]);
+    assert.equal(rotated.isStale(sealedOld), true);
+    assert.deepEqual(await rotated.unseal(sealedOld, 60), { a: 1 });
+    assert.equal(rotated.isStale(await rotated.seal({ a: 1 }, 60)), false);
+    assert.equal(await new Sealer([newKey]).unseal(sealedOld, 60), null);
+  });
+});
+
+describe('DenyList', () => {
+  it('keeps the latest time for a subject', async () => {
+    const store = new MemoryStore();
+    const d = new DenyList(store, { retentionMs: 60_000, skewMs: 0 });
+    await d.denySubject('u', 2000);
+    await d.denySubject('u', 1000);
+    assert.equal(await d.isDenied({ sid: 's', sub: 'u', iat: 1500 }), true);
+    assert.equal(await d.isDenied({ sid: 's', sub: 'u', iat: 2500 }), false);
+  });
+});
+
+describe('SessionRefresher: one refresh across instances that share a store', () => {
+  function fakeProvider(delayMs = 50) {
+    const calls: string[] = [];
+    const provider = {
+      kind: 'fake',
+      async refresh(rt: string): Promise<RefreshResult> {
+        calls.push(rt);
+        await new Promise((r) => setTimeout(r, delayMs));
+        return { tokens: { accessToken: `at-after-${rt}`, refreshToken: `${rt}+`, expiresAt: Date.now() + 3600_000 } };
+      },
+    } as unknown as Provider;
+    return { provider, calls };
+  }
+
+  it('makes one call for concurrent requests on two refreshers (instances) with one store', async () => {
+    const store = new MemoryStore();
+    const sealer = new Sealer([secret()]);
+    const { provider, calls } = fakeProvider();
+    const a = new SessionRefresher(provider, { store, sealer, pollMs: 5 });
+    const b = new SessionRefresher(provider, { store, sealer, pollMs: 5 });
+    const s = session({ atExp: Date.now() - 1 });
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).ensureFresh(s)));
+    assert.equal(calls.length, 1);
+    assert.ok(results.every((r) => r.refreshed && r.session.at === 'at-after-rt-1'));
+    // Later, the old session (spent refresh token) gets the stored result instead of a second call.
+    const late = await new SessionRefresher(provider, { store, sealer }).ensureFresh(s);
+    assert.equal(late.session.at, 'at-after-rt-1');
+    assert.equal(calls.length, 1);
+  });
+
+  it('takes over when the lock holder vanished (its lock expired without a result)', async () => {
+    const store = new MemoryStore();
+    const { provider, calls } = fakeProvider(0);
+    const s = session({ atExp: Date.now() - 1 });
+    // A holder that died: its lock is there, no result.
+    await store.setIfAbsent(`refresh:${s.sid}:${(await import('../../bff/session/store.ts')).digest('rt-1')}:lock`, 'dead', 150);
+    const r = await new SessionRefresher(provider, { store, pollMs: 10, lockTtlMs: 150 }).ensureFresh(s);
+    assert.equal(r.session.at, 'at-after-rt-1');
+    assert.equal(calls.length, 1);
+  });
+
+  it('shares a refresh that ended the session, and audits it once', async () => {
+    const store = new MemoryStore();
+    const events: AuditEvent[] = [];
+    let calls = 0;
+    const provider = {
+      kind: 'fake',
+      async refresh(): Promise<RefreshResult> {
+        calls++;
+        await new Promise((r) => setTimeout(r, 30));
+        throw new LatchError('LATCH_REFRESH_FAILED', 400, 'invalid_grant');
+      },
+    } as unknown as Provider;
+    const a = new SessionRefresher(provider, { store, pollMs: 5, audit: (e) => events.push(e) });
+    const b = new SessionRefresher(provider, { store, pollMs: 5, audit: (e) => events.push(e) });
+    const s = session({ atExp: Date.now() - 1 });
+    const settled = await Promise.allSettled([a.ensureFresh(s), b.ensureFresh(s), a.ensureFresh(s), b.ensureFresh(s)]);
+    assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as LatchError).code === 'LATCH_SESSION_EXPIRED'));
+    assert.equal(calls, 1);
+    assert.deepEqual(events.map((e) => e.type), ['refresh_failed']);
+  });
+});
+
+describe('FixedWindowLimiter', () => {
+  it('allows max per key per window, with Retry-After until the window ends, and per-username keys', () => {
+    let now = 10_000;
+    const limiter = new FixedWindowLimiter({ max: 2, windowMs: 60_000, now: () => now });
+    assert.equal(limiter.hit('alice').allowed, true);
+    assert.equal(limiter.hit('alice').allowed, true);
+    const third = limiter.hit('alice');
+    assert.equal(third.allowed, false);
+    assert.equal(third.retryAfterS, 50);
+    assert.equal(limiter.hit('bob').allowed, true, 'keys are independent');
+    now = 60_000;
+    assert.equal(limiter.hit('alice').allowed, true, 'a new window');
+  });
+
+  it('lets keys beyond its table size through rather than growing without bound', () => {
+    const limiter = new FixedWindowLimiter({ max: 1, windowMs: 60_000, maxKeys: 2 });
+    limiter.hit('a');
+    limiter.hit('b');
+    const overflow = limiter.hit('c');
+    assert.equal(overflow.allowed, true);
+    assert.equal(overflow.overflow, true);
+  });
+});
+
+describe('audit', () => {
+  it('logs each event and survives a throwing hook', () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    const audit = createAudit(logger, () => {
+      throw new Error('sink down');
+    });
+    audit({ type: 'login', sid: 's', sub: 'u', time: 1 });
+    assert.ok(lines.some((l) => l.includes('"audit: login"')));
+    assert.ok(lines.some((l) => l.includes('audit hook failed')));
+  });
+});
+
+describe('checkLogoutToken', () => {
+  const base = () => ({ iss: 'https://op', aud: 'c', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60, jti: 'j', events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, sid: 's' });
+  it('accepts sub or sid and typ logout+jwt or none', () => {
+    assert.equal(checkLogoutToken({ typ: 'logout+jwt' }, base()).sid, 's');
+    assert.equal(checkLogoutToken({}, { ...base(), sid: undefined, sub: 'u' }).sub, 'u');
+  });
+  it('refuses a non-object events member and an empty sub', () => {
+    assert.throws(() => checkLogoutToken({}, { ...base(), events: { [BACKCHANNEL_LOGOUT_EVENT]: [] } }));
+    assert.throws(() => checkLogoutToken({}, { ...base(), sid: undefined, sub: '' }));
+  });
+});
+
+describe('configuration', () => {
+  const env = {
+    LATCH_ISSUER: 'https://op.example', LATCH_CLIENT_ID: 'c', LATCH_CLIENT_SECRET: 's', LATCH_BASE_URL: 'https://auth.example',
+    LATCH_COOKIE_SECRET: secret(), LATCH_ALLOWED_ORIGINS: 'https://www.example',
+  };
+  it('has documented defaults', () => {
+    const c = loadConfig(env);
+    assert.equal(c.sessionIdleTimeout, 1800);
+    assert.equal(c.sessionStore, 'cookie');
+    assert.equal(c.redisUrl, undefined);
+    assert.deepEqual(c.rateLimit, { max: 100, windowSeconds: 60 });
+    assert.equal(c.maxHeaderBytes, 16384);
+    assert.equal(c.maxBodyBytes, 1048576);
+  });
+  it('requires LATCH_REDIS_URL for LATCH_SESSION_STORE=redis, and never echoes the URL', () => {
+    assert.throws(() => loadConfig({ ...env, LATCH_SESSION_STORE: 'redis' }), /LATCH_REDIS_URL: is required/);
+    assert.throws(() => loadConfig({ ...env, LATCH_SESSION_STORE: 'disk' }), /LATCH_SESSION_STORE/);
+    assert.throws(
+      () => loadConfig({ ...env, LATCH_REDIS_URL: 'http://:hunter2@redis' }),
+      (err: Error) => /LATCH_REDIS_URL/.test(err.message) && !err.message.includes('hunter2'),
+    );
+    const c = loadConfig({ ...env, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_URL: 'rediss://:pw@redis.internal:6380/2' });
+    assert.equal(c.sessionStore, 'redis');
+  });
+});

@@ -1,0 +1,218 @@
+/// <reference types="mocha" />
+import { expect } from '@esm-bundle/chai';
+import { emulateMedia, sendKeys } from '@web/test-runner-commands';
+import type { AxeResults } from 'axe-core';
+import { state } from '../../widget/client/session.ts';
+import { $, ADA, BFF, fakeBff, mount, navigations, rendered, reset, settle } from './fake-bff.ts';
+
+declare global {
+  interface Window {
+    axe?: { run(context: Node, options: object): Promise<AxeResults> };
+  }
+}
+
+async function loadAxe(): Promise<void> {
+  if (window.axe) return;
+  const script = document.createElement('script');
+  script.src = '/node_modules/axe-core/axe.min.js';
+  const loaded = new Promise((resolve, reject) => {
+    script.onload = resolve;
+    script.onerror = reject;
+  });
+  document.head.append(script);
+  await loaded;
+}
+
+/** axe-core over the whole page (shadow roots included): the violations, as readable lines. */
+async function violations(): Promise<string[]> {
+  const results = await window.axe!.run(document, {
+    runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
+    // A test page, not a site: it has no landmarks or heading of its own.
+    rules: { region: { enabled: false }, 'page-has-heading-one': { enabled: false } },
+  });
+  return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** The element focused in the page, looking into shadow roots. */
+function focused(): Element | null {
+  let el = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  return el;
+}
+
+const PAGE = (attrs = '') => `
+  <main>
+    <h1>Latch</h1>
+    <button id="before">before</button>
+    <latch-login bff="${BFF}" ${attrs}></latch-login>
+    <latch-gate><p>members</p><p slot="anonymous">please sign in</p></latch-gate>
+    <button id="after">after</button>
+  </main>`;
+
+describe('accessibility', () => {
+  before(async () => {
+    document.title = 'Latch widget';
+    await loadAxe();
+  });
+  beforeEach(reset);
+  afterEach(() => emulateMedia({ colorScheme: 'light' }));
+  after(reset);
+
+  describe('axe finds no violations', () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      describe(`in the ${scheme} scheme`, () => {
+        beforeEach(() => emulateMedia({ colorScheme: scheme }));
+
+        it('while loading', async () => {
+          fakeBff().hold = new Promise(() => {});
+          document.body.innerHTML = PAGE();
+          await document.querySelector('latch-login')!.updateComplete;
+          expect(state.status).to.equal('loading');
+          expect(await violations()).to.deep.equal([]);
+        });
+
+        it('signed out', async () => {
+          fakeBff();
+          await mount(PAGE());
+          expect(await violations()).to.deep.equal([]);
+        });
+
+        it('signing in', async () => {
+          fakeBff();
+          const el = (await mount(PAGE())).querySelector('latch-login')!;
+          $(el, 'button')!.click();
+          await rendered();
+          expect(state.status).to.equal('signing-in');
+          expect(await violations()).to.deep.equal([]);
+        });
+
+        it('signed in, menu closed and open, with and without a picture', async () => {
+          fakeBff({ ...ADA });
+          const el = (await mount(PAGE())).querySelector('latch-login')!;
+          expect(await violations()).to.deep.equal([]);
+          $(el, 'button')!.click();
+          await rendered();
+          expect($(el, '[role=menu]')!.hidden).to.equal(false);
+          expect(await violations()).to.deep.equal([]);
+          reset();
+          fakeBff({ ...ADA, picture: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' });
+          await mount(PAGE());
+          expect(await violations()).to.deep.equal([]);
+        });
+
+        it('error', async () => {
+          fakeBff().fail = 'network';
+          await mount(PAGE());
+          expect(state.status).to.equal('error');
+          expect(await violations()).to.deep.equal([]);
+        });
+      });
+    }
+  });
+
+  describe('keyboard alone', () => {
+    it('Tab reaches "Sign in", which shows a visible focus ring; Enter signs in', async () => {
+      fakeBff();
+      await mount(PAGE());
+      document.getElementById('before')!.focus();
+      await sendKeys({ press: 'Tab' });
+      const button = focused() as HTMLElement;
+      expect(button.textContent!.trim()).to.equal('Sign in');
+      const ring = getComputedStyle(button);
+      expect(ring.outlineStyle).to.equal('solid');
+      expect(ring.outlineWidth).to.equal('2px');
+      await sendKeys({ press: 'Enter' });
+      await rendered();
+      expect(navigations).to.have.length(1);
+    });
+
+    it('Space signs in too', async () => {
+      fakeBff();
+      await mount(PAGE());
+      document.getElementById('before')!.focus();
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ press: 'Space' });
+      await rendered();
+      expect(navigations).to.have.length(1);
+    });
+
+    it('Enter opens the menu on "Sign out"; Escape closes it and focus returns to the button', async () => {
+      fakeBff({ ...ADA });
+      const el = (await mount(PAGE())).querySelector('latch-login')!;
+      document.getElementById('before')!.focus();
+      await sendKeys({ press: 'Tab' });
+      const button = focused()!;
+      expect(button.getAttribute('aria-haspopup')).to.equal('menu');
+      await sendKeys({ press: 'Enter' });
+      await rendered();
+      expect(button.getAttribute('aria-expanded')).to.equal('true');
+      expect(focused()!.textContent!.trim()).to.equal('Sign out');
+      await sendKeys({ press: 'Escape' });
+      await rendered();
+      expect($(el, '[role=menu]')!.hidden).to.equal(true);
+      expect(button.getAttribute('aria-expanded')).to.equal('false');
+      expect(focused()).to.equal(button);
+    });
+
+    it('ArrowDown opens the menu; Tab leaves and closes it', async () => {
+      fakeBff({ ...ADA });
+      const el = (await mount(PAGE())).querySelector('latch-login')!;
+      document.getElementById('before')!.focus();
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ press: 'ArrowDown' });
+      await rendered();
+      expect(focused()!.getAttribute('role')).to.equal('menuitem');
+      await sendKeys({ press: 'Tab' });
+      await rendered();
+      expect(focused()!.id).to.equal('after');
+      expect($(el, '[role=menu]')!.hidden).to.equal(true);
+      await sendKeys({ press: 'Shift+Tab' });
+      await sendKeys({ press: 'ArrowDown' });
+      await rendered();
+      await sendKeys({ press: 'Shift+Tab' });
+      await rendered();
+      expect(focused()!.id).to.equal('before');
+      expect($(el, '[role=menu]')!.hidden).to.equal(true);
+    });
+
+    it('Enter on "Sign out" signs out, and focus lands on "Sign in"', async () => {
+      fakeBff({ ...ADA });
+      await mount(PAGE());
+      document.getElementById('before')!.focus();
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ press: 'Enter' });
+      await rendered();
+      await sendKeys({ press: 'Enter' });
+      await settle('signed-out');
+      await rendered();
+      expect(focused()!.textContent!.trim()).to.equal('Sign in');
+    });
+
+    it('Retry is reachable and works from the keyboard', async () => {
+      const bff = fakeBff({ ...ADA });
+      bff.fail = 'network';
+      await mount(PAGE());
+      document.getElementById('before')!.focus();
+      await sendKeys({ press: 'Tab' });
+      expect(focused()!.textContent!.trim()).to.equal('Retry');
+      bff.fail = null;
+      await sendKeys({ press: 'Enter' });
+      await settle('signed-in');
+      expect(bff.callsTo('/me')).to.have.length(2);
+      // Retry went away while loading; focus comes back to the button that replaced it.
+      expect(focused()!.getAttribute('aria-haspopup')).to.equal('menu');
+    });
+  });
+
+  describe('roles and labels', () => {
+    it('names the menu, hides the initial from readers, and keeps a polite live region', async () => {
+      fakeBff({ ...ADA });
+      const el = (await mount(PAGE())).querySelector('latch-login')!;
+      expect($(el, '[role=menu]')!.getAttribute('aria-label')).to.equal('Account');
+      expect($(el, '[role=menu]')!.id).to.equal($(el, 'button')!.getAttribute('aria-controls'));
+      expect($(el, '[part=avatar]')!.getAttribute('aria-hidden')).to.equal('true');
+      expect($(el, '[role=status]')).to.exist;
+      expect($(el, '[role=menuitem]')!.getAttribute('tabindex')).to.equal('-1');
+    });
+  });
+});
