@@ -36,6 +36,7 @@ export interface LogoutResponse {
 /** Stable error codes. The widget maps them to words; tests assert on them. */
 export type LatchErrorCode =
   | 'LATCH_UNAUTHENTICATED'
+  | 'LATCH_INVALID_CREDENTIALS'
   | 'LATCH_SESSION_EXPIRED'
   | 'LATCH_CSRF'
   | 'LATCH_ORIGIN_NOT_ALLOWED'

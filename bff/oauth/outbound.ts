@@ -42,11 +42,17 @@ export function toLatchError(err: unknown, what: string): LatchError {
   if (isTimeout(err)) {
     return new LatchError('LATCH_UPSTREAM_TIMEOUT', 504, 'The authorization server did not answer in time.', { cause: err });
   }
+  const grantCode = what === 'refresh' ? 'LATCH_REFRESH_FAILED' : 'LATCH_TOKEN_EXCHANGE_FAILED';
   if (err instanceof oauth.ResponseBodyError) {
-    // An OAuth error answer (invalid_grant, invalid_client...): the server works, the request was refused.
-    const code = what === 'refresh' ? 'LATCH_REFRESH_FAILED' : 'LATCH_TOKEN_EXCHANGE_FAILED';
-    const status = err.status >= 500 ? 502 : 400;
-    return new LatchError(code, status, `The authorization server refused the ${what} request (${err.error}).`, { cause: err });
+    // An OAuth error answer: the server works, the request was refused. invalid_client is our own
+    // misconfiguration (502, and a refresh that fails so does not end the session); invalid_grant
+    // and friends are about this user's grant (400).
+    const status = err.status >= 500 || err.error === 'invalid_client' ? 502 : 400;
+    return new LatchError(grantCode, status, `The authorization server refused the ${what} request (${err.error}).`, { cause: err });
+  }
+  if (err instanceof oauth.WWWAuthenticateChallengeError && (what === 'refresh' || what === 'code exchange')) {
+    // A 401 challenge at the token endpoint: the client's credentials were refused (client_secret_basic).
+    return new LatchError(grantCode, 502, `The authorization server refused the client's credentials for the ${what} request.`, { cause: err });
   }
   if (err instanceof joseErrors.JOSEError) {
     return new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token did not verify.', { cause: err });

@@ -173,7 +173,7 @@ export class OidcProvider implements Provider {
 
   /**
    * Resource owner password credentials (RFC 6749 4.3): trusted internal tools only, and off
-   * unless LATCH_ENABLE_PASSWORD_GRANT=true. Wrong credentials (invalid_grant) are 401 LATCH_UNAUTHENTICATED.
+   * unless LATCH_ENABLE_PASSWORD_GRANT=true. Wrong credentials (invalid_grant) are 401 LATCH_INVALID_CREDENTIALS.
    */
   async passwordGrant(username: string, password: string): Promise<SignInResult> {
     const as = await this.metadata();
@@ -186,7 +186,7 @@ export class OidcProvider implements Provider {
     }).catch((err: unknown) => {
       // invalid_grant is the server's "wrong username or password": the caller's mistake, not ours.
       if (err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError && err.cause.error === 'invalid_grant') {
-        throw new LatchError('LATCH_UNAUTHENTICATED', 401, 'The username or password is incorrect.', { cause: err });
+        throw new LatchError('LATCH_INVALID_CREDENTIALS', 401, 'The username or password is incorrect.', { cause: err });
       }
       throw err;
     });

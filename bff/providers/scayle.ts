@@ -184,7 +184,10 @@ export class ScayleProvider implements Provider {
       if (res.status >= 400 && res.status < 500 && json) {
         // The server works and refused this request (a used code, a wrong client secret...).
         const reason = typeof json['error'] === 'string' ? json['error'] : String(res.status);
-        throw new LatchError(refused, 400, `The authorization server refused the ${what} request (${reason}).`);
+        // A refused client (wrong secret) is the deployment's fault: 502, and a refresh that fails so
+        // does not end the user's session. A refused grant is about this user: 400.
+        const clientRefused = res.status === 401 || reason === 'invalid_client';
+        throw new LatchError(refused, clientRefused ? 502 : 400, `The authorization server refused the ${what} request (${reason}).`);
       }
       if (!res.ok || !json) {
         throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `The authorization server gave an unusable ${what} answer (${res.status}).`);

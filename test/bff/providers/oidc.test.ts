@@ -198,15 +198,14 @@ describe('LATCH_PROVIDER=oidc against oidc-provider', () => {
   });
 
   describe('bad inputs', () => {
-    // oidc-provider refuses client authentication with 401 and a WWW-Authenticate challenge, which
-    // bff/oauth/outbound.ts maps to LATCH_UPSTREAM_ERROR (502), as any challenge at the token endpoint.
-    it('answers LATCH_UPSTREAM_ERROR to a wrong client secret, with no session', async () => {
+    // A 401 challenge at the token endpoint (client_secret_basic refused) is the exchange failing.
+    it('answers LATCH_TOKEN_EXCHANGE_FAILED to a wrong client secret, with no session', async () => {
       const setup = await startOidcSetup({ env: (issuer) => ({ LATCH_ISSUER: issuer, LATCH_CLIENT_SECRET: 'not-the-secret' }) });
       try {
         const client = new HttpClient();
         const { callbackResult } = await signIn(client, login(setup.bffUrl), setup.user);
         assert.equal(callbackResult?.status, 502);
-        assert.equal(errorCode(callbackResult!), 'LATCH_UPSTREAM_ERROR');
+        assert.equal(errorCode(callbackResult!), 'LATCH_TOKEN_EXCHANGE_FAILED');
         assertNoSession(callbackResult, 'wrong secret');
         assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 401);
       } finally {

@@ -71,10 +71,10 @@ describe('POST /login/password', () => {
       assert.ok(!setup.bff.logs.join('\n').includes(setup.user.password), 'the password is never logged');
     });
 
-    it('answers 401 LATCH_UNAUTHENTICATED to a wrong password, with no session', async () => {
+    it('answers 401 LATCH_INVALID_CREDENTIALS to a wrong password, with no session', async () => {
       const res = await post(new HttpClient(), setup.bffUrl, { username: 'someone@latch.test', password: 'wrong' });
       assert.equal(res.status, 401);
-      assert.equal(errorCode(res), 'LATCH_UNAUTHENTICATED');
+      assert.equal(errorCode(res), 'LATCH_INVALID_CREDENTIALS');
       assertNoSession(res, 'wrong password');
     });
 

@@ -299,7 +299,7 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
       try {
         const client = new HttpClient();
         const { callback } = await scayleSignIn(client, wrong.url);
-        assert.equal(callback.status, 400);
+        assert.equal(callback.status, 502);
         assert.equal(errorCode(callback), 'LATCH_TOKEN_EXCHANGE_FAILED');
         assertNoSession(callback, 'wrong client secret');
       } finally {
