@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { browserSuiteOptions, launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
-import { startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
+import { signInAtProvider, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
 
-/** Signs in at the dev provider's login form. */
-async function signInAtProvider(page: Page, login: string, password: string) {
-  await page.waitForURL((url) => url.pathname.startsWith('/interaction/'));
-  await page.getByLabel(/login|email/i).fill(login);
-  await page.getByLabel(/password/i).fill(password);
-  await page.getByRole('button', { name: /sign in/i }).click();
-}
 
 describe('signing in from a microsite in Chromium', browserSuiteOptions(), () => {
   let stack: BrowserStack;

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { browserSuiteOptions, launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
-import { startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
-
-async function fillProviderLogin(page: Page, login: string, password: string) {
-  await page.waitForURL((url) => url.pathname.startsWith('/interaction/'));
-  await page.getByLabel(/login|email/i).fill(login);
-  await page.getByLabel(/password/i).fill(password);
-  await page.getByRole('button', { name: /sign in/i }).click();
-}
+import { signInAtProvider, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
 
 /** The widget against the real BFF and oidc-provider: popup, tabs, errors, keyboard. */
 describe('the widget end to end in Chromium', browserSuiteOptions(), () => {
@@ -41,7 +33,7 @@ describe('the widget end to end in Chromium', browserSuiteOptions(), () => {
       page.waitForEvent('popup'),
       login.getByRole('button', { name: 'Sign in' }).click(),
     ]);
-    await fillProviderLogin(popup, stack.user.login, stack.user.password);
+    await signInAtProvider(popup, stack.user.login, stack.user.password);
     await popup.waitForEvent('close', { timeout: 10_000 });
     await page.locator('#members-panel').waitFor({ state: 'visible' });
     assert.equal(page.url(), stack.siteUrl, 'the page itself never navigated');
@@ -53,7 +45,7 @@ describe('the widget end to end in Chromium', browserSuiteOptions(), () => {
     const first = await b.newPage();
     await first.goto(stack.siteUrl);
     await first.locator('latch-login').getByRole('button', { name: 'Sign in' }).click();
-    await fillProviderLogin(first, stack.user.login, stack.user.password);
+    await signInAtProvider(first, stack.user.login, stack.user.password);
     await first.waitForURL(stack.siteUrl);
     await first.locator('#members-panel').waitFor({ state: 'visible' });
 
@@ -86,7 +78,7 @@ describe('the widget end to end in Chromium', browserSuiteOptions(), () => {
     assert.equal(new URL(page.url()).searchParams.has('latch_error'), false, 'the parameter is gone from the address bar');
 
     await retry.click();
-    await fillProviderLogin(page, stack.user.login, stack.user.password);
+    await signInAtProvider(page, stack.user.login, stack.user.password);
     await page.waitForURL(stack.siteUrl);
     await page.locator('#members-panel').waitFor({ state: 'visible' });
   });

@@ -27,3 +27,11 @@ export async function startBrowserStack(options: StackOptions = {}): Promise<Bro
     },
   };
 }
+
+/** Signs in at the dev provider's login form (the page must be on its way there). */
+export async function signInAtProvider(page: import('playwright-core').Page, login: string, password: string) {
+  await page.waitForURL((url) => url.pathname.startsWith('/interaction/'));
+  await page.getByLabel(/login|email/i).fill(login);
+  await page.getByLabel(/password/i).fill(password);
+  await page.getByRole('button', { name: /sign in/i }).click();
+}
