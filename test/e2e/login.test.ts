@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { browserSuiteOptions, launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
 import { signInAtProvider, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
 
-
 describe('signing in from a microsite in Chromium', browserSuiteOptions(), () => {
   let stack: BrowserStack;
   let browser: LaunchedBrowser;
