@@ -67,8 +67,9 @@ export function toLatchError(err: unknown, what: string): LatchError {
     }
     return new LatchError('LATCH_UPSTREAM_ERROR', 502, `The authorization server gave an unusable ${what} answer.`, { cause: err });
   }
-  if (err instanceof TypeError) {
-    // fetch() network failure: connection refused, DNS, TLS.
+  if (err instanceof TypeError && (err.message === 'fetch failed' || err.cause !== undefined)) {
+    // fetch() network failure: connection refused, DNS, TLS. (oauth4webapi's own TypeErrors, for
+    // malformed answers, carry no cause and fall through to LATCH_UPSTREAM_ERROR.)
     return new LatchError('LATCH_UPSTREAM_UNAVAILABLE', 502, 'The authorization server cannot be reached.', { cause: err });
   }
   return new LatchError('LATCH_UPSTREAM_ERROR', 502, `The ${what} step failed.`, { cause: err });

@@ -54,8 +54,10 @@ export function checkLogoutToken(header: Record<string, unknown>, claims: Record
   const exp = claims['exp'];
   const iss = claims['iss'];
   if (typeof iat !== 'number' || typeof exp !== 'number' || typeof iss !== 'string') throw invalid('iat, exp or iss missing');
-  // Checked by the provider too; kept here so no implementation can forget them.
+  // Checked by the provider too; kept here so no implementation can forget them (the jti marker's
+  // lifetime relies on the age limit).
   if (iat * 1000 > now + CLOCK_TOLERANCE_MS) throw invalid('iat is in the future');
+  if (iat * 1000 < now - MAX_TOKEN_AGE_MS - CLOCK_TOLERANCE_MS) throw invalid('iat is too old');
   if (exp * 1000 <= now - CLOCK_TOLERANCE_MS) throw invalid('expired');
   return { ...(typeof sub === 'string' ? { sub } : {}), ...(typeof sid === 'string' ? { sid } : {}), jti, iss, exp: exp * 1000, iat: iat * 1000 };
 }
@@ -89,7 +91,8 @@ export function backchannelRoute(router: Router, deps: RouteDeps) {
     }
     const now = Date.now();
     const token = checkLogoutToken(verified.header, verified.claims, now);
-    const keepMs = Math.max(token.exp, token.iat + MAX_TOKEN_AGE_MS) - now + CLOCK_TOLERANCE_MS;
+    // A token older than the age limit is refused above, so its jti need not be remembered longer.
+    const keepMs = token.iat + MAX_TOKEN_AGE_MS + 2 * CLOCK_TOLERANCE_MS - now;
     if (!(await deps.sessions.claimOnce(`jti:${digest(`${token.iss} ${token.jti}`)}`, Math.max(keepMs, CLOCK_TOLERANCE_MS)))) {
       throw invalid('jti replayed');
     }

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { LogoutResponse } from '../contract.ts';
+import { LatchError } from '../errors.ts';
 import { requireCsrf } from '../middleware/security.ts';
 import { safeRedirect } from '../redirects.ts';
 import type { RouteDeps } from './deps.ts';
@@ -20,7 +21,14 @@ export function logoutRoute(router: Router, deps: RouteDeps) {
   router.post('/logout', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
     const query = new URLSearchParams(ctx.querystring);
     const everywhere = query.get('everywhere') === '1' || query.get('everywhere') === 'true';
-    const read = await deps.sessions.read(ctx.get('Cookie'));
+    let read: Awaited<ReturnType<typeof deps.sessions.read>>;
+    try {
+      read = await deps.sessions.read(ctx.get('Cookie'));
+    } catch (err) {
+      // The store is down: sign-out everywhere must wait (503), a plain logout still clears this browser.
+      if (everywhere || !(err instanceof LatchError && err.code === 'LATCH_STORE_UNAVAILABLE')) throw err;
+      read = await deps.sessions.read(ctx.get('Cookie'), Date.now(), { denyList: false }).catch(() => null);
+    }
     if (read && everywhere) await deps.sessions.endAllFor(read.session.user.sub);
     ctx.append('Set-Cookie', deps.sessions.clear(ctx.get('Cookie')));
     let logoutUrl: string | null = null;

@@ -111,24 +111,27 @@ export class SessionManager {
    * end, or ended early (logout, back-channel logout, sign out everywhere).
    * Rejects with 503 LATCH_STORE_UNAVAILABLE only when the store cannot say.
    */
-  async read(cookieHeader: string | undefined, now = Date.now()): Promise<ReadSession | null> {
+  async read(cookieHeader: string | undefined, now = Date.now(), options: { denyList?: boolean } = {}): Promise<ReadSession | null> {
     const sealed = joinChunks(parseCookies(cookieHeader), this.sessionCookie);
     if (!sealed) return null;
     let stale = this.sealer.isStale(sealed);
-    let data: unknown = await this.sealer.unseal<object>(sealed, this.#maxAgeS);
+    let data: unknown = await this.sealer.unsealCached<object>(sealed, this.#maxAgeS);
     if (this.serverSide) {
       if (!isRef(data)) return null;
       const ref = data.ref;
       const record = await this.store.get(SessionManager.recordKey(ref));
       if (!record) return null;
       stale ||= this.sealer.isStale(record);
-      data = await this.sealer.unseal<object>(record, this.#maxAgeS);
+      data = await this.sealer.unsealCached<object>(record, this.#maxAgeS);
       if (isSession(data) && data.sid !== ref) return null;
     }
     if (!isSession(data)) return null;
     const session = data;
     if (session.exp <= now || sessionEnd(session, this.#idleMs) <= now) return null;
-    if (await this.denyList.isDenied({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat })) return null;
+    // `denyList: false` only for logout while the store is down: it ends the session anyway.
+    if (options.denyList !== false && (await this.denyList.isDenied({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat }))) {
+      return null;
+    }
     stale ||= now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION;
     return { session, stale };
   }

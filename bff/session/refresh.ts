@@ -51,7 +51,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export class SessionRefresher {
   readonly #provider: Provider;
-  readonly #flights = new SingleFlight<Session>();
+  readonly #flights = new SingleFlight<{ session: Session; stored: boolean }>();
   readonly #store: KeyValueStore;
   readonly #sealer: Sealer | undefined;
   readonly #skewMs: number;
@@ -79,32 +79,38 @@ export class SessionRefresher {
    * session survives; an unreachable store is a 503.
    */
   async ensureFresh(session: Session, force = false): Promise<{ session: Session; refreshed: boolean }> {
+    return this.#ensureFresh(session, force, 0);
+  }
+
+  async #ensureFresh(session: Session, force: boolean, depth: number): Promise<{ session: Session; refreshed: boolean }> {
     if (!force && !accessTokenStale(session, this.#skewMs)) return { session, refreshed: false };
     const rt = session.rt;
     if (!rt) throw sessionExpired(new Error('access token expired and no refresh token'));
     const key = `refresh:${session.sid}:${digest(rt)}`;
-    let next = await this.#flights.run(key, () => this.#coordinated(key, session, rt));
-    // A result left by another request may itself be close to expiry: refresh onwards from it.
-    if (next !== session && accessTokenStale(next, this.#skewMs) && next.rt && next.rt !== rt) {
-      next = (await this.ensureFresh(next, true)).session;
+    const { session: next, stored } = await this.#flights.run(key, () => this.#coordinated(key, session, rt));
+    // A result another request stored a while ago may hold an access token that has expired since:
+    // refresh onwards from it, with its (rotated) refresh token. Never more than once in a row, and
+    // never for a result of our own (a server whose tokens live less than the margin would loop).
+    if (stored && depth < 1 && next.atExp <= Date.now() && next.rt && next.rt !== rt) {
+      return this.#ensureFresh(next, true, depth + 1);
     }
     return { session: next, refreshed: true };
   }
 
-  async #coordinated(key: string, session: Session, rt: string): Promise<Session> {
+  async #coordinated(key: string, session: Session, rt: string): Promise<{ session: Session; stored: boolean }> {
     const resultKey = `${key}:result`;
     const lockKey = `${key}:lock`;
     const deadline = Date.now() + this.#waitMs;
     for (;;) {
       const done = await this.#outcome(resultKey);
-      if (done) return this.#settle(done);
+      if (done) return { session: this.#settle(done), stored: true };
       const owner = randomUUID();
       if (await this.#store.setIfAbsent(lockKey, owner, this.#lockTtlMs)) {
         try {
           // Someone may have finished between our look and our lock.
           const raced = await this.#outcome(resultKey);
-          if (raced) return this.#settle(raced);
-          return await this.#refresh(session, rt, resultKey);
+          if (raced) return { session: this.#settle(raced), stored: true };
+          return { session: await this.#refresh(session, rt, resultKey), stored: false };
         } finally {
           await this.#store.delIfEquals(lockKey, owner).catch(() => undefined);
         }

@@ -33,8 +33,10 @@ describe('the widget end to end in Chromium', browserSuiteOptions(), () => {
       page.waitForEvent('popup'),
       login.getByRole('button', { name: 'Sign in' }).click(),
     ]);
+    // Wait for the close from before the submit: the popup may close as soon as it posts.
+    const closed = popup.waitForEvent('close', { timeout: 10_000 });
     await signInAtProvider(popup, stack.user.login, stack.user.password);
-    await popup.waitForEvent('close', { timeout: 10_000 });
+    await closed;
     await page.locator('#members-panel').waitFor({ state: 'visible' });
     assert.equal(page.url(), stack.siteUrl, 'the page itself never navigated');
     await login.getByRole('button', { name: new RegExp(stack.provider.users[0]!.name) }).waitFor();

@@ -227,6 +227,12 @@ describe('session cookies', () => {
       });
     }
 
+    it('answers 401 to a transaction cookie presented as the session cookie (same key, other purpose)', async () => {
+      const start = await get(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/`)}`);
+      const tx = start.setCookies.find((c) => c.startsWith('latch-tx-'))!.split(';')[0]!;
+      assertRefused(await me(stack.bffUrl, `latch=${tx.slice(tx.indexOf('=') + 1)}`), 401, 'LATCH_UNAUTHENTICATED', 'tx as session');
+    });
+
     it('still serves the real session among fifty junk cookies', async () => {
       const junk = Array.from({ length: 50 }, (_, i) => `junk${i}=${randomBytes(40).toString('base64url')}`).join('; ');
       assert.equal((await me(stack.bffUrl, `${junk}; ${cookie}`)).status, 200);
