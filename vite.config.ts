@@ -3,11 +3,12 @@
  * (classic script: globals `latch`, the API, and `LatchWidget`, the exports),
  * both with Lit bundled in; plus one chunk a language (dist/latch-de.js, -fr,
  * -es), imported by both builds from beside themselves only when a page asks
- * for that language. dist/ is shared with the BFF's build, so it is never
- * emptied here.
+ * for that language, and the password form (dist/latch-password.js), imported
+ * the same way only when an element has mode="password". dist/ is shared with
+ * the BFF's build, so it is never emptied here.
  */
 import { readFileSync } from 'node:fs';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type Plugin, type Rolldown } from 'vite';
 import de from './widget/i18n/de.ts';
 import es from './widget/i18n/es.ts';
 import fr from './widget/i18n/fr.ts';
@@ -40,6 +41,62 @@ function localeChunks(): Plugin {
           fileName: `latch-${lang}.js`,
           source: `export default ${JSON.stringify(table)};\n`,
         });
+    },
+  };
+}
+
+const PASSWORD_CHUNK = './latch-password.js';
+
+/**
+ * The password form is a separate file too. login.ts's `import('./password.ts')`
+ * becomes `import('./latch-password.js')`, left to the browser (resolved beside
+ * the script, like a language); widget/elements/password.ts is built on its own
+ * into that file. It must import nothing: the element hands it Lit's `html` and
+ * the session's hooks, so that it shares the bundle's one Lit and one session
+ * (a chunk importing latch.js would be a second copy under a classic script).
+ */
+function passwordChunk(): Plugin {
+  let root = process.cwd();
+  return {
+    name: 'latch-password-chunk',
+    enforce: 'pre',
+    configResolved(config) {
+      root = config.root;
+    },
+    resolveId(source) {
+      return source == PASSWORD_CHUNK ? { id: PASSWORD_CHUNK, external: true } : null;
+    },
+    transform(code, id) {
+      if (!id.endsWith('/widget/elements/login.ts')) return null;
+      const out = code.replace(/import\((\/\*.*?\*\/ )?'\.\/password\.ts'\)/, `import('${PASSWORD_CHUNK}')`);
+      if (out == code) this.error("widget/elements/login.ts: the import of './password.ts' is gone");
+      return out;
+    },
+    async generateBundle(options) {
+      if (options.format != 'es') return;
+      const built = await build({
+        configFile: false,
+        root,
+        publicDir: false,
+        logLevel: 'warn',
+        plugins: [minifyTemplates()],
+        build: {
+          write: false,
+          minify: 'terser',
+          terserOptions,
+          rolldownOptions: { output: { generatedCode: { symbols: false } } },
+          lib: { entry: 'widget/elements/password.ts', formats: ['es'], fileName: () => 'latch-password.js' },
+        },
+      });
+      const chunks = ([] as Rolldown.RolldownOutput[])
+        .concat(built as Rolldown.RolldownOutput)
+        .flatMap((o) => o.output)
+        .filter((o): o is Rolldown.OutputChunk => o.type == 'chunk');
+      const [chunk] = chunks;
+      if (chunks.length != 1 || !chunk) return this.error(`latch-password.js: ${chunks.length} chunks, not one`);
+      if (chunk.imports.length || chunk.dynamicImports.length || /\bimport\b/.test(chunk.code))
+        return this.error(`latch-password.js must import nothing (it imports ${[...chunk.imports, ...chunk.dynamicImports].join(', ') || 'something'})`);
+      this.emitFile({ type: 'asset', fileName: 'latch-password.js', source: chunk.code });
     },
   };
 }
@@ -77,23 +134,25 @@ function minifyTemplates(): Plugin {
   };
 }
 
+const terserOptions = {
+  ecma: 2020,
+  module: true,
+  compress: { passes: 3, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
+  // The widget's own private members (`_open`, `_options`...); Lit's are `_$`-prefixed and left alone.
+  mangle: { properties: { regex: /^_[a-z]/ } },
+  format: { comments: false },
+} as const;
+
 export default defineConfig({
   publicDir: false,
   define: { __LATCH_VERSION__: JSON.stringify(version) },
-  plugins: [localeChunks(), minifyTemplates()],
+  plugins: [localeChunks(), passwordChunk(), minifyTemplates()],
   build: {
     outDir: 'dist',
     emptyOutDir: false,
     sourcemap: false,
     minify: 'terser',
-    terserOptions: {
-      ecma: 2020,
-      module: true,
-      compress: { passes: 3, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
-      // The widget's own private members (`_open`, `_options`...); Lit's are `_$`-prefixed and left alone.
-      mangle: { properties: { regex: /^_[a-z]/ } },
-      format: { comments: false },
-    },
+    terserOptions,
     rolldownOptions: { output: { generatedCode: { symbols: false } } },
     lib: {
       entry: 'widget/index.ts',

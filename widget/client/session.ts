@@ -36,7 +36,10 @@ export interface LatchSessionState {
   error: LatchErrorInfo | null;
 }
 
-/** How to sign in. `password` is reserved for a later, in-widget password form. */
+/**
+ * How to sign in. `password` is `<latch-login mode="password">`'s in-widget form; `latch.login()`
+ * (and Retry after a callback error) has no form to use, so for it `password` is a redirect.
+ */
 export type LatchLoginMode = 'redirect' | 'popup' | 'password';
 
 export interface LatchLoginOptions {
@@ -246,7 +249,7 @@ export async function me(): Promise<LatchUser | null> {
   return state.user;
 }
 
-/** Signs in. Unknown or not-yet-built modes (`password`) fall back to a redirect. */
+/** Signs in. Unknown modes, and `password` (a form, not a navigation), fall back to a redirect. */
 export async function login(options: LatchLoginOptions = {}, from?: Element): Promise<void> {
   initiator = from;
   start();
@@ -295,14 +298,20 @@ async function popup(url: string): Promise<void> {
   return refresh(true);
 }
 
-/**
- * Sign-in strategies by mode. The hook for `mode="password"` (a later issue):
- * add a `password` entry here; until then it falls back to a redirect.
- */
+/** Sign-in strategies by mode (`password` has none: its form calls `signedIn()`). */
 const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void>>> = {
   redirect,
   popup,
 };
+
+/**
+ * A sign-in that ended on this page with the BFF's answer, like `/me`'s (the password form):
+ * signed in here, `latch-login` from `from`, and the other tabs told.
+ */
+export function signedIn(me: MeResponse, from: Element): void {
+  initiator = from;
+  apply(me, true, true);
+}
 
 /** Signs out at the BFF, tells the other tabs, then goes to the server's logout URL if it has one. */
 export async function logout(from?: Element): Promise<void> {

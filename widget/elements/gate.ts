@@ -1,7 +1,8 @@
-import { css, html, type PropertyDeclarations, type TemplateResult } from 'lit';
+import { html, type PropertyDeclarations, type TemplateResult } from 'lit';
 import type { LatchUser } from '../../bff/contract.ts';
 import { state } from '../client/session.ts';
 import { LatchElement } from './base.ts';
+import { css } from './css.ts';
 
 /** True when `user` meets every requirement in `claim` (space-separated `name` or `name=value`). */
 export const meets = (user: LatchUser, claim: string | null): boolean =>

@@ -1,4 +1,4 @@
-import { css } from 'lit';
+import { css } from './css.ts';
 
 /**
  * Private custom properties take the public `--latch-*` ones, with light

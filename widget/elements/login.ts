@@ -1,15 +1,25 @@
 import { html, type PropertyDeclarations, type TemplateResult } from 'lit';
 import {
+  config,
   login,
   logout,
   retry,
+  signedIn,
   state,
   type LatchLoginMode,
   type LatchLoginOptions,
 } from '../client/session.ts';
 import { en, type LatchStrings } from '../i18n/en.ts';
+import { overrides } from '../i18n/index.ts';
 import { LatchElement } from './base.ts';
 import { styles } from './login.styles.ts';
+import type { PasswordForm } from './password.ts';
+
+/**
+ * The password form (./password.ts; in the build, dist/latch-password.js beside the bundle),
+ * once loaded; 0 if it could not be loaded, and the element shows its "Sign in" button instead.
+ */
+let form: PasswordForm | 0 | undefined;
 
 /**
  * The sign-in button, and once signed in the user's avatar and name with a
@@ -18,12 +28,14 @@ import { styles } from './login.styles.ts';
  * States (from the shared session): loading (a placeholder of the button's
  * size, so nothing shifts), signed out, signing in (the button is disabled and
  * `aria-busy`), signed in, and error (words for the code, and "Retry").
+ * With mode="password", signed out shows a username and password form instead
+ * of the button (./password.ts).
  * State changes are announced through a polite live region.
  *
  * @tagname latch-login
  * @summary Sign-in button and account menu.
  * @attr bff - The BFF's base URL. The first Latch element's `bff` (or `latch.configure({ bff })`) serves the whole page.
- * @attr mode - `redirect` (default) or `popup`; a blocked popup falls back to a redirect. (`password` is reserved.)
+ * @attr mode - `redirect` (default), `popup` (a blocked popup falls back to a redirect), or `password`: a username and password form, posted to the BFF (loaded on demand, from `latch-password.js` beside the bundle).
  * @attr return-to - Where to come back to after signing in. Default: this page.
  * @attr login-hint - Passed to the BFF's `/login` as `login_hint`.
  * @attr organization - Passed as `organization_id`.
@@ -38,6 +50,9 @@ import { styles } from './login.styles.ts';
  * @csspart menu - The account menu.
  * @csspart menu-item - The "Sign out" item.
  * @csspart error - The error's words.
+ * @csspart form - The password form (mode="password").
+ * @csspart label - The password form's labels.
+ * @csspart input - The password form's username and password fields.
  *
  * @cssproperty --latch-accent - Button background (and focus ring). Light #1d4ed8, dark #93c5fd.
  * @cssproperty --latch-on-accent - Text on the accent colour. Light #fff, dark #0b1220.
@@ -57,14 +72,16 @@ import { styles } from './login.styles.ts';
  */
 export class LatchLoginElement extends LatchElement {
   static override styles = styles;
-  static override properties: PropertyDeclarations = { _open: { state: true } };
+  static override properties: PropertyDeclarations = { _open: { state: true }, mode: {} };
   declare _open: boolean;
+  /** How "Sign in" signs in (the `mode` attribute); changing it re-renders. */
+  declare mode: LatchLoginMode | null;
   /** Whether focus was inside when the status changed, until a new button can take it. */
-  private _hadFocus = false;
+  private _hadFocus?: boolean;
   /** The session status of the last render. */
   private _shown?: string;
   /** Whether a settled state was shown already (the first one is not announced). */
-  private _settled = false;
+  private _settled?: boolean;
 
   constructor() {
     super();
@@ -129,8 +146,9 @@ export class LatchLoginElement extends LatchElement {
     const avatar = user?.picture
       ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer" />`
       : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`;
+    const skeleton = html`<span class="b s" part="skeleton" aria-hidden="true"><i>${t.signIn}</i></span>`;
     const body = loading
-      ? html`<span class="b s" part="skeleton" aria-hidden="true"><i>${t.signIn}</i></span>`
+      ? skeleton
       : user && status == 'signed-in'
         ? html`<button
               class="b m"
@@ -148,7 +166,14 @@ export class LatchLoginElement extends LatchElement {
         : status == 'error'
           ? html`<span class="e" part="error">${words}</span>
               <button class="b" part="button" @click=${() => retry(this._options(), this)}>${t.retry}</button>`
-          : html`<button
+          : this.mode == 'password' && form !== 0
+            ? form
+              ? form(this, t, html, config, signedIn, overrides)
+              : (import(/* @vite-ignore */ './password.ts')
+                  .then((m) => (form = m.default), () => (form = 0))
+                  .then(() => this.requestUpdate()),
+                skeleton)
+            : html`<button
               class="b"
               part="button"
               ?disabled=${busy}

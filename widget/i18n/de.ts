@@ -1,4 +1,4 @@
-import type { LatchStrings } from './en.ts';
+import type { LatchPasswordStrings, LatchStrings } from './en.ts';
 
 export default {
   signIn: 'Anmelden',
@@ -12,3 +12,13 @@ export default {
   access_denied: 'Die Anmeldung wurde abgebrochen.',
   LATCH_UNREACHABLE: 'Der Anmeldedienst ist nicht erreichbar.',
 } satisfies LatchStrings;
+
+/** The password form's words (see en.ts), carried by the form's own file, not by this table's. */
+export const password = {
+  username: 'Benutzername',
+  password: 'Passwort',
+  LATCH_INVALID_CREDENTIALS: 'Der Benutzername oder das Passwort ist falsch.',
+  LATCH_RATE_LIMITED: 'Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.',
+  retryIn: 'Zu viele Versuche. Bitte warten Sie {time} und versuchen Sie es dann erneut.',
+  passwordOff: 'Die Anmeldung mit Passwort ist hier nicht verfügbar.',
+} satisfies LatchPasswordStrings;

@@ -1,4 +1,4 @@
-import type { LatchStrings } from './en.ts';
+import type { LatchPasswordStrings, LatchStrings } from './en.ts';
 
 export default {
   signIn: 'Iniciar sesión',
@@ -12,3 +12,13 @@ export default {
   access_denied: 'Se canceló el inicio de sesión.',
   LATCH_UNREACHABLE: 'No se puede conectar con el servicio de inicio de sesión.',
 } satisfies LatchStrings;
+
+/** The password form's words (see en.ts), carried by the form's own file, not by this table's. */
+export const password = {
+  username: 'Nombre de usuario',
+  password: 'Contraseña',
+  LATCH_INVALID_CREDENTIALS: 'El nombre de usuario o la contraseña son incorrectos.',
+  LATCH_RATE_LIMITED: 'Demasiados intentos. Espere un momento e inténtelo de nuevo.',
+  retryIn: 'Demasiados intentos. Espere {time} e inténtelo de nuevo.',
+  passwordOff: 'El inicio de sesión con contraseña no está disponible aquí.',
+} satisfies LatchPasswordStrings;

@@ -1,4 +1,4 @@
-import type { LatchStrings } from './en.ts';
+import type { LatchPasswordStrings, LatchStrings } from './en.ts';
 
 export default {
   signIn: 'Se connecter',
@@ -12,3 +12,13 @@ export default {
   access_denied: 'La connexion a été annulée.',
   LATCH_UNREACHABLE: 'Le service de connexion est injoignable.',
 } satisfies LatchStrings;
+
+/** The password form's words (see en.ts), carried by the form's own file, not by this table's. */
+export const password = {
+  username: "Nom d'utilisateur",
+  password: 'Mot de passe',
+  LATCH_INVALID_CREDENTIALS: "Le nom d'utilisateur ou le mot de passe est incorrect.",
+  LATCH_RATE_LIMITED: 'Trop de tentatives. Veuillez patienter un instant, puis réessayer.',
+  retryIn: 'Trop de tentatives. Veuillez patienter {time}, puis réessayer.',
+  passwordOff: "La connexion par mot de passe n'est pas disponible ici.",
+} satisfies LatchPasswordStrings;

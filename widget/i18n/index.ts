@@ -13,7 +13,8 @@ export type LatchStringOverrides = Record<string, Partial<LatchStrings>>;
 
 const tables: Record<string, Partial<LatchStrings>> = { en };
 const pending: Record<string, Promise<void>> = {};
-const overrides: LatchStringOverrides = {};
+/** What `latch.configure({ strings })` set, by language (the password form reads it too). */
+export const overrides: LatchStringOverrides = {};
 
 /** The languages that come as chunks: `./de.ts` here, `./latch-de.js` beside the built bundle. */
 const CHUNKS = /^(de|fr|es)$/;
