@@ -3,9 +3,10 @@
  * (classic script: globals `latch`, the API, and `LatchWidget`, the exports),
  * both with Lit bundled in; plus one chunk a language (dist/latch-de.js, -fr,
  * -es), imported by both builds from beside themselves only when a page asks
- * for that language, and the password form (dist/latch-password.js), imported
- * the same way only when an element has mode="password". dist/ is shared with
- * the BFF's build, so it is never emptied here.
+ * for that language; the password form (dist/latch-password.js), imported the
+ * same way only when an element has mode="password"; and the partitioned
+ * hand-off (dist/latch-handoff.js), only for a sign-in with cookies="partitioned".
+ * dist/ is shared with the BFF's build, so it is never emptied here.
  */
 import { readFileSync } from 'node:fs';
 import { build, defineConfig, type Plugin, type Rolldown } from 'vite';
@@ -45,31 +46,43 @@ function localeChunks(): Plugin {
   };
 }
 
-const PASSWORD_CHUNK = './latch-password.js';
+/** A part of the widget built into a file of its own, which the bundle imports from beside itself on demand. */
+interface LazyChunk {
+  /** The file in dist/, e.g. `latch-password.js`. */
+  file: string;
+  /** Its source, built on its own, e.g. `widget/elements/password.ts`. */
+  entry: string;
+  /** The module that imports it (its path's end), and the specifier it imports it by. */
+  importer: string;
+  specifier: string;
+}
 
 /**
- * The password form is a separate file too. login.ts's `import('./password.ts')`
- * becomes `import('./latch-password.js')`, left to the browser (resolved beside
- * the script, like a language); widget/elements/password.ts is built on its own
- * into that file. It must import nothing: the element hands it Lit's `html` and
- * the session's hooks, so that it shares the bundle's one Lit and one session
- * (a chunk importing latch.js would be a second copy under a classic script).
+ * The password form (dist/latch-password.js, for mode="password") and the partitioned hand-off
+ * (dist/latch-handoff.js, for cookies="partitioned") are separate files too. The importer's
+ * `import('./password.ts')` becomes `import('./latch-password.js')`, left to the browser (resolved
+ * beside the script, like a language); the entry is built on its own into that file. It must
+ * import nothing: the bundle hands it what it needs (Lit's `html`, the session's hooks), so that it
+ * shares the bundle's one Lit and one session (a chunk importing latch.js would be a second copy
+ * under a classic script).
  */
-function passwordChunk(): Plugin {
+function lazyChunk({ file, entry, importer, specifier }: LazyChunk): Plugin {
+  const target = `./${file}`;
+  const source = new RegExp(`import\\((/\\*.*?\\*/ )?'${specifier.replace(/[.*/]/g, '\\$&')}'\\)`);
   let root = process.cwd();
   return {
-    name: 'latch-password-chunk',
+    name: `latch-chunk-${file}`,
     enforce: 'pre',
     configResolved(config) {
       root = config.root;
     },
-    resolveId(source) {
-      return source == PASSWORD_CHUNK ? { id: PASSWORD_CHUNK, external: true } : null;
+    resolveId(id) {
+      return id == target ? { id: target, external: true } : null;
     },
     transform(code, id) {
-      if (!id.endsWith('/widget/elements/login.ts')) return null;
-      const out = code.replace(/import\((\/\*.*?\*\/ )?'\.\/password\.ts'\)/, `import('${PASSWORD_CHUNK}')`);
-      if (out == code) this.error("widget/elements/login.ts: the import of './password.ts' is gone");
+      if (!id.endsWith(importer)) return null;
+      const out = code.replace(source, `import('${target}')`);
+      if (out == code) this.error(`${importer}: the import of '${specifier}' is gone`);
       return out;
     },
     async generateBundle(options) {
@@ -85,7 +98,7 @@ function passwordChunk(): Plugin {
           minify: 'terser',
           terserOptions,
           rolldownOptions: { output: { generatedCode: { symbols: false } } },
-          lib: { entry: 'widget/elements/password.ts', formats: ['es'], fileName: () => 'latch-password.js' },
+          lib: { entry, formats: ['es'], fileName: () => file },
         },
       });
       const chunks = ([] as Rolldown.RolldownOutput[])
@@ -93,10 +106,10 @@ function passwordChunk(): Plugin {
         .flatMap((o) => o.output)
         .filter((o): o is Rolldown.OutputChunk => o.type == 'chunk');
       const [chunk] = chunks;
-      if (chunks.length != 1 || !chunk) return this.error(`latch-password.js: ${chunks.length} chunks, not one`);
+      if (chunks.length != 1 || !chunk) return this.error(`${file}: ${chunks.length} chunks, not one`);
       if (chunk.imports.length || chunk.dynamicImports.length || /\bimport\b/.test(chunk.code))
-        return this.error(`latch-password.js must import nothing (it imports ${[...chunk.imports, ...chunk.dynamicImports].join(', ') || 'something'})`);
-      this.emitFile({ type: 'asset', fileName: 'latch-password.js', source: chunk.code });
+        return this.error(`${file} must import nothing (it imports ${[...chunk.imports, ...chunk.dynamicImports].join(', ') || 'something'})`);
+      this.emitFile({ type: 'asset', fileName: file, source: chunk.code });
     },
   };
 }
@@ -146,7 +159,12 @@ const terserOptions = {
 export default defineConfig({
   publicDir: false,
   define: { __LATCH_VERSION__: JSON.stringify(version) },
-  plugins: [localeChunks(), passwordChunk(), minifyTemplates()],
+  plugins: [
+    localeChunks(),
+    lazyChunk({ file: 'latch-password.js', entry: 'widget/elements/password.ts', importer: '/widget/elements/login.ts', specifier: './password.ts' }),
+    lazyChunk({ file: 'latch-handoff.js', entry: 'widget/client/handoff.ts', importer: '/widget/client/session.ts', specifier: './handoff.ts' }),
+    minifyTemplates(),
+  ],
   build: {
     outDir: 'dist',
     emptyOutDir: false,

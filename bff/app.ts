@@ -19,6 +19,8 @@ import { metricsRoute } from './routes/metrics.ts';
 import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
+import { handoffRoute } from './routes/handoff.ts';
+import { createSites, siteResolver } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { bodyLimit, headerLimit } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
@@ -78,18 +80,23 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   app.maxIpsCount = config.trustedProxyHops;
 
   const router = new Router();
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name.
+  const sites = createSites(config, sessions);
 
   // The order, outermost first:
   // 0. metrics (LATCH_METRICS=true): times every request and sees its final status, errors included.
   // 1. errorHandler: turns every failure below into a coded JSON answer or error page.
   // 2. securityHeaders: no-store and friends on every answer, errors included.
+  // 2b. siteResolver: the request's site by its host (421 for an unknown one with LATCH_SITES), and a
+  //     path mount's prefix removed; everything below uses that site's origins and cookies.
   // 3. cors: set before routing, so errors to allowed origins stay readable; answers preflights.
   // 4. limits: header and body sizes (431/413), then the per-IP rate limit on /login and /callback (429).
   // 5. the routes (state-changing ones add requireCsrf themselves; /backchannel-logout is exempt).
   if (metrics) app.use(metrics.middleware);
   app.use(errorHandler(logger));
   app.use(securityHeaders);
+  app.use(siteResolver(sites));
   app.use(cors(config.allowedOrigins));
   app.use(headerLimit(config.maxHeaderBytes));
   app.use(bodyLimit(config.maxBodyBytes));

@@ -75,6 +75,8 @@ async function checkConfig(env: Env): Promise<number> {
     ['base URL', config.baseUrl.href],
     ['redirect URI', config.redirectUri],
     ['allowed origins', config.allowedOrigins.join(', ')],
+    ...config.sites.slice(1).map((site, i): [string, string] => [`site ${i + 2}`, `${site.baseUrl.href} (redirect URI ${site.redirectUri}; origins ${site.allowedOrigins.join(', ')})`]),
+    ['hand-off', config.handoff ? 'on (POST /handoff, partitioned cookies)' : 'off'],
     ['cookie secrets', `${config.cookieSecrets.length} set`],
     ['listen', `${config.host}:${config.port}`],
     ['trust proxy', String(config.trustProxy)],

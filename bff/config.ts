@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.ts';
 
 /** Which kind of authorization server the BFF talks to (LATCH_PROVIDER). */
@@ -97,6 +98,32 @@ export interface BffConfig {
   readonly metrics: boolean;
   /** LATCH_WIDGET_DIR: where the built widget (latch.js...) is read from; default: dist/ beside the BFF build. */
   readonly widgetDir?: string;
+  /**
+   * Every site this deployment serves, each with its own base URL (host name, and path when mounted
+   * under one), redirect URI, allowed origins and cookies. LATCH_BASE_URL with LATCH_ALLOWED_ORIGINS
+   * is the first when set, then LATCH_SITES (or LATCH_SITES_FILE). `baseUrl`, `redirectUri`,
+   * `allowedOrigins` and `postLogoutRedirectUri` above are the first site's.
+   */
+  readonly sites: readonly SiteConfig[];
+  /**
+   * True with LATCH_SITES / LATCH_SITES_FILE: a request is served by the site its host names (the
+   * Host header; X-Forwarded-Host only with LATCH_TRUST_PROXY), and any other host gets 421
+   * LATCH_UNKNOWN_SITE. False (one site): every request is that site's, whatever its host.
+   */
+  readonly hostRouting: boolean;
+  /** LATCH_HANDOFF: the partitioned-cookie hand-off (`/login?handoff=`, `POST /handoff`; docs/embedding.md). */
+  readonly handoff: boolean;
+}
+
+/** One site: a public base URL of the BFF and the pages it serves (docs/embedding.md). */
+export interface SiteConfig {
+  /** Without a trailing slash. A path (`https://shop-a.example/latch`) is a path mount: it is stripped before routing and scopes the cookies. */
+  readonly baseUrl: URL;
+  /** `baseUrl` + `/callback`. */
+  readonly redirectUri: string;
+  /** Exact origins that may call this site with credentials and be returned to. */
+  readonly allowedOrigins: readonly string[];
+  readonly postLogoutRedirectUri?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -251,7 +278,13 @@ export function loadConfig(env: Env = process.env): BffConfig {
   const clientId = required('LATCH_CLIENT_ID');
   const clientSecret = required('LATCH_CLIENT_SECRET');
 
-  const baseUrl = url('LATCH_BASE_URL', required('LATCH_BASE_URL') || undefined);
+  // LATCH_SITES (or a file of the same JSON) may replace LATCH_BASE_URL and LATCH_ALLOWED_ORIGINS.
+  const rawSites = str('LATCH_SITES_FILE') !== undefined ? readSitesFile(str('LATCH_SITES_FILE')!, fail) : str('LATCH_SITES');
+  if (str('LATCH_SITES_FILE') !== undefined && str('LATCH_SITES') !== undefined) fail('LATCH_SITES_FILE', 'cannot be combined with LATCH_SITES: set one');
+  const multiSite = str('LATCH_SITES_FILE') !== undefined || str('LATCH_SITES') !== undefined;
+  const oneOf = (name: string) => (multiSite ? str(name) : required(name) || undefined);
+
+  const baseUrl = url('LATCH_BASE_URL', oneOf('LATCH_BASE_URL'));
   if (baseUrl && (baseUrl.search || baseUrl.hash)) fail('LATCH_BASE_URL', 'must not carry a query or fragment');
   const base = baseUrl ? new URL(baseUrl.href.replace(/\/+$/, '')) : new URL('http://invalid');
 
@@ -263,23 +296,46 @@ export function loadConfig(env: Env = process.env): BffConfig {
   else if (cookieSecrets.some((s) => s.length < MIN_SECRET_LENGTH))
     fail('LATCH_COOKIE_SECRET', `every secret must be at least ${MIN_SECRET_LENGTH} characters`);
 
-  const allowedOrigins: string[] = [];
-  const rawOrigins = required('LATCH_ALLOWED_ORIGINS');
-  for (const item of rawOrigins.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const parsed = url('LATCH_ALLOWED_ORIGINS', item);
-    if (!parsed) continue;
-    if (parsed.origin !== item.replace(/\/$/, '')) {
-      fail('LATCH_ALLOWED_ORIGINS', `"${item}" must be a bare origin such as https://www.example.com`);
-      continue;
+  const origins = (variable: string, items: readonly string[]): string[] => {
+    const out: string[] = [];
+    for (const item of items) {
+      const parsed = url(variable, item);
+      if (!parsed) continue;
+      if (parsed.origin !== item.replace(/\/$/, '')) {
+        fail(variable, `"${item}" must be a bare origin such as https://www.example.com`);
+        continue;
+      }
+      out.push(parsed.origin);
     }
-    allowedOrigins.push(parsed.origin);
-  }
+    return out;
+  };
+  const rawOrigins = oneOf('LATCH_ALLOWED_ORIGINS') ?? '';
+  const allowedOrigins = origins('LATCH_ALLOWED_ORIGINS', rawOrigins.split(',').map((s) => s.trim()).filter(Boolean));
   if (rawOrigins && allowedOrigins.length === 0) fail('LATCH_ALLOWED_ORIGINS', 'lists no valid origin');
+  if (multiSite && (baseUrl === undefined) !== (rawOrigins === '')) fail(baseUrl ? 'LATCH_ALLOWED_ORIGINS' : 'LATCH_BASE_URL', 'is required with the other (they make a site besides LATCH_SITES), or leave both out');
 
   const postLogoutRedirectUri = str('LATCH_POST_LOGOUT_REDIRECT_URI');
   const postLogout = url('LATCH_POST_LOGOUT_REDIRECT_URI', postLogoutRedirectUri);
   if (postLogout && !allowedOrigins.includes(postLogout.origin))
     fail('LATCH_POST_LOGOUT_REDIRECT_URI', 'must lie on one of LATCH_ALLOWED_ORIGINS');
+
+  const siteOf = (at: URL, allowed: string[], postLogoutUri?: string): SiteConfig => ({
+    baseUrl: at,
+    redirectUri: `${at.href.replace(/\/$/, '')}/callback`,
+    allowedOrigins: allowed,
+    ...(postLogoutUri ? { postLogoutRedirectUri: postLogoutUri } : {}),
+  });
+  const sites: SiteConfig[] = baseUrl ? [siteOf(base, allowedOrigins, postLogout?.href)] : [];
+  if (rawSites !== undefined) sites.push(...parseSites(rawSites, fail, url, origins, siteOf));
+  const hosts = new Set<string>();
+  for (const site of sites) {
+    if (hosts.has(site.baseUrl.host)) fail(multiSite ? 'LATCH_SITES' : 'LATCH_BASE_URL', `names the host ${site.baseUrl.host} twice: one site per host name`);
+    hosts.add(site.baseUrl.host);
+  }
+  if (multiSite && sites.length === 0 && problems.length === 0) fail('LATCH_SITES', 'lists no site');
+  const handoff = bool('LATCH_HANDOFF');
+  if (handoff && !allowInsecureHttp && sites.some((s) => s.baseUrl.protocol !== 'https:')) fail('LATCH_HANDOFF', 'needs https:// base URLs (partitioned cookies are Secure)');
+  const first = sites[0];
 
   const scopes = str('LATCH_SCOPES') ?? 'openid profile email offline_access';
   const apiRoutes = parseApiRoutes(env, fail, url);
@@ -307,10 +363,10 @@ export function loadConfig(env: Env = process.env): BffConfig {
     ...(discoveryUrl ? { discoveryUrl } : {}),
     clientId,
     clientSecret,
-    baseUrl: base,
-    redirectUri: `${base.href.replace(/\/$/, '')}/callback`,
+    baseUrl: first?.baseUrl ?? base,
+    redirectUri: first?.redirectUri ?? `${base.href.replace(/\/$/, '')}/callback`,
     cookieSecrets,
-    allowedOrigins,
+    allowedOrigins: first?.allowedOrigins ?? allowedOrigins,
     // User-token API routes' scopes are asked for at sign-in.
     scopes: [...new Set([...scopes.split(' '), ...apiRoutes.flatMap((r) => (r.token === 'user' && r.scope ? r.scope.split(' ') : []))])].filter(Boolean).join(' '),
     apiRoutes,
@@ -323,7 +379,7 @@ export function loadConfig(env: Env = process.env): BffConfig {
     rateLimit: { max: int('LATCH_RATE_LIMIT', 100, 0, 1_000_000), windowSeconds: int('LATCH_RATE_LIMIT_WINDOW', 60, 1, 24 * 60 * 60) },
     maxHeaderBytes: int('LATCH_MAX_HEADER_BYTES', 16 * 1024, 4096, 256 * 1024),
     maxBodyBytes: int('LATCH_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    ...(postLogout ? { postLogoutRedirectUri: postLogout.href } : {}),
+    ...(first?.postLogoutRedirectUri ? { postLogoutRedirectUri: first.postLogoutRedirectUri } : {}),
     idTokenAlg,
     allowInsecureHttp,
     logLevel: str('LATCH_LOG_LEVEL') ?? 'info',
@@ -331,6 +387,9 @@ export function loadConfig(env: Env = process.env): BffConfig {
     ...trustProxyConfig(str('LATCH_TRUST_PROXY'), fail),
     metrics: bool('LATCH_METRICS'),
     ...(str('LATCH_WIDGET_DIR') ? { widgetDir: str('LATCH_WIDGET_DIR')! } : {}),
+    sites,
+    hostRouting: multiSite,
+    handoff,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -453,4 +512,63 @@ function sessionStoreConfig(
     redisPrefix: str('LATCH_REDIS_PREFIX') ?? 'latch:',
     redisTimeoutMs: int('LATCH_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };
+}
+
+/** LATCH_SITES_FILE: the same JSON as LATCH_SITES, from a file (a ConfigMap, a file in the Lambda zip). */
+function readSitesFile(path: string, fail: (variable: string, problem: string) => void): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    fail('LATCH_SITES_FILE', `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${path}`);
+    return undefined;
+  }
+}
+
+/**
+ * LATCH_SITES: a JSON array of sites, each
+ * `{ "baseUrl": "https://auth.shop-a.example", "allowedOrigins": ["https://shop-a.example"], "postLogoutRedirectUri"?: "…" }`.
+ * `allowedOrigins` may also be a comma-separated string. Every problem names the site by its index.
+ */
+function parseSites(
+  raw: string,
+  fail: (variable: string, problem: string) => void,
+  url: (name: string, value: string | undefined) => URL | undefined,
+  origins: (variable: string, items: readonly string[]) => string[],
+  siteOf: (at: URL, allowed: string[], postLogoutUri?: string) => SiteConfig,
+): SiteConfig[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    fail('LATCH_SITES', 'is not JSON: give an array such as [{"baseUrl":"https://auth.shop-a.example","allowedOrigins":["https://shop-a.example"]}]');
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    fail('LATCH_SITES', 'must be a JSON array of sites');
+    return [];
+  }
+  const sites: SiteConfig[] = [];
+  parsed.forEach((item: unknown, i) => {
+    const name = `LATCH_SITES[${i}]`;
+    const entry = (item ?? {}) as Record<string, unknown>;
+    const unknown = Object.keys(entry).filter((key) => !['baseUrl', 'allowedOrigins', 'postLogoutRedirectUri'].includes(key));
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(name, 'must be an object with baseUrl and allowedOrigins');
+    if (unknown.length) return fail(name, `has unknown keys: ${unknown.join(', ')}`);
+    if (typeof entry['baseUrl'] !== 'string') return fail(`${name}.baseUrl`, 'is required (a URL string)');
+    const at = url(`${name}.baseUrl`, entry['baseUrl']);
+    if (!at) return;
+    if (at.search || at.hash || at.username || at.password) return fail(`${name}.baseUrl`, 'must not carry a query, fragment or credentials');
+    const list = entry['allowedOrigins'];
+    const items = typeof list === 'string' ? list.split(',').map((s) => s.trim()).filter(Boolean)
+      : Array.isArray(list) && list.every((o) => typeof o === 'string') ? (list as string[]) : undefined;
+    if (!items || items.length === 0) return fail(`${name}.allowedOrigins`, 'is required: a non-empty array of origins');
+    const allowed = origins(`${name}.allowedOrigins`, items);
+    if (allowed.length !== items.length) return;
+    const post = entry['postLogoutRedirectUri'];
+    if (post !== undefined && typeof post !== 'string') return fail(`${name}.postLogoutRedirectUri`, 'must be a URL string');
+    const postUrl = url(`${name}.postLogoutRedirectUri`, post);
+    if (postUrl && !allowed.includes(postUrl.origin)) return fail(`${name}.postLogoutRedirectUri`, 'must lie on one of its allowedOrigins');
+    sites.push(siteOf(new URL(at.href.replace(/\/+$/, '')), allowed, postUrl?.href));
+  });
+  return sites;
 }

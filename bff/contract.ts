@@ -23,7 +23,11 @@ export interface MeResponse {
   user: LatchUser;
   /** When the session ends, epoch milliseconds. The widget warns ahead of it. */
   expiresAt: number;
-  /** Whether the BFF considers the calling page same-site with itself (null: no Origin seen). */
+  /**
+   * Whether the BFF considers the calling page same-site with itself, from the request's
+   * `Sec-Fetch-Site`: `same-origin`/`same-site` true, `cross-site` false, absent (older browsers,
+   * non-browser clients) null. A page that is not same-site needs one of docs/embedding.md's ways.
+   */
   sameSite?: boolean | null;
 }
 
@@ -58,6 +62,11 @@ export type LatchErrorCode =
   | 'LATCH_RATE_LIMITED'
   | 'LATCH_STORE_UNAVAILABLE'
   | 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
+  | 'LATCH_UNKNOWN_SITE'
+  | 'LATCH_HANDOFF_INVALID'
+  | 'LATCH_HANDOFF_EXPIRED'
+  | 'LATCH_HANDOFF_ORIGIN'
+  | 'LATCH_HANDOFF_VERIFIER'
   | 'LATCH_INTERNAL';
 
 /** Body of every JSON error the BFF answers. */
@@ -88,6 +97,19 @@ export interface LatchPopupMessage {
   type: 'latch:login';
   ok: boolean;
   error?: string;
+  /**
+   * The partitioned hand-off (`/login?handoff=<challenge>`): the one-time code to redeem with
+   * `POST /handoff` (docs/embedding.md). No session cookie was set by the callback in that case.
+   */
+  code?: string;
+  /** With `/login?proof=1`: the one-time sign-in proof to send with the next `/me` (`?proof=`). */
+  proof?: string;
+}
+
+/** Body of `POST /handoff`: the code the popup posted, and the verifier whose S256 challenge started the sign-in. */
+export interface HandoffRequest {
+  code: string;
+  verifier: string;
 }
 
 /** Header the BFF requires on state-changing requests. */

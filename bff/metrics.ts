@@ -132,6 +132,7 @@ function errorCode(body: unknown): string | undefined {
 
 function loginResult(ctx: Context, sessionPrefix: string): 'success' | 'refused' | 'error' {
   if (ctx.status >= 400) return 'error';
+  if ((ctx.state as { latchSignedIn?: boolean }).latchSignedIn) return 'success';
   const set = ctx.response.get('Set-Cookie') as unknown;
   const cookies = Array.isArray(set) ? (set as string[]) : typeof set === 'string' && set ? [set] : [];
   // A session cookie with a value (a cleared one is `name=; Max-Age=0`).

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { CSRF_HEADER } from '../contract.ts';
 import { LatchError } from '../errors.ts';
+import { siteOrigins } from '../sites.ts';
 
 /** Headers on every answer: nothing the BFF says may be cached or framed or sniffed. */
 export async function securityHeaders(ctx: Context, next: Next) {
@@ -20,13 +21,15 @@ const PREFLIGHT_METHOD_SET = new Set(PREFLIGHT_METHODS.split(', '));
  * CORS for the allowed origins only: the exact origin is echoed, with
  * credentials and Vary: Origin. Headers are set before the route runs, so
  * error answers carry them too. Other origins get no CORS headers at all.
+ * The allowed origins are the request's site's (sites.ts) once it is known;
+ * `allowedOrigins` only until then.
  */
 export function cors(allowedOrigins: readonly string[]) {
   const allowed = new Set(allowedOrigins);
   return async function corsMiddleware(ctx: Context, next: Next) {
     ctx.vary('Origin');
     const origin = ctx.get('Origin');
-    const ok = origin !== '' && allowed.has(origin);
+    const ok = origin !== '' && (siteOrigins(ctx) ?? allowed).has(origin);
     if (ok) {
       ctx.set('Access-Control-Allow-Origin', origin);
       ctx.set('Access-Control-Allow-Credentials', 'true');
@@ -51,7 +54,8 @@ export function cors(allowedOrigins: readonly string[]) {
 /**
  * CSRF for state-changing routes: the custom header (which a cross-site form
  * cannot send without a CORS preflight we refuse) plus an allowed Origin, or
- * a same-origin / same-site fetch when the browser sends no Origin.
+ * a same-origin / same-site fetch when the browser sends no Origin. The
+ * allowed origins are the request's site's (sites.ts) once it is known.
  */
 export function requireCsrf(allowedOrigins: readonly string[]) {
   const allowed = new Set(allowedOrigins);
@@ -61,7 +65,7 @@ export function requireCsrf(allowedOrigins: readonly string[]) {
     }
     const origin = ctx.get('Origin');
     const site = ctx.get('Sec-Fetch-Site');
-    const originOk = origin !== '' ? allowed.has(origin) : site === 'same-origin' || site === 'same-site';
+    const originOk = origin !== '' ? (siteOrigins(ctx) ?? allowed).has(origin) : site === 'same-origin' || site === 'same-site';
     if (!originOk) {
       throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This origin may not call the BFF.');
     }

@@ -120,7 +120,7 @@ export class OidcProvider implements Provider {
     const challenge = await oauth.calculatePKCECodeChallenge(tx.codeVerifier);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     url.searchParams.set('client_id', this.options.clientId);
-    url.searchParams.set('redirect_uri', this.options.redirectUri);
+    url.searchParams.set('redirect_uri', tx.redirectUri ?? this.options.redirectUri);
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('scope', this.options.scopes);
     url.searchParams.set('state', tx.state);
@@ -160,7 +160,7 @@ export class OidcProvider implements Provider {
     const requireIdToken = this.options.requireIdToken !== false;
     const response = await outbound(this.options.outbound, 'code exchange', async () => {
       const res = await oauth.authorizationCodeGrantRequest(
-        as, this.client, this.clientAuth, params, this.options.redirectUri, tx.codeVerifier,
+        as, this.client, this.clientAuth, params, tx.redirectUri ?? this.options.redirectUri, tx.codeVerifier,
         requestOptions(this.options.outbound),
       );
       return oauth.processAuthorizationCodeResponse(as, this.client, res, {

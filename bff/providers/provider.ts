@@ -12,6 +12,12 @@ export interface LoginTransaction {
   mode: 'redirect' | 'popup';
   /** Epoch ms. */
   createdAt: number;
+  /** The site's redirect URI, when it is not the configured one (LATCH_SITES): the callback's token request repeats it. */
+  redirectUri?: string;
+  /** `/login?proof=1`: the callback hands the page a sign-in proof for its next `/me` (detecting blocked cookies). */
+  proof?: true;
+  /** `/login?handoff=<S256 challenge>`: the callback issues a hand-off code instead of a session cookie. */
+  handoff?: string;
 }
 
 export interface TokenSet {

@@ -72,7 +72,8 @@ export class ScayleProvider implements Provider {
   }
 
   async authorizationUrl(tx: LoginTransaction, _params: Record<string, string>): Promise<URL> {
-    const { baseUrl, shopId, idpKey, clientId, redirectUri } = this.#options;
+    const { baseUrl, shopId, idpKey, clientId } = this.#options;
+    const redirectUri = tx.redirectUri ?? this.#options.redirectUri;
     const jwt = await this.#sign({ callbackUrl: redirectUri, idpKey, clientId, [SCAYLE_TX_CLAIM]: tx.state });
     const url = new URL(`${baseUrl}/v1/auth/external/redirect`);
     url.searchParams.set('shopId', shopId);
@@ -97,7 +98,8 @@ export class ScayleProvider implements Provider {
     }
     const payload = decodeState(params.get('state') ?? '');
     if (!payload) throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response carries no readable state.');
-    const { redirectUri, clientId, idpKey } = this.#options;
+    const { clientId, idpKey } = this.#options;
+    const redirectUri = tx.redirectUri ?? this.#options.redirectUri;
     const claimed = payload[SCAYLE_TX_CLAIM];
     if (
       typeof claimed !== 'string' || !sameSecret(claimed, tx.state) ||

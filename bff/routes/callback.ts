@@ -2,10 +2,12 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { LatchPopupMessage } from '../contract.ts';
 import { LatchError } from '../errors.ts';
+import { issueHandoff, issueProof } from '../handoff.ts';
 import { popupResultPage } from '../pages.ts';
 import { CallbackError } from '../providers/oidc.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import { createSession } from '../session/session.ts';
+import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**
@@ -13,22 +15,29 @@ import type { RouteDeps } from './deps.ts';
  * Without a matching transaction cookie it is forged or stale: 400, no cookie.
  * With one, the provider checks state/iss, exchanges the code and verifies
  * the tokens; then the session cookie is set and the browser goes back.
+ * Everything happens on the request's site (its redirect URI and cookies).
+ *
+ * A sign-in asked with `proof=1` hands the page a one-time proof of it (`latch_proof=` on the way
+ * back, or `proof` in the popup's message). A hand-off sign-in (`handoff=`) sets no session cookie:
+ * the session waits, for 60 s and one redemption, behind a code posted to the opener's exact origin.
  */
 export function callbackRoute(router: Router, deps: RouteDeps) {
   router.get('/callback', async (ctx) => {
-    const callbackUrl = new URL(ctx.originalUrl, deps.config.redirectUri);
+    const site = siteOf(ctx);
+    const sessions = site.sessions;
+    const callbackUrl = new URL(ctx.originalUrl, site.redirectUri);
     const states = callbackUrl.searchParams.getAll('state');
     if (states.length !== 1 || !states[0]) {
       throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response has no single state.');
     }
     // Servers that wrap the state (SCAYLE) say which transaction the callback claims.
     const state = deps.provider.callbackState ? (deps.provider.callbackState(callbackUrl) ?? '') : states[0];
-    const tx = await deps.sessions.readTransaction(ctx.get('Cookie'), state);
+    const tx = await sessions.readTransaction(ctx.get('Cookie'), state);
     if (!tx) {
       throw new LatchError('LATCH_STATE_MISMATCH', 400, 'This sign-in response does not belong to this browser, or it has expired. Start again.');
     }
     // The transaction is single use, whatever happens next.
-    ctx.append('Set-Cookie', deps.sessions.clearTransaction(state));
+    ctx.append('Set-Cookie', sessions.clearTransaction(state));
 
     let result;
     try {
@@ -43,10 +52,18 @@ export function callbackRoute(router: Router, deps: RouteDeps) {
     }
 
     const session = createSession(result, deps.config.sessionMaxAge);
-    ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
-    deps.logger.info({ event: 'login', sid: session.sid }, 'signed in');
+    const message: LatchPopupMessage = { type: 'latch:login', ok: true };
+    if (tx.handoff) {
+      message.code = await issueHandoff(sessions, session, { challenge: tx.handoff, origin: new URL(tx.returnTo).origin, host: site.host });
+    } else {
+      ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+      if (tx.proof) message.proof = await issueProof(sessions, session.sid);
+    }
+    // For the metrics' login count, whatever the cookie's name (a path mount's, or none for a hand-off).
+    (ctx.state as { latchSignedIn?: boolean }).latchSignedIn = true;
+    deps.logger.info({ event: 'login', sid: session.sid, ...(tx.handoff ? { handoff: true } : {}) }, 'signed in');
     deps.audit?.({ type: 'login', sid: session.sid, sub: session.user.sub, ...(session.psid ? { psid: session.psid } : {}), time: session.iat });
-    return finish(ctx, tx, { type: 'latch:login', ok: true });
+    return finish(ctx, tx, message);
   });
 }
 
@@ -54,6 +71,8 @@ export function callbackRoute(router: Router, deps: RouteDeps) {
 function finish(ctx: Context, tx: LoginTransaction, message: LatchPopupMessage) {
   const target = new URL(tx.returnTo);
   if (!message.ok && message.error) target.searchParams.set('latch_error', message.error);
+  // The proof may travel in the address (the page removes it); a hand-off code never does.
+  if (message.proof) target.searchParams.set('latch_proof', message.proof);
   if (tx.mode === 'popup') {
     const page = popupResultPage(message, new URL(tx.returnTo).origin, target.href);
     ctx.set('Content-Security-Policy', page.csp);

@@ -1,7 +1,10 @@
 import type Router from '@koa/router';
+import { badRequest } from '../errors.ts';
+import { CHALLENGE } from '../handoff.ts';
 import { newTransactionSecrets } from '../oauth/secrets.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import { safeRedirect } from '../redirects.ts';
+import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** Authorization parameters a page may pass through /login, and their allowed values (null: any). */
@@ -14,16 +17,32 @@ const FORWARDED: Record<string, readonly string[] | null> = {
 
 const MAX_PARAM_LENGTH = 256;
 
-/** GET /login?returnTo=URL: starts a sign-in with PKCE (S256), state and nonce. */
+/**
+ * GET /login?returnTo=URL: starts a sign-in with PKCE (S256), state and nonce, for the request's
+ * site (its redirect URI, allowed origins and cookies). `mode=popup`: the callback answers with a
+ * page that messages the opener. `proof=1`: the callback hands the page a one-time sign-in proof
+ * (detecting blocked third-party cookies). `handoff=<S256 challenge>` (LATCH_HANDOFF): a popup
+ * sign-in that ends in a hand-off code for `POST /handoff` rather than a cookie (docs/embedding.md).
+ */
 export function loginRoute(router: Router, deps: RouteDeps) {
   router.get('/login', async (ctx) => {
+    const site = siteOf(ctx);
     const query = new URLSearchParams(ctx.querystring);
-    const returnTo = safeRedirect(query.get('returnTo'), deps.config.allowedOrigins);
+    const returnTo = safeRedirect(query.get('returnTo'), site.allowedOrigins);
+    const handoff = query.get('handoff');
+    if (handoff !== null) {
+      if (!deps.config.handoff) throw badRequest('The partitioned hand-off is not enabled on this BFF (LATCH_HANDOFF=true).');
+      if (!CHALLENGE.test(handoff)) throw badRequest('The hand-off challenge must be an S256 code challenge.');
+    }
     const tx: LoginTransaction = {
       ...newTransactionSecrets(),
       returnTo,
-      mode: query.get('mode') === 'popup' ? 'popup' : 'redirect',
+      // A hand-off is always a popup: its code is posted to the opener.
+      mode: query.get('mode') === 'popup' || handoff !== null ? 'popup' : 'redirect',
       createdAt: Date.now(),
+      ...(site.redirectUri !== deps.config.redirectUri ? { redirectUri: site.redirectUri } : {}),
+      ...(query.get('proof') === '1' ? { proof: true as const } : {}),
+      ...(handoff !== null ? { handoff } : {}),
     };
     const params: Record<string, string> = {};
     for (const [name, allowedValues] of Object.entries(FORWARDED)) {
@@ -40,7 +59,7 @@ export function loginRoute(router: Router, deps: RouteDeps) {
     }
     Object.assign(params, deps.config.authorizeFixedParams);
     const url = await deps.provider.authorizationUrl(tx, params);
-    ctx.append('Set-Cookie', await deps.sessions.writeTransaction(tx));
+    ctx.append('Set-Cookie', await site.sessions.writeTransaction(tx));
     ctx.redirect(url.href);
   });
 }

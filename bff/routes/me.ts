@@ -3,12 +3,20 @@ import type { MeResponse } from '../contract.ts';
 import { unauthenticated } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { LatchError } from '../errors.ts';
+import { blockedCookies, provesBlockedCookies } from '../handoff.ts';
+import { sameSiteOf, siteOf } from '../sites.ts';
 
-/** GET /me: the signed-in user's claims from the session, refreshing an expired access token first. */
+/**
+ * GET /me: the signed-in user's claims from the session, refreshing an expired access token first.
+ * The session is the site's (or its partitioned hand-off cookie's). Without one, a `?proof=` of a
+ * sign-in that just completed means the browser kept the cookie from this page: 401
+ * LATCH_THIRD_PARTY_COOKIES_BLOCKED instead of LATCH_UNAUTHENTICATED.
+ */
 export function meRoute(router: Router, deps: RouteDeps) {
   router.get('/me', async (ctx) => {
-    const read = await deps.sessions.read(ctx.get('Cookie'));
-    if (!read) throw unauthenticated();
+    const sessions = siteOf(ctx).sessionsFor(ctx.get('Cookie'));
+    const read = await sessions.read(ctx.get('Cookie'));
+    if (!read) throw (await provesBlockedCookies(sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
     let { session } = read;
     let changed = read.stale;
     try {
@@ -16,16 +24,16 @@ export function meRoute(router: Router, deps: RouteDeps) {
       session = fresh.session;
       changed ||= fresh.refreshed;
     } catch (err) {
-      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', deps.sessions.clear(ctx.get('Cookie')));
+      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(ctx.get('Cookie')));
       throw err;
     }
     // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
     if (changed) {
-      session = deps.sessions.touch(session);
-      ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+      session = sessions.touch(session);
+      ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
     }
     // The earlier of the absolute and the idle end.
-    const body: MeResponse = { user: session.user, expiresAt: deps.sessions.expiresAt(session) };
+    const body: MeResponse = { user: session.user, expiresAt: sessions.expiresAt(session), sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) };
     ctx.body = body;
   });
 }

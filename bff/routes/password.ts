@@ -7,6 +7,7 @@ import { FixedWindowLimiter, rateLimited } from '../middleware/rate-limit.ts';
 import { requireCsrf } from '../middleware/security.ts';
 import { supportsPasswordGrant } from '../providers/index.ts';
 import { createSession } from '../session/session.ts';
+import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** Attempts allowed per client IP, per window. */
@@ -42,10 +43,11 @@ export function passwordRoute(router: Router, deps: RouteDeps) {
     }
     const result = await provider.passwordGrant(username, password);
     const session = createSession(result, deps.config.sessionMaxAge);
-    ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+    const sessions = siteOf(ctx).sessions;
+    ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
     deps.logger.info({ event: 'login', method: 'password', sid: session.sid }, 'signed in');
     deps.audit?.({ type: 'login', sid: session.sid, sub: session.user.sub, ...(session.psid ? { psid: session.psid } : {}), time: session.iat });
-    const body: MeResponse = { user: session.user, expiresAt: deps.sessions.expiresAt(session) };
+    const body: MeResponse = { user: session.user, expiresAt: sessions.expiresAt(session) };
     ctx.body = body;
   });
 }

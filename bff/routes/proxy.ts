@@ -7,7 +7,9 @@ import type { ApiRoute } from '../config.ts';
 import { badRequest, LatchError, unauthenticated } from '../errors.ts';
 import { requireCsrf } from '../middleware/security.ts';
 import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
+import type { SessionManager } from '../session/manager.ts';
 import type { Session } from '../session/session.ts';
+import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**
@@ -31,11 +33,13 @@ export function proxyRoute(router: Router, deps: RouteDeps, serviceTokens: Servi
     }
     const { route, url } = resolveTarget(ctx.req.url ?? '', routes);
 
-    const read = await deps.sessions.read(ctx.get('Cookie'));
+    const site = siteOf(ctx);
+    const sessions = site.sessionsFor(ctx.get('Cookie'));
+    const read = await sessions.read(ctx.get('Cookie'));
     if (!read) throw unauthenticated();
     const auth = route.token === 'service'
       ? serviceAuth(serviceTokens, route)
-      : userAuth(ctx, deps, read.session, read.stale);
+      : userAuth(ctx, deps, sessions, read.session, read.stale);
 
     const body = await requestBody(ctx);
     const headers = forwardedHeaders(ctx);
@@ -70,7 +74,7 @@ export function proxyRoute(router: Router, deps: RouteDeps, serviceTokens: Servi
       discard(res);
       throw err;
     }
-    respond(ctx, res, route, deps.config.baseUrl);
+    respond(ctx, res, route, site.baseUrl);
   });
 }
 
@@ -148,7 +152,7 @@ interface Auth {
   finish(): Promise<void>;
 }
 
-function userAuth(ctx: Context, deps: RouteDeps, start: Session, stale: boolean): Auth {
+function userAuth(ctx: Context, deps: RouteDeps, sessions: SessionManager, start: Session, stale: boolean): Auth {
   let session = start;
   let dirty = stale;
   let renewed = false;
@@ -161,7 +165,7 @@ function userAuth(ctx: Context, deps: RouteDeps, start: Session, stale: boolean)
         renewed = true;
       }
     } catch (err) {
-      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', deps.sessions.clear(ctx.get('Cookie')));
+      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(ctx.get('Cookie')));
       throw err;
     }
     return session.at;
@@ -171,7 +175,7 @@ function userAuth(ctx: Context, deps: RouteDeps, start: Session, stale: boolean)
     canRenew: () => !renewed,
     renew: () => ensure(true),
     async finish() {
-      if (dirty) ctx.append('Set-Cookie', await deps.sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+      if (dirty) ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
     },
   };
 }

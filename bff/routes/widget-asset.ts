@@ -11,7 +11,7 @@ export const ALIAS_CACHE_CONTROL = 'public, max-age=300';
 /** A content-hashed name (`/latch.<hash>.js`) never changes meaning. */
 export const HASHED_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-/** The widget's built files: latch.js, latch.iife.js, the language chunks (latch-de.js...) and the password form (latch-password.js). */
+/** The widget's built files: latch.js, latch.iife.js, the language chunks (latch-de.js...), the password form (latch-password.js) and the partitioned hand-off (latch-handoff.js). */
 const WIDGET_FILE = /^latch[\w.-]*\.js$/;
 const HASH_LENGTH = 12;
 

@@ -19,12 +19,23 @@ export const CHUNK_BYTES = 3800;
 export const MAX_CHUNKS = 3;
 
 export interface CookiePolicy {
-  /** https deployments: Secure cookies with the `__Host-` prefix. */
+  /** https deployments: Secure cookies with the `__Host-` prefix (`__Secure-` under a path). */
   secure: boolean;
+  /**
+   * The cookies' Path: `/` (default), or a site's path mount (`/latch`), which keeps them off the
+   * rest of the microsite. `__Host-` requires `Path=/`, so a path takes `__Secure-` instead.
+   */
+  path?: string;
+  /**
+   * The partitioned hand-off's cookie (docs/embedding.md): `SameSite=None; Partitioned` (CHIPS), kept
+   * by the browser in the embedding site's partition. Needs `secure`.
+   */
+  partitioned?: boolean;
 }
 
 export function cookieName(policy: CookiePolicy, base: string): string {
-  return policy.secure ? `__Host-${base}` : base;
+  if (!policy.secure) return base;
+  return policy.path && policy.path !== '/' ? `__Secure-${base}` : `__Host-${base}`;
 }
 
 export function parseCookies(header: string | undefined): Record<string, string> {
@@ -40,8 +51,9 @@ export function serializeCookie(policy: CookiePolicy, name: string, value: strin
   return serialize(name, value, {
     httpOnly: true,
     secure: policy.secure,
-    sameSite: 'lax',
-    path: '/',
+    sameSite: policy.partitioned ? 'none' : 'lax',
+    path: policy.path ?? '/',
+    ...(policy.partitioned ? { partitioned: true } : {}),
     maxAge: maxAgeSeconds,
     ...extra,
   });

@@ -44,6 +44,10 @@ export interface SessionManagerOptions {
   store?: KeyValueStore;
   /** Keep the session (tokens included) in the store; the cookie holds only a sealed reference. default false */
   serverSide?: boolean;
+  /** The session cookie's name before its prefix. default `latch` */
+  cookieName?: string;
+  /** Share another manager's sealer (and so its cache of opened seals). default: a new one from `secrets` */
+  sealer?: Sealer;
 }
 
 export interface ReadSession {
@@ -87,17 +91,28 @@ export class SessionManager {
   readonly #maxAgeS: number;
   readonly #idleMs: number;
   readonly #txPrefix: string;
+  readonly #options: SessionManagerOptions;
 
   constructor(options: SessionManagerOptions) {
-    this.sealer = new Sealer(options.secrets);
+    this.#options = options;
+    this.sealer = options.sealer ?? new Sealer(options.secrets);
     this.#policy = options.policy;
     this.#maxAgeS = options.maxAge;
     this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S) * 1000;
     this.store = options.store ?? new MemoryStore();
     this.serverSide = options.serverSide ?? false;
     this.denyList = new DenyList(this.store, { retentionMs: options.maxAge * 1000 });
-    this.sessionCookie = cookieName(options.policy, 'latch');
+    this.sessionCookie = cookieName(options.policy, options.cookieName ?? 'latch');
     this.#txPrefix = cookieName(options.policy, 'latch-tx-');
+  }
+
+  /**
+   * The same sessions (sealer, store, lifetimes, deny-list) under other cookies: a site's path
+   * mount, or the partitioned hand-off cookie (`cookieName`, e.g. `latch-p`). Transaction cookies
+   * follow the policy too.
+   */
+  withCookies(policy: CookiePolicy, cookieName = this.#options.cookieName): SessionManager {
+    return new SessionManager({ ...this.#options, policy, sealer: this.sealer, store: this.store, ...(cookieName ? { cookieName } : {}) });
   }
 
   /** Idle timeout, ms. */

@@ -1,9 +1,19 @@
-import { createHash } from 'node:crypto';
-import { sealData, unsealData } from 'iron-session';
+import { createHash, hash } from 'node:crypto';
+import * as Iron from '@hapi/iron';
 import { LRUCache } from 'lru-cache';
 
-/** Default bound of the unsealed-value cache, bytes (roughly: twice the sealed string per entry). */
-export const DEFAULT_UNSEAL_CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * iron-session 8 (which sealed Latch's cookies before) appends its format version, `~2`, to each
+ * seal, and reads a seal without it as version 1 (the value under `persistent`). Both are kept, so
+ * cookies sealed by either library open with the other, in both directions (test/bff/sealer.test.ts).
+ */
+const IRON_SESSION_VERSION = 2;
+
+/**
+ * Default bound of the unsealed-value cache, bytes of heap (about the sealed string's length per
+ * entry: some 8,000 sessions of 3 KB cookies). RSS grows by about twice that when it is full.
+ */
+export const DEFAULT_UNSEAL_CACHE_BYTES = 24 * 1024 * 1024;
 
 export interface SealerOptions {
   /** About how many bytes `unsealCached()` may keep (LRU); 0 turns the cache off. default DEFAULT_UNSEAL_CACHE_BYTES */
@@ -14,17 +24,20 @@ interface Opened {
   value: object;
   /** The seal's own expiry, epoch ms. */
   expiresAt: number;
+  /** Heap bytes, about. */
+  size: number;
 }
 
 /**
- * Seals and opens values with iron (Fe26.2, via iron-session). Several
- * passwords, newest first: the newest seals, every one opens. Password ids
- * are derived from the passwords themselves, so adding a key never re-labels
- * the old ones.
+ * Seals and opens values with iron (Fe26.2) through @hapi/iron, its reference implementation, on
+ * node:crypto (several times cheaper per seal than iron-session's WebCrypto path, see docs/bench.md),
+ * in iron-session's format (above). Several passwords, newest first: the newest seals, every one
+ * opens. Password ids are derived from the passwords themselves, so adding a key never re-labels the
+ * old ones.
  */
 export class Sealer {
   readonly #passwords: Record<string, string>;
-  readonly #current: { [id: string]: string };
+  readonly #current: { id: string; secret: string };
   readonly #currentId: string;
   readonly #opened: LRUCache<string, Opened> | undefined;
 
@@ -33,47 +46,58 @@ export class Sealer {
     this.#passwords = {};
     for (const secret of secrets) this.#passwords[passwordId(secret)] = secret;
     this.#currentId = passwordId(secrets[0]!);
-    this.#current = { [this.#currentId]: secrets[0]! };
+    this.#current = { id: this.#currentId, secret: secrets[0]! };
     const cacheBytes = options.cacheBytes ?? DEFAULT_UNSEAL_CACHE_BYTES;
-    // Each entry holds the sealed string (the key) and what it opened to, which is a little smaller.
-    this.#opened = cacheBytes > 0 ? new LRUCache<string, Opened>({ maxSize: cacheBytes, sizeCalculation: (_value, key) => 2 * key.length + 512 }) : undefined;
+    // An entry holds a 43-character key and what the seal opened to, about as large as the seal.
+    this.#opened = cacheBytes > 0 ? new LRUCache<string, Opened>({ maxSize: cacheBytes, sizeCalculation: (value) => value.size }) : undefined;
   }
 
-  seal(data: object, ttlSeconds: number): Promise<string> {
-    return sealData(data as Record<string, unknown>, { password: this.#current, ttl: ttlSeconds });
+  async seal(data: object, ttlSeconds: number): Promise<string> {
+    const sealed = await Iron.seal(data, this.#current, { ...Iron.defaults, ttl: ttlSeconds * 1000 });
+    return `${sealed}~${IRON_SESSION_VERSION}`;
   }
 
-  /** The data, or null for anything that does not open: tampered, expired, unknown key, garbage. */
-  async unseal<T extends object>(sealed: string, ttlSeconds: number): Promise<T | null> {
+  /**
+   * The data, or null for anything that does not open: tampered, expired (iron's own expiry, with its
+   * 60 s allowance for clock skew), unknown key, garbage. `ttlSeconds` is not consulted: a seal carries
+   * its expiry.
+   */
+  async unseal<T extends object>(sealed: string, _ttlSeconds?: number): Promise<T | null> {
     if (!sealed.startsWith('Fe26.2*')) return null;
+    // As iron-session reads it: the seal, then its format version after a `~`.
+    const [body, version] = sealed.split('~');
     try {
-      const data = await unsealData<T>(sealed, { password: this.#passwords, ttl: ttlSeconds });
-      return data && Object.keys(data).length > 0 ? data : null;
+      const opened: unknown = await Iron.unseal(body!, this.#passwords, Iron.defaults);
+      const data = version !== undefined && Number.parseInt(version, 10) === IRON_SESSION_VERSION ? opened : (opened as { persistent?: unknown } | null)?.persistent;
+      return data !== null && typeof data === 'object' && Object.keys(data).length > 0 ? (data as T) : null;
     } catch {
       return null;
     }
   }
 
   /**
-   * unseal(), remembering what opened, keyed by the exact sealed string (a bounded LRU). The same string
-   * always opens to the same value: iron's HMAC covers every other part of it, and a Sealer's passwords
-   * never change. Only time can change the answer, so a remembered value is used only while the seal's
-   * own expiry lies ahead; after that the string is opened again (and refused). Nothing that fails to
-   * open is remembered. The values are deep-frozen: every reader of the same cookie shares one.
-   * For values read again and again (session cookies and records); one-time values use unseal().
+   * unseal(), remembering what opened, keyed by the exact sealed string (by its SHA-256: a 43-character
+   * key, where the string itself would double the memory and take longer to look up), in a bounded LRU.
+   * The same string always opens to the same value: iron's HMAC covers every other part of it, and a
+   * Sealer's passwords never change. Only time can change the answer, so a remembered value is used only
+   * while the seal's own expiry lies ahead; after that the string is opened again (and refused).
+   * Nothing that fails to open is remembered. The values are deep-frozen: every reader of the same
+   * cookie shares one. For values read again and again (session cookies and records); one-time values
+   * use unseal().
    */
   async unsealCached<T extends object>(sealed: string, ttlSeconds: number): Promise<T | null> {
     const cache = this.#opened;
     if (!cache) return this.unseal<T>(sealed, ttlSeconds);
-    const hit = cache.get(sealed);
+    const key = hash('sha256', sealed, 'base64url');
+    const hit = cache.get(key);
     if (hit) {
       if (hit.expiresAt > Date.now()) return hit.value as T;
-      cache.delete(sealed);
+      cache.delete(key);
     }
     const value = await this.unseal<T>(sealed, ttlSeconds);
     if (value) {
       const expiresAt = sealExpiry(sealed);
-      if (expiresAt > Date.now()) cache.set(sealed, { value: deepFreeze(value), expiresAt });
+      if (expiresAt > Date.now()) cache.set(key, { value: deepFreeze(value), expiresAt, size: sealed.length + 256 });
     }
     return value;
   }
@@ -81,7 +105,10 @@ export class Sealer {
   /** Whether a seal was made with an older key (and should be resealed with the newest). */
   isStale(sealed: string): boolean {
     // Fe26.2*<password id>*<salt>*...: the id is the second field.
-    return sealed.split('*', 2)[1] !== this.#currentId;
+    const start = sealed.indexOf('*') + 1;
+    if (start === 0) return true;
+    const end = sealed.indexOf('*', start);
+    return sealed.slice(start, end < 0 ? undefined : end) !== this.#currentId;
   }
 
   /** The id iron writes for a secret (not secret itself): lets tests and tools tell keys apart. */

@@ -5,7 +5,7 @@ import type { Provider } from '../providers/provider.ts';
 import { SessionManager } from './manager.ts';
 import { SessionRefresher } from './refresh.ts';
 import { MemoryStore } from './stores/memory.ts';
-import { RedisStore } from './stores/redis.ts';
+import type { RedisStoreOptions } from './stores/redis.ts';
 import type { KeyValueStore } from './store.ts';
 
 /**
@@ -14,7 +14,7 @@ import type { KeyValueStore } from './store.ts';
  */
 export function storeFromConfig(config: BffConfig, logger?: Logger): KeyValueStore {
   if (config.redisUrl) {
-    return new RedisStore({
+    return new DeferredRedisStore({
       url: config.redisUrl,
       prefix: config.redisPrefix,
       timeoutMs: config.redisTimeoutMs,
@@ -22,6 +22,51 @@ export function storeFromConfig(config: BffConfig, logger?: Logger): KeyValueSto
     });
   }
   return new MemoryStore();
+}
+
+/**
+ * The Redis store, its module (and ioredis, the largest package in the bundle) loaded by a dynamic
+ * import: evaluating ioredis costs a Lambda cold start some 30 ms (docs/bench.md), which deployments
+ * without LATCH_REDIS_URL never need. The import starts at once, so the connection is opened about as
+ * early as before; each call waits for it (a resolved promise after the first).
+ */
+class DeferredRedisStore implements KeyValueStore {
+  readonly kind = 'redis' as const;
+  readonly #store: Promise<KeyValueStore>;
+
+  constructor(options: RedisStoreOptions) {
+    this.#store = import('./stores/redis.ts').then(({ RedisStore }) => new RedisStore(options));
+    // Failures reach every caller; none is left unhandled meanwhile.
+    this.#store.catch(() => undefined);
+  }
+
+  async get(key: string) {
+    return (await this.#store).get(key);
+  }
+  async mget(keys: readonly string[]) {
+    return (await this.#store).mget(keys);
+  }
+  async set(key: string, value: string, ttlMs: number) {
+    return (await this.#store).set(key, value, ttlMs);
+  }
+  async setIfAbsent(key: string, value: string, ttlMs: number) {
+    return (await this.#store).setIfAbsent(key, value, ttlMs);
+  }
+  async setMax(key: string, value: number, ttlMs: number) {
+    return (await this.#store).setMax(key, value, ttlMs);
+  }
+  async del(key: string) {
+    return (await this.#store).del(key);
+  }
+  async delIfEquals(key: string, value: string) {
+    return (await this.#store).delIfEquals(key, value);
+  }
+  async ready() {
+    return (await this.#store).ready();
+  }
+  async close() {
+    return (await this.#store).close();
+  }
 }
 
 export function sessionManagerFromConfig(config: BffConfig, store: KeyValueStore): SessionManager {

@@ -3,7 +3,7 @@
  * web-test-runner.config.mjs reads CHROMIUM_PATH / CHROMIUM_FLAGS / DEFAULT_HOST_RULES from here.
  */
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -61,13 +61,25 @@ export interface LaunchedBrowser {
  * Note: Playwright passes its own `--disable-features=…` list (it includes
  * ThirdPartyStoragePartitioning). Chromium honours only the last `--disable-features` switch,
  * so an extra one in `extraArgs` replaces Playwright's list rather than adding to it.
+ *
+ * `thirdPartyCookies`: the profile's cookie setting, written to its Preferences before launch
+ * (`profile.cookie_controls_mode`: 1 blocks third-party cookies, 0 allows them). That preference is
+ * what decides it in Debian's Chromium 156, whose fresh profiles block them: the
+ * `--test-third-party-cookie-phaseout` switch changes nothing there (it neither blocks when the
+ * preference allows, nor is needed when it blocks). Tests that depend on it should check it
+ * (test/e2e/cross-site.test.ts probes it with a real cross-site cookie).
  */
 export async function launchBrowser(
-  opts: { extraArgs?: string[]; hostRules?: string } = {},
+  opts: { extraArgs?: string[]; hostRules?: string; thirdPartyCookies?: 'block' | 'allow' } = {},
 ): Promise<LaunchedBrowser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'latch-chromium-'));
   let context: BrowserContext;
   try {
+    if (opts.thirdPartyCookies) {
+      await mkdir(join(userDataDir, 'Default'));
+      const mode = opts.thirdPartyCookies === 'block' ? 1 : 0;
+      await writeFile(join(userDataDir, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: mode } }));
+    }
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_PATH,
       headless: true,

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { browserSuiteOptions, launchBrowser } from './browser.ts';
 import { freePort, listen, redisPing, redisSuiteOptions, startRedis } from './net.ts';
+import { makeCertificates, opensslSuiteOptions } from './tls.ts';
 
 /** Binds and releases the port on 127.0.0.1; rejects if it is taken. */
 function bindOnce(port: number): Promise<void> {
@@ -92,6 +93,30 @@ describe('launchBrowser()', browserSuiteOptions(), () => {
     await browser.close();
     await browser.close(); // idempotent
     assert.equal(existsSync(dir), false);
+  });
+});
+
+describe('makeCertificates()', opensslSuiteOptions(), () => {
+  it('makes a leaf that Node trusts through the CA for the names it lists, and only those', async () => {
+    const https = await import('node:https');
+    const certs = await makeCertificates(['shop-a.test', '*.brand.test']);
+    assert.match(certs.spki, /^[A-Za-z0-9+/]{43}=$/);
+    assert.deepEqual(certs.chromiumArgs, [`--ignore-certificate-errors-spki-list=${certs.spki}`]);
+    const srv = await listen((_req, res) => res.end('tls'), { tls: certs });
+    const get = (servername: string) =>
+      new Promise<string>((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port: srv.port, servername, headers: { host: servername }, ca: certs.ca }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c)).on('end', () => resolve(body));
+        }).once('error', reject);
+      });
+    try {
+      assert.equal(await get('shop-a.test'), 'tls');
+      assert.equal(await get('auth.brand.test'), 'tls');
+      await assert.rejects(get('evil.test'), /altnames/);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

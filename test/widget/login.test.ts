@@ -67,7 +67,8 @@ describe('<latch-login>', () => {
       fakeBff();
       const el = await mount(`<latch-login bff="${BFF}" prompt="login"></latch-login>`);
       $(el, 'button')!.click();
-      expect([...loginUrl().searchParams.keys()].sort()).to.deep.equal(['prompt', 'returnTo']);
+      // proof=1 always: the callback's proof of the sign-in tells blocked cookies from signed out.
+      expect([...loginUrl().searchParams.keys()].sort()).to.deep.equal(['prompt', 'proof', 'returnTo']);
     });
   });
 

@@ -100,6 +100,7 @@ describe('the shared session', () => {
       const q = new URL(navigations[0]!).searchParams;
       expect(Object.fromEntries(q)).to.deep.equal({
         returnTo: 'https://www.latch.test/x',
+        proof: '1',
         prompt: 'create',
         login_hint: 'a@b.c',
       });

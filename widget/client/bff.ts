@@ -8,23 +8,28 @@ import type { ErrorBody, LatchCallbackError, LatchErrorCode } from '../../bff/co
 export const CSRF_HEADER = 'Latch-CSRF';
 
 /**
- * Codes the widget can report: the BFF's own, the callback's, and two of the
+ * Codes the widget can report: the BFF's own, the callback's, and the
  * widget's: `LATCH_UNREACHABLE` (network error, timeout, or an answer without
- * a JSON error body) and `LATCH_NO_BFF` (no `bff` attribute and no `configure({ bff })`).
+ * a JSON error body), `LATCH_NO_BFF` (no `bff` attribute and no `configure({ bff })`),
+ * and for the partitioned hand-off `LATCH_POPUP_BLOCKED` and `LATCH_INSECURE_CONTEXT`
+ * (a page that is not https).
  */
 export type LatchWidgetErrorCode =
   | LatchErrorCode
   | LatchCallbackError
   | 'LATCH_UNREACHABLE'
-  | 'LATCH_NO_BFF';
+  | 'LATCH_NO_BFF'
+  | 'LATCH_POPUP_BLOCKED'
+  | 'LATCH_INSECURE_CONTEXT';
 
-/** A failed call to the BFF. */
+/** A failed call to the BFF. `message`: the BFF's words, else the code. */
 export class LatchError extends Error {
   constructor(
     readonly code: LatchWidgetErrorCode,
     readonly status = 0,
+    message?: string,
   ) {
-    super(code);
+    super(message || code);
   }
 }
 
@@ -39,7 +44,7 @@ export async function request<T>(url: string, init: RequestInit, timeout: number
   const body = (await res.json().catch(() => null)) as (T & Partial<ErrorBody>) | null;
   if (!res.ok || !body) {
     // No JSON error body: not the BFF answering (a proxy's error page, a wrong URL).
-    throw new LatchError(body?.error?.code ?? 'LATCH_UNREACHABLE', res.status);
+    throw new LatchError(body?.error?.code ?? 'LATCH_UNREACHABLE', res.status, body?.error?.message);
   }
   return body;
 }

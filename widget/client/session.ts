@@ -39,8 +39,11 @@ export interface LatchSessionState {
 /**
  * How to sign in. `password` is `<latch-login mode="password">`'s in-widget form; `latch.login()`
  * (and Retry after a callback error) has no form to use, so for it `password` is a redirect.
+ * `handoff`: a popup, then the partitioned-cookie hand-off, for a BFF on another site that cannot
+ * have a host name or path on the page's site (docs/embedding.md; the BFF needs LATCH_HANDOFF=true).
+ * Its code loads on demand, from `latch-handoff.js` beside the bundle.
  */
-export type LatchLoginMode = 'redirect' | 'popup' | 'password';
+export type LatchLoginMode = 'redirect' | 'popup' | 'password' | 'handoff';
 
 export interface LatchLoginOptions {
   mode?: LatchLoginMode;
@@ -99,6 +102,8 @@ let channel: BroadcastChannel | undefined;
 let initiator: Element | undefined;
 let timers: ReturnType<typeof setTimeout>[] = [];
 let hiddenAt = 0;
+/** The callback's proof of a sign-in (`latch_proof`, or the popup's `proof`), sent once with the next `/me`. */
+let proof: string | null | undefined;
 
 const snapshot = (): LatchSessionState => ({ ...state });
 
@@ -157,6 +162,9 @@ function fail(e: unknown): void {
   set({ status: 'error', error: { code: (e as LatchError).code, source: 'bff' } });
 }
 
+/** A failed sign-in: the error state, whose Retry signs in again. */
+const failed = (code: string): void => set({ status: 'error', error: { code, source: 'callback' } });
+
 /** Reads and forgets a flag in sessionStorage (absent where storage is blocked). */
 function take(key: string): boolean {
   try {
@@ -171,16 +179,26 @@ function take(key: string): boolean {
 /**
  * Fetches `/me` (once at a time) and applies the answer. `fresh`: a sign-in
  * just ended here, so send `latch-login` and tell the other tabs.
+ *
+ * Right after a sign-in it carries the callback's proof: if the answer is
+ * LATCH_THIRD_PARTY_COOKIES_BLOCKED (signed in, but the browser kept the BFF's
+ * cookie from this page), that is an error, said once in the console with the
+ * BFF's words (which name the fix), not a return to "Sign in".
  */
 export function refresh(fresh?: boolean): Promise<void> {
   // Back from a redirect sign-in (the flag is set just before leaving): fresh too.
   fresh = take(PENDING) || fresh;
-  return (inflight ??= request<MeResponse>(config.bff + '/me', {}, config.timeout)
+  return (inflight ??= request<MeResponse>(config.bff + '/me' + (proof ? '?proof=' + proof : ''), {}, config.timeout)
     .then(
       (me) => apply(me, fresh, fresh),
-      (e: LatchError) => (e.status == 401 ? apply(null) : fail(e)),
+      (e: LatchError) =>
+        e.code == 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
+          ? (console.error('latch: ' + e.message), fail(e))
+          : e.status == 401
+            ? apply(null)
+            : fail(e),
     )
-    .finally(() => (inflight = undefined)));
+    .finally(() => (inflight = proof = undefined)));
 }
 
 function onVisibility(): void {
@@ -193,22 +211,25 @@ function onPageShow(e: PageTransitionEvent): void {
   if (e.persisted) void refresh();
 }
 
-/** Starts the session once a BFF is known: reads `latch_error`, listens, fetches `/me`. */
+/** Starts the session once a BFF is known: reads `latch_error` and `latch_proof`, listens, fetches `/me`. */
 export function start(): void {
   if (started) return;
   if (!config.bff) {
     // A later element or a `latch.configure()` further down the page may still name it.
     if (document.readyState == 'loading') addEventListener('DOMContentLoaded', start);
-    else if (state.status == 'loading') set({ status: 'error', error: { code: 'LATCH_NO_BFF', source: 'bff' } });
+    else if (state.status == 'loading') fail(new LatchError('LATCH_NO_BFF'));
     return;
   }
   started = true;
   const url = new URL(location.href);
-  const code = url.searchParams.get('latch_error');
-  if (code) {
-    url.searchParams.delete('latch_error');
+  const q = url.searchParams;
+  const code = q.get('latch_error');
+  proof = q.get('latch_proof');
+  if (code || proof) {
+    q.delete('latch_error');
+    q.delete('latch_proof');
     history.replaceState(history.state, '', url);
-    set({ error: { code, source: 'callback' } });
+    if (code) set({ error: { code, source: 'callback' } });
   }
   channel = new BroadcastChannel('latch:' + config.bff);
   channel.onmessage = (e: MessageEvent<{ me: MeResponse | null }>) => apply(e.data.me);
@@ -254,7 +275,8 @@ export async function login(options: LatchLoginOptions = {}, from?: Element): Pr
   initiator = from;
   start();
   if (!config.bff) return;
-  const q = new URLSearchParams({ returnTo: options.returnTo || location.href });
+  // proof=1: the callback hands back a proof of the sign-in, to tell blocked cookies from signed out.
+  const q = new URLSearchParams({ returnTo: options.returnTo || location.href, proof: '1' });
   for (const [k, v] of [
     ['prompt', options.prompt],
     ['login_hint', options.loginHint],
@@ -275,12 +297,13 @@ function redirect(url: string): void {
   io.go(url);
 }
 
-/** Popup sign-in. Accepts a message only from the BFF's origin and from this popup. */
-async function popup(url: string): Promise<void> {
-  const win = io.open(url + '&mode=popup');
-  if (!win) return redirect(url);
-  const origin = new URL(config.bff).origin;
-  const msg = await new Promise<LatchPopupMessage | undefined>((done) => {
+/**
+ * The popup's message, accepted only from the BFF's origin and from this popup;
+ * undefined once the popup has closed without one.
+ */
+const wait = (win: Window): Promise<LatchPopupMessage | undefined> =>
+  new Promise((done) => {
+    const origin = new URL(config.bff).origin;
     const onMessage = (e: MessageEvent) => {
       if (e.origin == origin && e.source == win && e.data?.type == 'latch:login') end(e.data);
     };
@@ -293,15 +316,36 @@ async function popup(url: string): Promise<void> {
     };
     addEventListener('message', onMessage);
   });
-  if (msg && !msg.ok) return set({ status: 'error', error: { code: msg.error || 'server_error', source: 'callback' } });
-  // Signed in, or the popup was closed: ask /me either way.
+
+/** Popup sign-in. */
+async function popup(url: string): Promise<void> {
+  const win = io.open(url + '&mode=popup');
+  if (!win) return redirect(url);
+  const msg = await wait(win);
+  if (msg && !msg.ok) return failed(msg.error || 'server_error');
+  // Signed in, or the popup was closed: ask /me either way (with the proof, if any).
+  proof = msg?.proof;
   return refresh(true);
+}
+
+/**
+ * The partitioned-cookie hand-off (docs/embedding.md). The popup opens here, in
+ * the click (a popup opened later may be blocked); ./handoff.ts — in the build,
+ * dist/latch-handoff.js beside the bundle, loaded now — does the rest.
+ */
+function handoff(url: string): Promise<void> {
+  const win = io.open('');
+  return import(/* @vite-ignore */ './handoff.ts').then(
+    (m) => m.default(win, url, config, wait, failed, apply, refresh),
+    () => failed('LATCH_UNREACHABLE'),
+  );
 }
 
 /** Sign-in strategies by mode (`password` has none: its form calls `signedIn()`). */
 const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void>>> = {
   redirect,
   popup,
+  handoff,
 };
 
 /**

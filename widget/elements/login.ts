@@ -35,7 +35,7 @@ let form: PasswordForm | 0 | undefined;
  * @tagname latch-login
  * @summary Sign-in button and account menu.
  * @attr bff - The BFF's base URL. The first Latch element's `bff` (or `latch.configure({ bff })`) serves the whole page.
- * @attr mode - `redirect` (default), `popup` (a blocked popup falls back to a redirect), or `password`: a username and password form, posted to the BFF (loaded on demand, from `latch-password.js` beside the bundle).
+ * @attr mode - `redirect` (default), `popup` (a blocked popup falls back to a redirect), `password`: a username and password form, posted to the BFF (loaded on demand, from `latch-password.js` beside the bundle), or `handoff`: a popup, then the partitioned-cookie hand-off, for a BFF on another site (docs/embedding.md; loaded on demand, from `latch-handoff.js`).
  * @attr return-to - Where to come back to after signing in. Default: this page.
  * @attr login-hint - Passed to the BFF's `/login` as `login_hint`.
  * @attr organization - Passed as `organization_id`.

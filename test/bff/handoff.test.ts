@@ -1,0 +1,260 @@
+/**
+ * The partitioned-cookie hand-off and the sign-in proof at the HTTP level, against a real BFF and a
+ * real oidc-provider: a popup sign-in with `handoff=<S256 challenge>` ends in a one-time code (and no
+ * session cookie), `POST /handoff` turns the code into a `Partitioned; SameSite=None; Secure`
+ * session cookie, and every misuse of the code is refused with its own code and no cookie.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { LatchPopupMessage } from '../../bff/contract.ts';
+import { handoffKey } from '../../bff/handoff.ts';
+import { HttpClient, signIn, type HttpResult } from '../helpers/http.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
+
+const SITE = 'https://shop-a.test';
+const OTHER = 'https://campaign-b.test';
+const PARTITIONED = '__Host-latch-p';
+
+const newVerifier = () => randomBytes(32).toString('base64url');
+const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+/** What the popup page posts to its opener, and to which origin. */
+function popupPost(page: HttpResult): { message: LatchPopupMessage; origin: string; fallback: string } {
+  const m = /var d=(\{.*?\});try\{/.exec(page.text);
+  assert.ok(m, `a popup result page: ${page.status} ${page.text.slice(0, 200)}`);
+  return JSON.parse(m[1]!) as { message: LatchPopupMessage; origin: string; fallback: string };
+}
+
+const errorCode = (res: HttpResult) => (res.json() as { error?: { code?: string } }).error?.code;
+const sessionSetCookies = (res: HttpResult) =>
+  res.setCookies.filter((c) => /^(__Host-|__Secure-)?latch(-p)?(\.\d)?=/.test(c) && !/^[^=]+=;/.test(c));
+
+describe('the partitioned hand-off (POST /handoff)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ siteOrigin: SITE, env: { LATCH_ALLOWED_ORIGINS: `${SITE},${OTHER}`, LATCH_HANDOFF: 'true' } });
+  });
+  after(() => stack?.close());
+
+  /** A popup sign-in with a hand-off challenge: the callback's answer and the code it posts. */
+  async function handoffSignIn(verifier = newVerifier(), returnTo = `${SITE}/shop`) {
+    const client = new HttpClient();
+    const url = `${stack.bffUrl}/login?returnTo=${encodeURIComponent(returnTo)}&mode=popup&handoff=${challengeOf(verifier)}`;
+    const { callbackResult } = await signIn(client, url, stack.user);
+    assert.ok(callbackResult, 'the callback answered');
+    assert.equal(callbackResult.status, 200);
+    const posted = popupPost(callbackResult);
+    assert.ok(posted.message.ok && posted.message.code, `a code was posted: ${JSON.stringify(posted.message)}`);
+    return { client, verifier, code: posted.message.code, callback: callbackResult, posted };
+  }
+
+  /** A page's fetch to POST /handoff: from `origin`, with the CSRF header, JSON. */
+  function redeem(body: unknown, opts: { origin?: string; csrf?: boolean; client?: HttpClient } = {}) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', origin: opts.origin ?? SITE };
+    if (opts.csrf !== false) headers['latch-csrf'] = '1';
+    return (opts.client ?? new HttpClient()).request(`${stack.bffUrl}/handoff`, { method: 'POST', headers, body: JSON.stringify(body) });
+  }
+
+  function assertRefused(res: HttpResult, status: number, code: string, label: string) {
+    assert.equal(res.status, status, `${label}: ${res.text}`);
+    assert.equal(errorCode(res), code, label);
+    assert.deepEqual(sessionSetCookies(res), [], `${label}: no session cookie`);
+  }
+
+  it('signs in without a session cookie, posts the code to the opener\'s exact origin only, and redeems it into a partitioned cookie', async () => {
+    const { verifier, code, callback, posted } = await handoffSignIn();
+    assert.deepEqual(sessionSetCookies(callback), [], 'the callback sets no session cookie: nothing depends on a third-party cookie');
+    assert.equal(posted.origin, SITE, 'posted to the opener\'s exact origin');
+    assert.equal(posted.fallback.includes(code), false, 'the code never travels in a URL');
+    assert.match(callback.headers.get('content-security-policy') ?? '', /script-src 'nonce-/);
+
+    const page = new HttpClient();
+    const res = await redeem({ code, verifier }, { client: page });
+    assert.equal(res.status, 200, res.text);
+    const me = res.json() as { user: { sub: string }; expiresAt: number };
+    assert.equal(me.user.sub, stack.provider.users[0]!.sub);
+    assert.ok(me.expiresAt > Date.now());
+    const [cookie, ...more] = sessionSetCookies(res);
+    assert.equal(more.length, 0);
+    assert.ok(cookie?.startsWith(`${PARTITIONED}=`), cookie);
+    for (const attribute of [/; Path=\//, /; HttpOnly/, /; Secure/, /; SameSite=None/, /; Partitioned/]) assert.match(cookie!, attribute);
+    assert.equal(res.headers.get('access-control-allow-origin'), SITE);
+    assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+
+    // The page's later calls carry the partitioned cookie: /me, then /logout, which clears it with the same attributes.
+    const again = await page.request(`${stack.bffUrl}/me`, { headers: { origin: SITE, 'sec-fetch-site': 'cross-site' } });
+    assert.equal(again.status, 200, again.text);
+    assert.equal((again.json() as { sameSite: unknown }).sameSite, false, '/me says the page is not same-site');
+    const out = await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
+    assert.equal(out.status, 200, out.text);
+    const cleared = out.setCookies.find((c) => c.startsWith(`${PARTITIONED}=;`));
+    assert.ok(cleared, 'the partitioned cookie is cleared');
+    for (const attribute of [/; Path=\//, /; Secure/, /; SameSite=None/, /; Partitioned/, /Max-Age=0|Expires=Thu, 01 Jan 1970/i]) assert.match(cleared!, attribute);
+    const gone = await page.request(`${stack.bffUrl}/me`, { headers: { origin: SITE } });
+    assert.equal(gone.status, 401);
+    assert.equal(errorCode(gone), 'LATCH_UNAUTHENTICATED');
+  });
+
+  it('a session from a hand-off ends on logout everywhere, like any other (the copy of the cookie is refused)', async () => {
+    const { verifier, code } = await handoffSignIn();
+    const page = new HttpClient();
+    assert.equal((await redeem({ code, verifier }, { client: page })).status, 200);
+    const copy = await page.jar.getCookieString(stack.bffUrl);
+    await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
+    const replay = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: copy } });
+    assert.equal(replay.status, 401, 'the deny-list refuses the copy');
+  });
+
+  it('refuses a code redeemed twice', async () => {
+    const { verifier, code } = await handoffSignIn();
+    assert.equal((await redeem({ code, verifier })).status, 200);
+    assertRefused(await redeem({ code, verifier }), 400, 'LATCH_HANDOFF_INVALID', 'second redemption');
+  });
+
+  it('refuses a late code (after its 60 s)', async () => {
+    const { verifier, code } = await handoffSignIn();
+    // Age the code's record as the store holds it, rather than wait: its redeemable end is now past.
+    const { sessions } = stack.app.latch;
+    const sealed = await sessions.store.get(handoffKey(code));
+    assert.ok(sealed, 'the store holds the code\'s record (under a digest of the code)');
+    assert.equal(sealed.includes(code), false);
+    const record = await sessions.sealer.unseal<{ exp: number }>(sealed, 120);
+    assert.ok(record && record.exp > Date.now() && record.exp <= Date.now() + 60_000, 'redeemable for 60 s at most');
+    await sessions.store.set(handoffKey(code), await sessions.sealer.seal({ ...record, exp: Date.now() - 1 }, 120), 120_000);
+    assertRefused(await redeem({ code, verifier }), 400, 'LATCH_HANDOFF_EXPIRED', 'late');
+    assertRefused(await redeem({ code, verifier }), 400, 'LATCH_HANDOFF_INVALID', 'and spent');
+  });
+
+  it('refuses a code from another allowed origin, and burns it', async () => {
+    const { verifier, code } = await handoffSignIn();
+    assertRefused(await redeem({ code, verifier }, { origin: OTHER }), 403, 'LATCH_HANDOFF_ORIGIN', 'another allowed origin');
+    assertRefused(await redeem({ code, verifier }), 400, 'LATCH_HANDOFF_INVALID', 'the right origin afterwards');
+  });
+
+  it('refuses an origin that is not allowed, and a request without the CSRF header, before looking at the code', async () => {
+    const { verifier, code } = await handoffSignIn();
+    assertRefused(await redeem({ code, verifier }, { origin: 'https://evil.test' }), 403, 'LATCH_ORIGIN_NOT_ALLOWED', 'unlisted origin');
+    const preflight = await new HttpClient().request(`${stack.bffUrl}/handoff`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,latch-csrf' },
+    });
+    assert.equal(preflight.status, 403, 'the preflight is refused');
+    assertRefused(await redeem({ code, verifier }, { csrf: false }), 403, 'LATCH_CSRF', 'no Latch-CSRF');
+    // Neither touched the code: the page itself can still redeem it.
+    assert.equal((await redeem({ code, verifier })).status, 200);
+  });
+
+  it('refuses a code without its verifier, and burns it', async () => {
+    const { verifier, code } = await handoffSignIn();
+    assertRefused(await redeem({ code }), 403, 'LATCH_HANDOFF_VERIFIER', 'no verifier');
+    assertRefused(await redeem({ code, verifier }), 400, 'LATCH_HANDOFF_INVALID', 'then with it');
+  });
+
+  it('refuses a code with a wrong verifier (another valid one, or the challenge itself), and burns it', async () => {
+    const first = await handoffSignIn();
+    assertRefused(await redeem({ code: first.code, verifier: newVerifier() }), 403, 'LATCH_HANDOFF_VERIFIER', 'another verifier');
+    assertRefused(await redeem({ code: first.code, verifier: first.verifier }), 400, 'LATCH_HANDOFF_INVALID', 'then the right one');
+    const second = await handoffSignIn();
+    assertRefused(await redeem({ code: second.code, verifier: challengeOf(second.verifier) }), 403, 'LATCH_HANDOFF_VERIFIER', 'the challenge as verifier');
+  });
+
+  it('refuses unknown, malformed and missing codes and bodies', async () => {
+    const verifier = newVerifier();
+    assertRefused(await redeem({ code: randomBytes(32).toString('base64url'), verifier }), 400, 'LATCH_HANDOFF_INVALID', 'unknown code');
+    assertRefused(await redeem({ code: 'x'.repeat(200), verifier }), 400, 'LATCH_HANDOFF_INVALID', 'long code');
+    assertRefused(await redeem({ code: 'x'.repeat(5000), verifier }), 413, 'LATCH_BODY_TOO_LARGE', 'a body over 1 KB');
+    assertRefused(await redeem({ verifier }), 400, 'LATCH_HANDOFF_INVALID', 'no code');
+    assertRefused(await redeem([1, 2]), 400, 'LATCH_HANDOFF_INVALID', 'an array');
+    const notJson = await new HttpClient().request(`${stack.bffUrl}/handoff`, {
+      method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', 'content-type': 'text/plain' }, body: 'code=x',
+    });
+    assertRefused(notJson, 400, 'LATCH_HANDOFF_INVALID', 'not JSON');
+  });
+
+  it('refuses a sign-in with a malformed challenge, and never issues a code for a failed sign-in', async () => {
+    const client = new HttpClient();
+    const bad = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&handoff=plain-text`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /LATCH_BAD_REQUEST/);
+
+    const cancelled = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&handoff=${challengeOf(newVerifier())}`, stack.user, { cancel: true });
+    const posted = popupPost(cancelled.callbackResult!);
+    assert.equal(posted.message.ok, false);
+    assert.equal(posted.message.code, undefined);
+  });
+});
+
+describe('the hand-off is off by default', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ siteOrigin: SITE });
+  });
+  after(() => stack?.close());
+
+  it('refuses /login?handoff= and has no POST /handoff', async () => {
+    const client = new HttpClient();
+    const res = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&handoff=${challengeOf(newVerifier())}`);
+    assert.equal(res.status, 400);
+    assert.match(res.text, /LATCH_HANDOFF=true/);
+    const post = await client.request(`${stack.bffUrl}/handoff`, {
+      method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', 'content-type': 'application/json' }, body: '{}',
+    });
+    assert.equal(post.status, 404);
+  });
+});
+
+describe('the sign-in proof (detecting blocked third-party cookies)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ siteOrigin: SITE });
+  });
+  after(() => stack?.close());
+
+  it('comes back only when asked for (proof=1), and /me without the cookie then says LATCH_THIRD_PARTY_COOKIES_BLOCKED, once', async () => {
+    const plain = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/p?x=1')}`, stack.user);
+    assert.equal(plain.finalUrl.href, `${SITE}/p?x=1`, 'unchanged without proof=1');
+
+    const client = new HttpClient();
+    const { finalUrl } = await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/p?x=1')}&proof=1`, stack.user);
+    const proof = finalUrl.searchParams.get('latch_proof');
+    assert.ok(proof, `latch_proof on the way back: ${finalUrl.href}`);
+    assert.equal(finalUrl.searchParams.get('x'), '1', 'the page\'s own parameters are kept');
+
+    // The browser that signed in has the cookie: /me works, and says whether the page is same-site.
+    for (const [site, expected] of [['same-site', true], ['same-origin', true], ['cross-site', false], [undefined, null]] as const) {
+      const me = await client.request(`${stack.bffUrl}/me?proof=${proof}`, { headers: site ? { 'sec-fetch-site': site } : {} });
+      assert.equal(me.status, 200);
+      assert.equal((me.json() as { sameSite: unknown }).sameSite, expected, `Sec-Fetch-Site ${site}`);
+    }
+    // A page whose browser kept the cookie back: the proof says it signed in a moment ago.
+    const blocked = await new HttpClient().request(`${stack.bffUrl}/me?proof=${encodeURIComponent(proof)}`, { headers: { origin: SITE } });
+    assert.equal(blocked.status, 401);
+    assert.equal(errorCode(blocked), 'LATCH_THIRD_PARTY_COOKIES_BLOCKED');
+    assert.match((blocked.json() as { error: { message: string } }).error.message, /docs\/embedding\.md/);
+    assert.equal(blocked.headers.get('access-control-allow-origin'), SITE, 'readable by the page');
+    const twice = await new HttpClient().request(`${stack.bffUrl}/me?proof=${encodeURIComponent(proof)}`);
+    assert.equal(errorCode(twice), 'LATCH_UNAUTHENTICATED', 'a proof counts once');
+  });
+
+  it('ignores forged, foreign and expired proofs', async () => {
+    const { sessions } = stack.app.latch;
+    const forged = [
+      'garbage',
+      'Fe26.2**abc',
+      await sessions.sealer.seal({ t: 'proof', sid: 'x', exp: Date.now() - 1000 }, 120),
+      await sessions.sealer.seal({ t: 'session', sid: 'x', exp: Date.now() + 60_000 }, 120),
+    ];
+    for (const proof of forged) {
+      const res = await new HttpClient().request(`${stack.bffUrl}/me?proof=${encodeURIComponent(proof)}`);
+      assert.equal(errorCode(res), 'LATCH_UNAUTHENTICATED', proof.slice(0, 40));
+    }
+  });
+
+  it('travels in the popup\'s message too', async () => {
+    const { callbackResult } = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&mode=popup&proof=1`, stack.user);
+    const posted = popupPost(callbackResult!);
+    assert.ok(posted.message.ok && posted.message.proof);
+    assert.equal(posted.message.code, undefined);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The Sealer (bff/session/sealer.ts) against iron-session 8, which sealed Latch's cookies before it
+ * moved to @hapi/iron: cookies sealed by either library must open with the other, in both directions
+ * and across key rotation, so no session ends with the switch (or with a rollback). Also the cache of
+ * unsealed values: it must answer exactly as unseal() would.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it, mock } from 'node:test';
+import * as Iron from '@hapi/iron';
+import { sealData, unsealData } from 'iron-session';
+import { Sealer } from '../../bff/session/sealer.ts';
+
+const secret = () => randomBytes(32).toString('base64url');
+/** iron-session's password map for these secrets, with the ids the Sealer gives them. */
+const passwords = (...secrets: string[]) => Object.fromEntries(secrets.map((s) => [Sealer.passwordId(s), s]));
+
+const value = {
+  v: 1,
+  sid: 'c2lk',
+  user: { sub: 'user-1', name: 'Zoë Ünïcode', email: 'zoe@example.com', email_verified: true },
+  at: `eyJ${randomBytes(600).toString('base64url')}`,
+  atExp: 1_900_000_000_000,
+  rt: randomBytes(32).toString('base64url'),
+  iat: 1_800_000_000_000,
+  exp: 1_800_028_800_000,
+};
+
+describe('Sealer: cookies sealed by iron-session and by the Sealer open with either', () => {
+  it('opens what iron-session 8 sealed', async () => {
+    const key = secret();
+    const sealed = await sealData(value, { password: passwords(key), ttl: 3600 });
+    assert.deepEqual(await new Sealer([key]).unseal(sealed), value);
+  });
+
+  it('seals what iron-session 8 opens', async () => {
+    const key = secret();
+    const sealed = await new Sealer([key]).seal(value, 3600);
+    assert.match(sealed, /^Fe26\.2\*\d+\*.*~2$/);
+    assert.deepEqual(await unsealData(sealed, { password: passwords(key), ttl: 3600 }), value);
+  });
+
+  it('opens an older key\'s iron-session cookie after rotation, and marks it for resealing', async () => {
+    const [oldKey, newKey] = [secret(), secret()];
+    const sealed = await sealData(value, { password: passwords(oldKey), ttl: 3600 });
+    const rotated = new Sealer([newKey, oldKey]);
+    assert.deepEqual(await rotated.unseal(sealed), value);
+    assert.equal(rotated.isStale(sealed), true);
+    // …and iron-session, given both keys, opens what the rotated Sealer seals with the newest.
+    const resealed = await rotated.seal(value, 3600);
+    assert.equal(rotated.isStale(resealed), false);
+    assert.deepEqual(await unsealData(resealed, { password: passwords(newKey, oldKey), ttl: 3600 }), value);
+  });
+
+  it('reads a seal without the version suffix as iron-session does (version 1: the value under persistent)', async () => {
+    const key = secret();
+    const v1 = await Iron.seal({ persistent: value }, { id: Sealer.passwordId(key), secret: key }, { ...Iron.defaults, ttl: 3600_000 });
+    assert.deepEqual(await unsealData(v1, { password: passwords(key), ttl: 3600 }), value);
+    assert.deepEqual(await new Sealer([key]).unseal(v1), value);
+  });
+
+  it('refuses what iron-session refuses: a tampered seal, another key, an expired seal', async () => {
+    const key = secret();
+    const sealer = new Sealer([key]);
+    const sealed = await sealData(value, { password: passwords(key), ttl: 3600 });
+    const parts = sealed.split('*');
+    parts[4] = `${parts[4]!.slice(0, -1)}${parts[4]!.endsWith('A') ? 'B' : 'A'}`;
+    const tampered = parts.join('*');
+    assert.deepEqual(await unsealData(tampered, { password: passwords(key), ttl: 3600 }), {});
+    assert.equal(await sealer.unseal(tampered), null);
+    assert.equal(await new Sealer([secret()]).unseal(sealed), null);
+
+    const expired = await sealer.seal(value, 1);
+    const later = Date.now() + 62_000; // past the expiry and iron's 60 s allowance for clock skew
+    const now = mock.method(Date, 'now', () => later);
+    try {
+      assert.deepEqual(await unsealData(expired, { password: passwords(key), ttl: 1 }), {});
+      assert.equal(await sealer.unseal(expired), null);
+    } finally {
+      now.mock.restore();
+    }
+  });
+});
+
+describe('Sealer.unsealCached', () => {
+  it('answers as unseal() does, with one shared, frozen value per sealed string', async () => {
+    const sealer = new Sealer([secret()]);
+    const sealed = await sealer.seal(value, 3600);
+    const first = await sealer.unsealCached<typeof value>(sealed, 3600);
+    assert.deepEqual(first, value);
+    assert.equal(await sealer.unsealCached(sealed, 3600), first);
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first!.user));
+    assert.throws(() => {
+      (first as { at: string }).at = 'changed';
+    }, TypeError);
+    // Another seal of the same value is another string: opened on its own.
+    const again = await sealer.seal(value, 3600);
+    assert.notEqual(await sealer.unsealCached(again, 3600), first);
+  });
+
+  it('remembers nothing that does not open', async () => {
+    const sealer = new Sealer([secret()]);
+    const foreign = await new Sealer([secret()]).seal(value, 3600);
+    assert.equal(await sealer.unsealCached(foreign, 3600), null);
+    assert.equal(await sealer.unsealCached(foreign, 3600), null);
+    assert.equal(await sealer.unsealCached('Fe26.2*garbage', 3600), null);
+  });
+
+  it('does not serve a remembered value past the seal\'s expiry', async () => {
+    const sealer = new Sealer([secret()]);
+    const sealed = await sealer.seal(value, 1);
+    assert.deepEqual(await sealer.unsealCached(sealed, 1), value);
+    const later = Date.now() + 62_000;
+    const now = mock.method(Date, 'now', () => later);
+    try {
+      assert.equal(await sealer.unsealCached(sealed, 1), null);
+    } finally {
+      now.mock.restore();
+    }
+  });
+
+  it('is off with cacheBytes: 0', async () => {
+    const sealer = new Sealer([secret()], { cacheBytes: 0 });
+    const sealed = await sealer.seal(value, 3600);
+    const first = await sealer.unsealCached(sealed, 3600);
+    assert.deepEqual(first, value);
+    assert.notEqual(await sealer.unsealCached(sealed, 3600), first);
+    assert.equal(Object.isFrozen(first), false);
+  });
+});

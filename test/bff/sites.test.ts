@@ -1,0 +1,284 @@
+/**
+ * One BFF deployment, several sites (LATCH_SITES): configuration, and at the HTTP level the site a
+ * request gets by its host name (redirect URI, cookies, allowed origins, post-logout target),
+ * unknown hosts, trusted forwarded headers, and a path mount (`https://shop-a.test/latch`). Requests
+ * are sent with node:http, as fetch cannot choose the Host header.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createBff } from '../../bff/app.ts';
+import { loadConfig } from '../../bff/config.ts';
+import { ConfigError } from '../../bff/errors.ts';
+import { startDevProvider, type DevProvider } from '../../dev/provider.ts';
+import { HttpClient, signIn } from '../helpers/http.ts';
+import { listen, type Listening } from '../helpers/net.ts';
+
+const base = {
+  LATCH_ISSUER: 'https://login.example.com',
+  LATCH_CLIENT_ID: 'web',
+  LATCH_CLIENT_SECRET: 'client-secret',
+  LATCH_COOKIE_SECRET: 'x'.repeat(32),
+};
+const SITES = [
+  { baseUrl: 'https://auth.shop-a.example', allowedOrigins: ['https://shop-a.example', 'https://www.shop-a.example'] },
+  { baseUrl: 'https://auth.campaign-b.example/', allowedOrigins: 'https://campaign-b.example', postLogoutRedirectUri: 'https://campaign-b.example/bye' },
+  { baseUrl: 'https://shop-c.example/latch/', allowedOrigins: ['https://shop-c.example'] },
+];
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems.map((p) => p.variable);
+  }
+  return [];
+}
+
+describe('LATCH_SITES configuration', () => {
+  it('reads the sites, each with its redirect URI; the first stands for the deployment', () => {
+    const config = loadConfig({ ...base, LATCH_SITES: JSON.stringify(SITES) });
+    assert.equal(config.hostRouting, true);
+    assert.deepEqual(config.sites.map((s) => [s.baseUrl.href, s.redirectUri, s.allowedOrigins, s.postLogoutRedirectUri]), [
+      ['https://auth.shop-a.example/', 'https://auth.shop-a.example/callback', ['https://shop-a.example', 'https://www.shop-a.example'], undefined],
+      ['https://auth.campaign-b.example/', 'https://auth.campaign-b.example/callback', ['https://campaign-b.example'], 'https://campaign-b.example/bye'],
+      ['https://shop-c.example/latch', 'https://shop-c.example/latch/callback', ['https://shop-c.example'], undefined],
+    ]);
+    assert.equal(config.baseUrl.href, 'https://auth.shop-a.example/');
+    assert.equal(config.redirectUri, 'https://auth.shop-a.example/callback');
+    assert.deepEqual(config.allowedOrigins, SITES[0]!.allowedOrigins);
+  });
+
+  it('puts LATCH_BASE_URL with LATCH_ALLOWED_ORIGINS first when both are set', () => {
+    const config = loadConfig({ ...base, LATCH_BASE_URL: 'https://auth.brand.example', LATCH_ALLOWED_ORIGINS: 'https://www.brand.example', LATCH_SITES: JSON.stringify(SITES.slice(0, 1)) });
+    assert.deepEqual(config.sites.map((s) => s.baseUrl.host), ['auth.brand.example', 'auth.shop-a.example']);
+    assert.deepEqual(config.allowedOrigins, ['https://www.brand.example']);
+    assert.deepEqual(problemsOf({ ...base, LATCH_BASE_URL: 'https://auth.brand.example', LATCH_SITES: JSON.stringify(SITES) }), ['LATCH_ALLOWED_ORIGINS']);
+  });
+
+  it('reads LATCH_SITES_FILE', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'latch-sites-'));
+    try {
+      const file = join(dir, 'sites.json');
+      await writeFile(file, JSON.stringify(SITES));
+      assert.equal(loadConfig({ ...base, LATCH_SITES_FILE: file }).sites.length, 3);
+      assert.deepEqual(problemsOf({ ...base, LATCH_SITES_FILE: join(dir, 'missing.json') }), ['LATCH_SITES_FILE']);
+      assert.deepEqual(problemsOf({ ...base, LATCH_SITES_FILE: file, LATCH_SITES: '[]' }), ['LATCH_SITES_FILE']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names each problem', () => {
+    const sites = (...entries: unknown[]) => ({ ...base, LATCH_SITES: JSON.stringify(entries) });
+    assert.deepEqual(problemsOf({ ...base, LATCH_SITES: '{not json' }), ['LATCH_SITES']);
+    assert.deepEqual(problemsOf({ ...base, LATCH_SITES: '{"baseUrl":"https://a.example"}' }), ['LATCH_SITES']);
+    assert.deepEqual(problemsOf(sites()), ['LATCH_SITES']);
+    assert.deepEqual(problemsOf(sites({ allowedOrigins: ['https://a.example'] })), ['LATCH_SITES[0].baseUrl']);
+    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example' })), ['LATCH_SITES[0].allowedOrigins']);
+    assert.deepEqual(problemsOf(sites({ baseUrl: 'http://auth.a.example', allowedOrigins: ['https://a.example'] })), ['LATCH_SITES[0].baseUrl']);
+    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example/?x=1', allowedOrigins: ['https://a.example'] })), ['LATCH_SITES[0].baseUrl']);
+    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example/path'] })), ['LATCH_SITES[0].allowedOrigins']);
+    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example'], cookie: 'x' })), ['LATCH_SITES[0]']);
+    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example'], postLogoutRedirectUri: 'https://evil.example/' })), ['LATCH_SITES[0].postLogoutRedirectUri']);
+    assert.deepEqual(
+      problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example'] }, { baseUrl: 'https://auth.a.example/latch', allowedOrigins: ['https://b.example'] })),
+      ['LATCH_SITES'],
+      'one site per host name',
+    );
+    assert.deepEqual(problemsOf({ ...base, LATCH_SITES: JSON.stringify(SITES), LATCH_HANDOFF: 'true' }), []);
+  });
+
+  it('without LATCH_SITES: one site from LATCH_BASE_URL, answered on any host, as before', () => {
+    const config = loadConfig({ ...base, LATCH_BASE_URL: 'https://auth.example.com', LATCH_ALLOWED_ORIGINS: 'https://www.example.com' });
+    assert.equal(config.hostRouting, false);
+    assert.equal(config.handoff, false);
+    assert.deepEqual(config.sites.map((s) => [s.baseUrl.href, s.redirectUri]), [['https://auth.example.com/', 'https://auth.example.com/callback']]);
+    assert.deepEqual(problemsOf({ ...base, LATCH_ALLOWED_ORIGINS: 'https://www.example.com' }), ['LATCH_BASE_URL']);
+  });
+});
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  setCookies: string[];
+  text: string;
+  json<T = unknown>(): T;
+}
+
+describe('one BFF, several sites (HTTP)', () => {
+  let provider: DevProvider;
+  let bff: Listening;
+  let proxied: Listening;
+  let user: { login: string; password: string };
+  const SHOP_A = 'https://shop-a.test';
+  const CAMPAIGN_B = 'https://campaign-b.test';
+
+  before(async () => {
+    const clientId = `latch-${randomBytes(4).toString('hex')}`;
+    const clientSecret = randomBytes(24).toString('base64url');
+    provider = await startDevProvider({
+      clients: [{
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: ['https://auth.shop-a.test/callback', 'https://auth.campaign-b.test/callback', 'https://shop-a.test/latch/callback'],
+        post_logout_redirect_uris: [`${SHOP_A}/`, `${CAMPAIGN_B}/`],
+      }],
+    });
+    user = provider.users[0]!;
+    const env = {
+      LATCH_ISSUER: provider.issuer,
+      LATCH_CLIENT_ID: clientId,
+      LATCH_CLIENT_SECRET: clientSecret,
+      LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
+      LATCH_ALLOW_INSECURE_HTTP: 'true',
+      LATCH_SITES: JSON.stringify([
+        { baseUrl: 'https://auth.shop-a.test', allowedOrigins: [SHOP_A] },
+        { baseUrl: 'https://auth.campaign-b.test', allowedOrigins: [CAMPAIGN_B], postLogoutRedirectUri: `${CAMPAIGN_B}/bye` },
+        { baseUrl: 'https://shop-a.test/latch', allowedOrigins: [SHOP_A] },
+      ]),
+    };
+    const logger = pino({ level: 'silent' });
+    bff = await listen(createBff(loadConfig(env), { logger }).callback());
+    proxied = await listen(createBff(loadConfig({ ...env, LATCH_TRUST_PROXY: 'true' }), { logger }).callback());
+  });
+  after(async () => {
+    await bff?.close();
+    await proxied?.close();
+    await provider?.close();
+  });
+
+  /** One request to the BFF on 127.0.0.1 with the Host header a browser would send. */
+  function send(host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; to?: Listening } = {}): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: (init.to ?? bff).port, path, method: init.method ?? 'GET', headers: { host, ...init.headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const raw = res.headers['set-cookie'];
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, setCookies: raw ?? [], text, json: <T>() => JSON.parse(text) as T });
+        });
+      });
+      req.once('error', reject);
+      req.end(init.body);
+    });
+  }
+  const code = (a: Answer) => a.json<{ error?: { code?: string } }>().error?.code;
+  const cookiePair = (setCookie: string) => setCookie.split(';')[0]!;
+
+  /** A whole sign-in on one site: /login and /callback on its host, the provider in between. */
+  async function signInAt(host: string, prefix = '', returnTo = `${SHOP_A}/after`) {
+    const login = await send(host, `${prefix}/login?returnTo=${encodeURIComponent(returnTo)}`);
+    assert.equal(login.status, 302, login.text);
+    const authorize = new URL(login.headers.location!);
+    const tx = login.setCookies.map(cookiePair).join('; ');
+    const { finalUrl } = await signIn(new HttpClient(), authorize.href, user, { stopAt: (url) => url.pathname.endsWith('/callback') });
+    assert.equal(`${finalUrl.origin}${finalUrl.pathname}`, authorize.searchParams.get('redirect_uri'), 'the provider returns to the site\'s redirect URI');
+    const callback = await send(finalUrl.host, `${finalUrl.pathname}${finalUrl.search}`, { headers: { cookie: tx } });
+    return { login, authorize, callback };
+  }
+
+  it('signs in on each host with its own redirect URI, cookie and allowed origins', async () => {
+    const a = await signInAt('auth.shop-a.test');
+    assert.equal(a.authorize.searchParams.get('redirect_uri'), 'https://auth.shop-a.test/callback');
+    assert.equal(a.callback.status, 302, a.callback.text);
+    assert.equal(a.callback.headers.location, `${SHOP_A}/after`);
+    const session = a.callback.setCookies.find((c) => c.startsWith('__Host-latch='));
+    assert.ok(session, a.callback.setCookies.join('\n'));
+    assert.match(session, /; Path=\/; HttpOnly; Secure; SameSite=Lax/);
+
+    const me = await send('auth.shop-a.test', '/me', { headers: { cookie: cookiePair(session), origin: SHOP_A, 'sec-fetch-site': 'same-site' } });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.headers['access-control-allow-origin'], SHOP_A);
+    assert.equal(me.json<{ sameSite: unknown }>().sameSite, true);
+
+    const b = await signInAt('auth.campaign-b.test', '', `${CAMPAIGN_B}/x`);
+    assert.equal(b.authorize.searchParams.get('redirect_uri'), 'https://auth.campaign-b.test/callback');
+    assert.equal(b.callback.headers.location, `${CAMPAIGN_B}/x`);
+    // Its post-logout target is its own.
+    const bSession = cookiePair(b.callback.setCookies.find((c) => c.startsWith('__Host-latch='))!);
+    const out = await send('auth.campaign-b.test', '/logout', { method: 'POST', headers: { cookie: bSession, origin: CAMPAIGN_B, 'latch-csrf': '1' } });
+    assert.equal(out.status, 200, out.text);
+    assert.match(out.json<{ logoutUrl: string }>().logoutUrl, new RegExp(`post_logout_redirect_uri=${encodeURIComponent(`${CAMPAIGN_B}/bye`)}`));
+  });
+
+  it('keeps each site\'s origins to itself: returnTo, CORS and CSRF', async () => {
+    const login = await send('auth.shop-a.test', `/login?returnTo=${encodeURIComponent(`${CAMPAIGN_B}/`)}`);
+    assert.equal(login.status, 302);
+    // The other site's origin is not this site's: the sign-in would return to this site's first origin.
+    const tx = login.setCookies.find((c) => c.startsWith('__Host-latch-tx-'));
+    assert.ok(tx);
+
+    const cors = await send('auth.shop-a.test', '/me', { headers: { origin: CAMPAIGN_B } });
+    assert.equal(cors.status, 401);
+    assert.equal(cors.headers['access-control-allow-origin'], undefined, 'no CORS for another site\'s origin');
+    const preflight = await send('auth.shop-a.test', '/logout', {
+      method: 'OPTIONS',
+      headers: { origin: CAMPAIGN_B, 'access-control-request-method': 'POST', 'access-control-request-headers': 'latch-csrf' },
+    });
+    assert.equal(preflight.status, 403);
+    const csrf = await send('auth.shop-a.test', '/logout', { method: 'POST', headers: { origin: CAMPAIGN_B, 'latch-csrf': '1' } });
+    assert.equal(code(csrf), 'LATCH_ORIGIN_NOT_ALLOWED');
+    const ok = await send('auth.campaign-b.test', '/logout', { method: 'POST', headers: { origin: CAMPAIGN_B, 'latch-csrf': '1' } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers['access-control-allow-origin'], CAMPAIGN_B);
+
+    const { callback } = await signInAt('auth.shop-a.test', '', `${CAMPAIGN_B}/`);
+    assert.equal(callback.headers.location, `${SHOP_A}/`, 'returnTo on another site\'s origin falls back to this site\'s');
+  });
+
+  it('answers an unknown host 421 LATCH_UNKNOWN_SITE (never a 500), except for probes', async () => {
+    for (const host of ['evil.test', 'auth.shop-a.test.evil.test', '127.0.0.1']) {
+      const res = await send(host, '/me');
+      assert.equal(res.status, 421, host);
+      assert.equal(code(res), 'LATCH_UNKNOWN_SITE');
+      const login = await send(host, '/login');
+      assert.equal(login.status, 421);
+    }
+    assert.equal((await send('127.0.0.1', '/healthz')).status, 200);
+    assert.equal((await send('AUTH.SHOP-A.TEST', '/healthz')).status, 200);
+    assert.equal((await send('AUTH.SHOP-A.TEST:443', '/me')).status, 401, 'host names are case-insensitive; the default port is the same host');
+  });
+
+  it('believes X-Forwarded-Host only with LATCH_TRUST_PROXY', async () => {
+    const direct = await send('evil.test', '/me', { headers: { 'x-forwarded-host': 'auth.shop-a.test' } });
+    assert.equal(direct.status, 421, 'not trusted: the Host header decides');
+    const spoof = await send('auth.shop-a.test', '/login', { headers: { 'x-forwarded-host': 'auth.campaign-b.test' } });
+    assert.equal(new URL(spoof.headers.location!).searchParams.get('redirect_uri'), 'https://auth.shop-a.test/callback');
+
+    const trusted = await send('127.0.0.1', '/login', { to: proxied, headers: { 'x-forwarded-host': 'auth.campaign-b.test', 'x-forwarded-proto': 'https' } });
+    assert.equal(trusted.status, 302);
+    assert.equal(new URL(trusted.headers.location!).searchParams.get('redirect_uri'), 'https://auth.campaign-b.test/callback');
+  });
+
+  it('serves a path mount: the prefix is stripped when present, cookies are scoped to it (__Secure-, Path=/latch)', async () => {
+    const { authorize, callback, login } = await signInAt('shop-a.test', '/latch');
+    assert.equal(authorize.searchParams.get('redirect_uri'), 'https://shop-a.test/latch/callback');
+    const tx = login.setCookies[0]!;
+    assert.match(tx, /^__Secure-latch-tx-[^=]+=/);
+    assert.match(tx, /; Path=\/latch;/);
+    assert.equal(callback.status, 302, callback.text);
+    const session = callback.setCookies.find((c) => c.startsWith('__Secure-latch='));
+    assert.ok(session, callback.setCookies.join('\n'));
+    assert.match(session, /; Path=\/latch; HttpOnly; Secure; SameSite=Lax/);
+
+    // The page calls its own origin: same-origin, no CORS needed; with the prefix, or stripped by the proxy.
+    for (const path of ['/latch/me', '/me']) {
+      const me = await send('shop-a.test', path, { headers: { cookie: cookiePair(session), 'sec-fetch-site': 'same-origin' } });
+      assert.equal(me.status, 200, `${path}: ${me.text}`);
+      assert.equal(me.json<{ sameSite: unknown }>().sameSite, true);
+    }
+    assert.equal((await send('shop-a.test', '/latch/healthz')).status, 200);
+    assert.equal((await send('shop-a.test', '/latchx/me')).status, 404, 'only the prefix and what is under it');
+    // The host-name site's cookie is another cookie: not this site's session.
+    const other = await send('shop-a.test', '/latch/me', { headers: { cookie: cookiePair(session).replace('__Secure-latch=', '__Host-latch=') } });
+    assert.equal(other.status, 401);
+  });
+});
