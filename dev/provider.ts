@@ -18,7 +18,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 import type {
@@ -32,6 +31,7 @@ import type {
 } from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
 import type Koa from 'koa';
+import { bind } from './listen.ts';
 
 export interface DevUser {
   sub: string;
@@ -308,15 +308,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
 
   // Bind first: the issuer must carry the real port.
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = await bind(server, options.port ?? 0, host);
 
   try {
     return await build(server, issuer, options, users);

@@ -29,8 +29,8 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { bind } from './listen.ts';
 
 export interface ScayleShop {
   shopId: string;
@@ -170,15 +170,7 @@ export async function startScayleEmulator(options: ScayleEmulatorOptions): Promi
   };
 
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const baseUrl = await bind(server, options.port ?? 0, host);
 
   /** Verifies a redirect JWT for the shop in the query; answers its payload. */
   async function verifyRedirectJwt(query: URLSearchParams, required: string[]): Promise<JWTPayload> {
