@@ -3,26 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../bff/config.ts';
-import { ConfigError } from '../../bff/errors.ts';
+import { BASE_ENV, problemsOf } from '../helpers/config.ts';
 
-const valid = {
-  LATCH_ISSUER: 'https://login.example.com',
-  LATCH_CLIENT_ID: 'web',
-  LATCH_CLIENT_SECRET: 'client-secret',
-  LATCH_BASE_URL: 'https://auth.example.com',
-  LATCH_COOKIE_SECRET: 'x'.repeat(32),
-  LATCH_ALLOWED_ORIGINS: 'https://www.example.com,https://shop.example.com',
-};
-
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems.map((p) => p.variable);
-  }
-  return [];
-}
+const valid = { LATCH_ISSUER: 'https://login.example.com', ...BASE_ENV };
 
 describe('loadConfig', () => {
   it('accepts a complete configuration and derives the redirect URI', () => {

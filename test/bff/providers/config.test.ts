@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../bff/config.ts';
-import { ConfigError } from '../../../bff/errors.ts';
+import { BASE_ENV, problemsOf } from '../../helpers/config.ts';
 import { createProvider, supportsPasswordGrant } from '../../../bff/providers/index.ts';
 import { OAuth2Provider } from '../../../bff/providers/oauth2.ts';
 import { OidcProvider } from '../../../bff/providers/oidc.ts';
 import { ScayleProvider } from '../../../bff/providers/scayle.ts';
 
-const base = {
-  LATCH_CLIENT_ID: 'web',
-  LATCH_CLIENT_SECRET: 'client-secret',
-  LATCH_BASE_URL: 'https://auth.example.com',
-  LATCH_COOKIE_SECRET: 'x'.repeat(32),
-  LATCH_ALLOWED_ORIGINS: 'https://www.example.com',
-};
+const base = { ...BASE_ENV, LATCH_ALLOWED_ORIGINS: 'https://www.example.com' };
 const oidc = { ...base, LATCH_ISSUER: 'https://login.example.com' };
 const oauth2 = { ...base, LATCH_PROVIDER: 'oauth2', LATCH_OAUTH2_BASE_URL: 'https://app.example.com' };
 const scayle = {
@@ -25,15 +19,6 @@ const scayle = {
   LATCH_SCAYLE_IDP_KEY: 'google',
 };
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems.map((p) => p.variable);
-  }
-  return [];
-}
 
 describe('loadConfig: provider settings', () => {
   it('defaults to oidc with discovery and client_secret_basic', () => {

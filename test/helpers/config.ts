@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../bff/config.ts';
+import { ConfigError } from '../../bff/errors.ts';
+
+/** A complete configuration for one https site (no provider settings). */
+export const BASE_ENV = {
+  LATCH_CLIENT_ID: 'web',
+  LATCH_CLIENT_SECRET: 'client-secret',
+  LATCH_BASE_URL: 'https://auth.example.com',
+  LATCH_COOKIE_SECRET: 'x'.repeat(32),
+  LATCH_ALLOWED_ORIGINS: 'https://www.example.com,https://shop.example.com',
+} as const;
+
+/** The variables loadConfig names in its ConfigError, or [] when the environment is valid. */
+export function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.map((p) => p.variable);
+  }
+  return [];
+}
