@@ -7,7 +7,7 @@ import { startDevProvider, type DevProvider } from '../../dev/provider.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { freePort } from '../helpers/net.ts';
 import { fixture, startGateway, type Gateway, type Source } from './aws-gateway.ts';
-import { captureLogs } from './log-sink.ts';
+import { captureLogs } from '../helpers/logs.ts';
 
 const SITE = 'http://www.latch.test:8080';
 

@@ -15,7 +15,7 @@ import { startServer } from '../../bff/server.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { freePort, listen, type Listening } from '../helpers/net.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { captureLogs } from './log-sink.ts';
+import { captureLogs } from '../helpers/logs.ts';
 
 const SITE = 'http://www.latch.test:8080';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

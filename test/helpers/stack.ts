@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { createBff, type Bff, type BffOptions } from '../../bff/app.ts';
 import { loadConfig, type BffConfig } from '../../bff/config.ts';
-import { REDACT_PATHS } from '../../bff/logger.ts';
 import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../dev/provider.ts';
+import { captureLogs } from './logs.ts';
 import { freePort, listen, type Listening } from './net.ts';
 
 export interface StackOptions {
@@ -62,14 +60,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LATCH_HTTP_TIMEOUT_MS: '2000',
     ...options.env,
   });
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const { lines: logs, logger } = captureLogs();
   const app = createBff(config, { logger, ...options.bff });
   const bff = await listen(app.callback(), { port: bffPort });
   const user = provider.users[0]!;

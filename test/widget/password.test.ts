@@ -4,17 +4,12 @@
 // (bff/routes/password.ts); everything else goes to fake-bff.ts.
 import { expect } from '@esm-bundle/chai';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
-import type { AxeResults } from 'axe-core';
 import type { ErrorBody, LatchUser, MeResponse } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
 import { latch, type LatchLoginElement } from '../../widget/index.ts';
+import { loadAxe, violations } from './axe.ts';
 import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, until, type FakeBff } from './fake-bff.ts';
 
-declare global {
-  interface Window {
-    axe?: { run(context: Node, options: object): Promise<AxeResults> };
-  }
-}
 
 const USERNAME = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -521,25 +516,9 @@ describe('<latch-login mode="password">', () => {
   describe('accessibility', () => {
     before(async () => {
       document.title = 'Latch password form';
-      if (window.axe) return;
-      const script = document.createElement('script');
-      script.src = '/node_modules/axe-core/axe.min.js';
-      const done = new Promise((resolve, reject) => {
-        script.onload = resolve;
-        script.onerror = reject;
-      });
-      document.head.append(script);
-      await done;
+      await loadAxe();
     });
     afterEach(() => emulateMedia({ colorScheme: 'light' }));
-
-    async function violations(): Promise<string[]> {
-      const results = await window.axe!.run(document, {
-        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
-        rules: { region: { enabled: false }, 'page-has-heading-one': { enabled: false } },
-      });
-      return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    }
 
     const PAGE = `<main><h1>Latch</h1><latch-login bff="${BFF}" mode="password"></latch-login></main>`;
 

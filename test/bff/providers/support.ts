@@ -6,16 +6,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors as oidcErrors } from 'oidc-provider';
-import { pino } from 'pino';
 import { createBff, type Bff } from '../../../bff/app.ts';
 import { loadConfig, type BffConfig } from '../../../bff/config.ts';
-import { REDACT_PATHS } from '../../../bff/logger.ts';
 import { startDevProvider, type DevClient, type DevProvider, type DevProviderOptions, type DevUser } from '../../../dev/provider.ts';
 import type { HttpResult } from '../../helpers/http.ts';
 import { freePort, listen, type Listening } from '../../helpers/net.ts';
+import { captureLogs } from '../../helpers/logs.ts';
 
 export const SITE = 'http://www.latch.test:8080';
 
@@ -38,14 +36,7 @@ export async function startBff(port: number, env: Record<string, string>): Promi
     LATCH_HTTP_TIMEOUT_MS: '1500',
     ...env,
   });
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const { lines: logs, logger } = captureLogs();
   const app = createBff(config, { logger });
   const server = await listen(app.callback(), { port });
   return { app, config, url, logs, close: () => server.close() };
