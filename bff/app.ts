@@ -1,11 +1,10 @@
-import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { BffConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { errorHandler } from './middleware/errors.ts';
-import { cors, securityHeaders } from './middleware/security.ts';
+import { edge, type EdgeCheck } from './middleware/edge.ts';
+import { cors, setSecurityHeaders } from './middleware/security.ts';
 import { createProvider } from './providers/index.ts';
 import type { Provider } from './providers/provider.ts';
 import { callbackRoute } from './routes/callback.ts';
@@ -15,6 +14,7 @@ import { loginRoute } from './routes/login.ts';
 import { logoutRoute } from './routes/logout.ts';
 import { meRoute } from './routes/me.ts';
 import { proxyRoute } from './routes/proxy.ts';
+import { RouteTable } from './routes/table.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
@@ -22,7 +22,7 @@ import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
 import { createSites, siteResolver } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
-import { bodyLimit, headerLimit } from './middleware/limits.ts';
+import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
 import { backchannelRoute } from './routes/backchannel.ts';
 import { refresherFromConfig, sessionManagerFromConfig, storeFromConfig } from './session/setup.ts';
@@ -79,35 +79,38 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   app.proxy = config.trustProxy;
   app.maxIpsCount = config.trustedProxyHops;
 
-  const router = new Router();
+  const router = new RouteTable();
   for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
   // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name.
   const sites = createSites(config, sessions);
 
   // The order, outermost first:
   // 0. metrics (LATCH_METRICS=true): times every request and sees its final status, errors included.
-  // 1. errorHandler: turns every failure below into a coded JSON answer or error page.
-  // 2. securityHeaders: no-store and friends on every answer, errors included.
-  // 2b. siteResolver: the request's site by its host (421 for an unknown one with LATCH_SITES), and a
-  //     path mount's prefix removed; everything below uses that site's origins and cookies.
-  // 3. cors: set before routing, so errors to allowed origins stay readable; answers preflights.
-  // 4. limits: header and body sizes (431/413), then the per-IP rate limit on /login and /callback (429).
-  // 5. the routes (state-changing ones add requireCsrf themselves; /backchannel-logout is exempt).
-  if (metrics) app.use(metrics.middleware);
-  app.use(errorHandler(logger));
-  app.use(securityHeaders);
-  app.use(siteResolver(sites));
-  app.use(cors(config.allowedOrigins));
-  app.use(headerLimit(config.maxHeaderBytes));
-  app.use(bodyLimit(config.maxBodyBytes));
+  // 1. the edge (middleware/edge.ts): one middleware that turns every failure below into a coded JSON
+  //    answer or error page, and runs these checks in order before the routes:
+  //    a. security headers: no-store and friends on every answer, errors included;
+  //    b. the site: the request's site by its host (421 for an unknown one with LATCH_SITES), and a
+  //       path mount's prefix removed; everything below uses that site's origins and cookies;
+  //    c. CORS: set before routing, so errors to allowed origins stay readable; answers preflights;
+  //    d. limits: header and body sizes (431/413), then the per-IP rate limit on /login and /callback (429).
+  // 2. the routes (routes/table.ts: 405 for a known path's other methods; state-changing routes add
+  //    requireCsrf themselves; /backchannel-logout is exempt).
+  const checks: EdgeCheck[] = [
+    setSecurityHeaders,
+    siteResolver(sites),
+    cors(config.allowedOrigins),
+    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes),
+    (ctx) => checkBodySize(ctx, config.maxBodyBytes),
+  ];
   if (config.rateLimit.max > 0) {
     const limiter = new FixedWindowLimiter({ max: config.rateLimit.max, windowMs: config.rateLimit.windowSeconds * 1000 });
-    app.use(rateLimit(limiter, {
+    checks.push(rateLimit(limiter, {
       paths: ['/login', '/callback'],
       onOverflow: () => logger.warn({ event: 'rate-limit-overflow' }, 'rate limiter key table full: new clients are not counted this window'),
     }));
   }
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  if (metrics) app.use(metrics.middleware);
+  app.use(edge(logger, checks));
+  app.use(router.middleware());
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Registry } from 'prom-client';
+import { matchedRoute } from './routes/table.ts';
 
 /**
  * Prometheus metrics (LATCH_METRICS=true), through prom-client. One registry per app, so
@@ -109,7 +110,7 @@ function instruments(prom: typeof import('prom-client'), options: MetricsOptions
   return {
     registry,
     request(ctx: Context, ms: number) {
-      const matched = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      const matched = matchedRoute(ctx);
       const route = matched === undefined ? UNMATCHED : String(matched);
       const method = ctx.method;
       duration.observe({ method, route }, ms / 1000);

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { BffConfig, SiteConfig } from './config.ts';
 import { LatchError } from './errors.ts';
 import type { SessionManager } from './session/manager.ts';
@@ -84,8 +84,8 @@ const ANY_HOST = new Set(['/healthz', '/readyz', '/metrics', '/backchannel-logou
  * set). Another host gets 421 LATCH_UNKNOWN_SITE, except on the routes above. Then a path mount's
  * prefix is removed, when the request still carries it (a proxy may have stripped it already).
  */
-export function siteResolver(sites: Sites) {
-  return async function resolveSite(ctx: Context, next: Next) {
+export function siteResolver(sites: Sites): (ctx: Context) => void {
+  return function resolveSite(ctx: Context): void {
     let site = sites.single;
     if (!site) {
       const host = ctx.host.toLowerCase();
@@ -103,7 +103,6 @@ export function siteResolver(sites: Sites) {
       const path = ctx.path;
       if (path === prefix || path.startsWith(`${prefix}/`)) ctx.path = path.slice(prefix.length) || '/';
     }
-    await next();
   };
 }
 

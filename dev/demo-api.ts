@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
 import Koa from 'koa';
 import { requireToken, type AccessTokenState } from '../bff/resource/require-token.ts';
 
@@ -28,23 +29,20 @@ export interface DemoApi {
   close(): Promise<void>;
 }
 
+/** Routed with @koa/router, as docs/api.md shows a microsite's own API doing it. */
 export function demoApiApp(issuer: string): Koa {
   const app = new Koa();
   app.silent = true;
-  app.use(requireToken({
+  const readDemo = requireToken({
     issuer,
     audience: DEMO_API_RESOURCE,
     scopes: [DEMO_API_SCOPE],
     realm: 'demo-api',
     // The dev provider serves http on loopback.
     allowInsecureHttp: new URL(issuer).protocol === 'http:',
-  }));
-  app.use((ctx) => {
-    if (ctx.method !== 'GET' || ctx.path !== '/hello') {
-      ctx.status = 404;
-      ctx.body = { error: 'not_found' };
-      return;
-    }
+  });
+  const router = new Router();
+  router.get('/hello', readDemo, (ctx) => {
     const { claims, scopes } = (ctx.state as AccessTokenState).accessToken;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
@@ -55,6 +53,11 @@ export function demoApiApp(issuer: string): Koa {
       client_id: claims['client_id'],
       token_expires_at: typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : null,
     };
+  });
+  app.use(router.routes());
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found' };
   });
   return app;
 }

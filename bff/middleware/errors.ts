@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { ErrorBody } from '../contract.ts';
 import { LatchError } from '../errors.ts';
@@ -8,35 +8,28 @@ import { errorPage } from '../pages.ts';
 const NAVIGATION_PATHS = new Set(['/login', '/callback']);
 
 /**
- * The outermost middleware: every failure becomes a coded answer. Known
- * errors keep their status; anything else is logged with its stack and
- * answered 500 LATCH_INTERNAL without detail. Never a stack trace on the wire.
+ * Answers a failure with a coded answer: known errors keep their status; anything else is logged with
+ * its stack and answered 500 LATCH_INTERNAL without detail. Never a stack trace on the wire. Headers
+ * set before the failure (security headers, CORS) stay.
  */
-export function errorHandler(logger: Logger) {
-  return async function handleErrors(ctx: Context, next: Next) {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new LatchError('LATCH_NOT_FOUND', 404, 'Not found.');
-      }
-    } catch (raw) {
-      const err = normalize(raw);
-      const level = err.status >= 500 ? 'error' : 'warn';
-      logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
-      ctx.status = err.status;
-      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
-      if (NAVIGATION_PATHS.has(ctx.path) && ctx.method === 'GET') {
-        const pageOut = errorPage(err.code, err.message);
-        ctx.set('Content-Security-Policy', pageOut.csp);
-        ctx.type = 'html';
-        ctx.body = pageOut.html;
-      } else {
-        const body: ErrorBody = { error: { code: err.code, message: err.message } };
-        ctx.body = body;
-      }
-    }
-  };
+export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
+  const err = normalize(raw);
+  const level = err.status >= 500 ? 'error' : 'warn';
+  logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
+  ctx.status = err.status;
+  for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+  if (NAVIGATION_PATHS.has(ctx.path) && ctx.method === 'GET') {
+    const pageOut = errorPage(err.code, err.message);
+    ctx.set('Content-Security-Policy', pageOut.csp);
+    ctx.type = 'html';
+    ctx.body = pageOut.html;
+  } else {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    ctx.body = body;
+  }
 }
+
+export const notFound = () => new LatchError('LATCH_NOT_FOUND', 404, 'Not found.');
 
 function normalize(raw: unknown): LatchError {
   if (raw instanceof LatchError) return raw;

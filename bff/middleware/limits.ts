@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { LatchError } from '../errors.ts';
 
 /**
@@ -7,8 +7,8 @@ import { LatchError } from '../errors.ts';
  *
  * Headers: Node's HTTP server refuses a request head above its
  * `maxHeaderSize` (16 KiB by default) with a bare 431 before any middleware
- * runs. bff/server.ts raises that ceiling (see `serverOptions()`), so this
- * middleware sees oversized heads first and answers 431
+ * runs. bff/server.ts raises that ceiling (see `serverOptions()`), so
+ * checkHeaderSize() sees oversized heads first and answers 431
  * LATCH_HEADERS_TOO_LARGE with the usual JSON body, CORS and no-store
  * headers. Behind other servers (Lambda, tests on a default http.Server)
  * Node's bare 431 still protects the process.
@@ -30,40 +30,29 @@ export function headerBytes(ctx: Context): number {
   return total;
 }
 
-/** 431 LATCH_HEADERS_TOO_LARGE when the request head is larger than `maxBytes`. */
-export function headerLimit(maxBytes = DEFAULT_MAX_HEADER_BYTES) {
-  return async function limitHeaders(ctx: Context, next: Next) {
-    if (headerBytes(ctx) > maxBytes) {
-      ctx.set('Connection', 'close');
-      throw headersTooLarge();
-    }
-    await next();
-  };
+/** Throws 431 LATCH_HEADERS_TOO_LARGE when the request head is larger than `maxBytes`. */
+export function checkHeaderSize(ctx: Context, maxBytes = DEFAULT_MAX_HEADER_BYTES): void {
+  if (headerBytes(ctx) > maxBytes) {
+    ctx.set('Connection', 'close');
+    throw headersTooLarge();
+  }
 }
 
 /**
- * 413 LATCH_BODY_TOO_LARGE when Content-Length announces more than
- * `maxBytes`. Bodies without a length (chunked) are bounded where they are
- * read: readBody() here, or the route that streams them.
+ * Throws 413 LATCH_BODY_TOO_LARGE when Content-Length announces more than `maxBytes`. Bodies without
+ * a length (chunked) are bounded where they are read: readBody() here, or the route that streams them.
  */
-export function bodyLimit(maxBytes = DEFAULT_MAX_BODY_BYTES) {
-  return async function limitBody(ctx: Context, next: Next) {
-    const length = ctx.get('Content-Length');
-    if (length && !(Number(length) <= maxBytes)) {
-      ctx.set('Connection', 'close');
-      throw bodyTooLarge();
-    }
-    await next();
-  };
-}
-
-/** Reads the whole request body, refusing more than `maxBytes` (413) as soon as it is exceeded. */
-export async function readBody(ctx: Context, maxBytes: number): Promise<Buffer> {
-  const length = ctx.get('Content-Length');
+export function checkBodySize(ctx: Context, maxBytes = DEFAULT_MAX_BODY_BYTES): void {
+  const length = ctx.req.headers['content-length'];
   if (length && !(Number(length) <= maxBytes)) {
     ctx.set('Connection', 'close');
     throw bodyTooLarge();
   }
+}
+
+/** Reads the whole request body, refusing more than `maxBytes` (413) as soon as it is exceeded. */
+export async function readBody(ctx: Context, maxBytes: number): Promise<Buffer> {
+  checkBodySize(ctx, maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { LatchError } from '../errors.ts';
 
 export interface FixedWindowOptions {
@@ -82,28 +82,26 @@ export interface RateLimitOptions {
 }
 
 /**
- * 429 LATCH_RATE_LIMITED with Retry-After once a key exceeds the limiter's
- * budget. Reusable: one limiter per purpose (e.g. per IP on /login and
- * /callback; per username on a password route, with `key` reading it).
+ * Throws 429 LATCH_RATE_LIMITED with Retry-After once a key exceeds the limiter's budget. Reusable:
+ * one limiter per purpose (e.g. per IP on /login and /callback; per username on a password route, with
+ * `key` reading it). A plain check, run by the app's edge middleware before the routes.
  */
-export function rateLimit(limiter: FixedWindowLimiter, options: RateLimitOptions = {}) {
+export function rateLimit(limiter: FixedWindowLimiter, options: RateLimitOptions = {}): (ctx: Context) => void {
   const paths = options.paths ? new Set(options.paths) : undefined;
   const keyOf = options.key ?? ((ctx: Context) => ctx.ip);
   let overflowWindow = -1;
-  return async function limitRate(ctx: Context, next: Next) {
-    if (paths && !paths.has(ctx.path)) return next();
+  return function limitRate(ctx: Context): void {
+    if (paths && !paths.has(ctx.path)) return;
     const key = keyOf(ctx);
-    if (key !== undefined) {
-      const decision = limiter.hit(key);
-      if (decision.overflow) {
-        const window = Math.floor(Date.now() / limiter.windowMs);
-        if (window !== overflowWindow) {
-          overflowWindow = window;
-          options.onOverflow?.();
-        }
+    if (key === undefined) return;
+    const decision = limiter.hit(key);
+    if (decision.overflow) {
+      const window = Math.floor(Date.now() / limiter.windowMs);
+      if (window !== overflowWindow) {
+        overflowWindow = window;
+        options.onOverflow?.();
       }
-      if (!decision.allowed) throw rateLimited(decision.retryAfterS);
     }
-    await next();
+    if (!decision.allowed) throw rateLimited(decision.retryAfterS);
   };
 }

@@ -4,12 +4,12 @@ import { LatchError } from '../errors.ts';
 import { siteOrigins } from '../sites.ts';
 
 /** Headers on every answer: nothing the BFF says may be cached or framed or sniffed. */
-export async function securityHeaders(ctx: Context, next: Next) {
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  ctx.set('Referrer-Policy', 'no-referrer');
-  ctx.set('X-Frame-Options', 'DENY');
-  await next();
+export function setSecurityHeaders(ctx: Context): void {
+  const res = ctx.res;
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
 }
 
 const PREFLIGHT_METHODS = 'GET, POST, PUT, PATCH, DELETE';
@@ -18,36 +18,37 @@ const PREFLIGHT_HEADERS = ['content-type', CSRF_HEADER, 'accept', 'accept-langua
 const PREFLIGHT_METHOD_SET = new Set(PREFLIGHT_METHODS.split(', '));
 
 /**
- * CORS for the allowed origins only: the exact origin is echoed, with
- * credentials and Vary: Origin. Headers are set before the route runs, so
- * error answers carry them too. Other origins get no CORS headers at all.
- * The allowed origins are the request's site's (sites.ts) once it is known;
- * `allowedOrigins` only until then.
+ * CORS for the allowed origins only: the exact origin is echoed, with credentials and Vary: Origin.
+ * Headers are set before the route runs, so error answers carry them too. Other origins get no CORS
+ * headers at all. The allowed origins are the request's site's (sites.ts) once it is known;
+ * `allowedOrigins` only until then. Returns true when it answered the request (a preflight: 204, or
+ * 403 LATCH_ORIGIN_NOT_ALLOWED thrown); the request then goes no further.
  */
-export function cors(allowedOrigins: readonly string[]) {
+export function cors(allowedOrigins: readonly string[]): (ctx: Context) => boolean {
   const allowed = new Set(allowedOrigins);
-  return async function corsMiddleware(ctx: Context, next: Next) {
-    ctx.vary('Origin');
+  return function applyCors(ctx: Context): boolean {
+    // First to set Vary (security headers set none): no need to merge with an earlier value.
+    const res = ctx.res;
+    if (res.hasHeader('Vary')) ctx.vary('Origin');
+    else res.setHeader('Vary', 'Origin');
     const origin = ctx.get('Origin');
     const ok = origin !== '' && (siteOrigins(ctx) ?? allowed).has(origin);
     if (ok) {
-      ctx.set('Access-Control-Allow-Origin', origin);
-      ctx.set('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
     }
-    if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
-      const method = ctx.get('Access-Control-Request-Method').toUpperCase();
-      const requested = ctx.get('Access-Control-Request-Headers')
-        .split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-      if (!ok || !PREFLIGHT_METHOD_SET.has(method) || !requested.every((h) => PREFLIGHT_HEADERS.includes(h))) {
-        throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This cross-origin request is not allowed.');
-      }
-      ctx.set('Access-Control-Allow-Methods', PREFLIGHT_METHODS);
-      ctx.set('Access-Control-Allow-Headers', PREFLIGHT_HEADERS.join(', '));
-      ctx.set('Access-Control-Max-Age', '600');
-      ctx.status = 204;
-      return;
+    if (ctx.method !== 'OPTIONS' || !ctx.get('Access-Control-Request-Method')) return false;
+    const method = ctx.get('Access-Control-Request-Method').toUpperCase();
+    const requested = ctx.get('Access-Control-Request-Headers')
+      .split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+    if (!ok || !PREFLIGHT_METHOD_SET.has(method) || !requested.every((h) => PREFLIGHT_HEADERS.includes(h))) {
+      throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This cross-origin request is not allowed.');
     }
-    await next();
+    ctx.set('Access-Control-Allow-Methods', PREFLIGHT_METHODS);
+    ctx.set('Access-Control-Allow-Headers', PREFLIGHT_HEADERS.join(', '));
+    ctx.set('Access-Control-Max-Age', '600');
+    ctx.status = 204;
+    return true;
   };
 }
 

@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import { LatchError } from '../errors.ts';
 import { readBody } from '../middleware/limits.ts';
 import { digest } from '../session/store.ts';
@@ -72,7 +72,7 @@ export function checkLogoutToken(header: Record<string, unknown>, claims: Record
  * until now. 200 with an empty body; 400 for an invalid token; 503 when the
  * store cannot record it (the server will retry).
  */
-export function backchannelRoute(router: Router, deps: RouteDeps) {
+export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/backchannel-logout', async (ctx) => {
     const verify = deps.provider.verifyLogoutToken?.bind(deps.provider);
     if (!verify) throw new LatchError('LATCH_NOT_FOUND', 404, 'Back-channel logout is not offered for this authorization server.');

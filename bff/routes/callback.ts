@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { LatchPopupMessage } from '../contract.ts';
 import { LatchError } from '../errors.ts';
@@ -21,7 +21,7 @@ import type { RouteDeps } from './deps.ts';
  * back, or `proof` in the popup's message). A hand-off sign-in (`handoff=`) sets no session cookie:
  * the session waits, for 60 s and one redemption, behind a code posted to the opener's exact origin.
  */
-export function callbackRoute(router: Router, deps: RouteDeps) {
+export function callbackRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/callback', async (ctx) => {
     const site = siteOf(ctx);
     const sessions = site.sessions;

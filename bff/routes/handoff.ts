@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { HandoffRequest, MeResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
@@ -20,7 +20,7 @@ const MAX_BODY_BYTES = 1024;
  * partition and sends it with the page's later calls (`/me`, `/logout`, `/api/…`). Answers like
  * `GET /me`. Any refusal is a coded 400/403 without a cookie (bff/handoff.ts).
  */
-export function handoffRoute(router: Router, deps: RouteDeps) {
+export function handoffRoute(router: RouteTable, deps: RouteDeps) {
   if (!deps.config.handoff) return;
   router.post('/handoff', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
     const site = siteOf(ctx);

@@ -1,8 +1,8 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** GET /healthz: liveness, no dependencies. */
-export function healthRoute(router: Router, _deps: RouteDeps) {
+export function healthRoute(router: RouteTable, _deps: RouteDeps) {
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });

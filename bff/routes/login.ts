@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import { badRequest } from '../errors.ts';
 import { CHALLENGE } from '../handoff.ts';
 import { newTransactionSecrets } from '../oauth/secrets.ts';
@@ -24,7 +24,7 @@ const MAX_PARAM_LENGTH = 256;
  * (detecting blocked third-party cookies). `handoff=<S256 challenge>` (LATCH_HANDOFF): a popup
  * sign-in that ends in a hand-off code for `POST /handoff` rather than a cookie (docs/embedding.md).
  */
-export function loginRoute(router: Router, deps: RouteDeps) {
+export function loginRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/login', async (ctx) => {
     const site = siteOf(ctx);
     const query = new URLSearchParams(ctx.querystring);

@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { LogoutResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { requireCsrf } from '../middleware/security.ts';
@@ -21,7 +21,7 @@ import type { RouteDeps } from './deps.ts';
  * On the request's site: its cookies (the partitioned hand-off cookie too, cleared with its own
  * attributes), its allowed origins and post-logout target.
  */
-export function logoutRoute(router: Router, deps: RouteDeps) {
+export function logoutRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/logout', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
     const site = siteOf(ctx);
     const sessions = site.sessionsFor(ctx.get('Cookie'));

@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { MeResponse } from '../contract.ts';
 import { unauthenticated } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
@@ -12,7 +12,7 @@ import { sameSiteOf, siteOf } from '../sites.ts';
  * sign-in that just completed means the browser kept the cookie from this page: 401
  * LATCH_THIRD_PARTY_COOKIES_BLOCKED instead of LATCH_UNAUTHENTICATED.
  */
-export function meRoute(router: Router, deps: RouteDeps) {
+export function meRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/me', async (ctx) => {
     const sessions = siteOf(ctx).sessionsFor(ctx.get('Cookie'));
     const read = await sessions.read(ctx.get('Cookie'));

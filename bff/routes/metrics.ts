@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { RouteDeps } from './deps.ts';
  * exist and the answer is 404 LATCH_NOT_FOUND). Keep it off the public internet: scrape it on the
  * pod's address, or have the edge refuse /metrics.
  */
-export function metricsRoute(router: Router, deps: RouteDeps) {
+export function metricsRoute(router: RouteTable, deps: RouteDeps) {
   const metrics = deps.metrics;
   if (!metrics) return;
   router.get('/metrics', async (ctx) => {

@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { MeResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
@@ -26,7 +26,7 @@ const MAX_PASSWORD = 1024;
  * (every attempt counts, checked before the server is asked; per instance, in memory).
  * On success it sets the same session cookie as /callback and answers like GET /me.
  */
-export function passwordRoute(router: Router, deps: RouteDeps) {
+export function passwordRoute(router: RouteTable, deps: RouteDeps) {
   if (!deps.config.enablePasswordGrant) return;
   const byIp = new FixedWindowLimiter(PASSWORD_LIMIT_PER_IP);
   const byUsername = new FixedWindowLimiter(PASSWORD_LIMIT_PER_USERNAME);

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { Transform } from 'node:stream';
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { badRequest, LatchError, unauthenticated } from '../errors.ts';
@@ -24,7 +24,7 @@ import type { RouteDeps } from './deps.ts';
  * larger or chunked body has gone upstream already: the 401 passes through, but the token is
  * renewed so that the page's next call carries a fresh one.
  */
-export function proxyRoute(router: Router, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
+export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
   const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
   router.all(/^\/api(?:\/|$)/, requireCsrf(deps.config.allowedOrigins), async (ctx) => {
     if (!FORWARDED_METHODS.has(ctx.method)) {

@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import { LatchError } from '../errors.ts';
 import type { ReadinessCheck, RouteDeps } from './deps.ts';
 
@@ -18,7 +18,7 @@ export interface ReadyBody {
  * JWKS cannot be loaded, or while any extra check in `deps.readiness` fails (e.g. a configured Redis
  * that is down). The list is read on every probe, so checks may be added after start-up.
  */
-export function readyRoute(router: Router, deps: RouteDeps) {
+export function readyRoute(router: RouteTable, deps: RouteDeps) {
   let providerOkUntil = 0;
   let providerInFlight: Promise<void> | undefined;
   const provider: ReadinessCheck = {

@@ -1,4 +1,4 @@
-import type Router from '@koa/router';
+import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -66,7 +66,7 @@ export async function loadWidgetAssets(dir: string): Promise<WidgetAssets> {
  * LATCH_WIDGET_DIR or the build's dist/. Scripts are public: any origin may load them (an ES module
  * is fetched with CORS), without credentials.
  */
-export function widgetAssetRoute(router: Router, deps: RouteDeps) {
+export function widgetAssetRoute(router: RouteTable, deps: RouteDeps) {
   const dir = deps.config.widgetDir ? resolve(deps.config.widgetDir) : defaultWidgetDir();
   let loaded: Promise<WidgetAssets> | undefined;
   let warned = false;

@@ -56,11 +56,29 @@ export class DenyList {
     await this.#store.setMax(DenyList.subKey(sub), at, this.#retentionMs + this.#skewMs);
   }
 
-  /** One round trip. Rejects (503) when the store cannot answer: a deny-list that cannot be read fails closed. */
-  async isDenied(session: SessionIdentity): Promise<boolean> {
-    const keys = [DenyList.sidKey(session.sid), DenyList.subKey(session.sub)];
-    if (session.psid) keys.push(DenyList.psidKey(session.psid));
-    const [sid, sub, psid] = await this.#store.mget(keys);
+  /**
+   * The store keys a session's check reads, remembered per `owner` object: the session manager passes
+   * the (frozen, shared) session a cached cookie opened to, so its subject is hashed once, not on every
+   * request.
+   */
+  #keys = new WeakMap<object, string[]>();
+
+  keysOf(session: SessionIdentity, owner: object = session): string[] {
+    let keys = this.#keys.get(owner);
+    if (!keys) {
+      keys = [DenyList.sidKey(session.sid), DenyList.subKey(session.sub)];
+      if (session.psid) keys.push(DenyList.psidKey(session.psid));
+      this.#keys.set(owner, keys);
+    }
+    return keys;
+  }
+
+  /**
+   * One round trip. Rejects (503) when the store cannot answer: a deny-list that cannot be read fails
+   * closed. `owner`: an object that stands for this session for as long as it lives (see keysOf).
+   */
+  async isDenied(session: SessionIdentity, owner?: object): Promise<boolean> {
+    const [sid, sub, psid] = await this.#store.mget(this.keysOf(session, owner));
     if (sid !== null && sid !== undefined) return true;
     const before = (value: string | null | undefined) => {
       if (value === null || value === undefined) return false;

@@ -144,7 +144,7 @@ export class SessionManager {
     const session = data;
     if (session.exp <= now || sessionEnd(session, this.#idleMs) <= now) return null;
     // `denyList: false` only for logout while the store is down: it ends the session anyway.
-    if (options.denyList !== false && (await this.denyList.isDenied({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat }))) {
+    if (options.denyList !== false && (await this.denyList.isDenied({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat }, session))) {
       return null;
     }
     stale ||= now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION;

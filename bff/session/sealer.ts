@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as Iron from '@hapi/iron';
 import { LRUCache } from 'lru-cache';
 
@@ -10,8 +10,8 @@ import { LRUCache } from 'lru-cache';
 const IRON_SESSION_VERSION = 2;
 
 /**
- * Default bound of the unsealed-value cache, bytes of heap (about the sealed string's length per
- * entry: some 8,000 sessions of 3 KB cookies). RSS grows by about twice that when it is full.
+ * Default bound of the unsealed-value cache, bytes of heap (about twice the sealed string's length per
+ * entry: some 4,000 sessions of 3 KB cookies). RSS grows by about that much when it is full.
  */
 export const DEFAULT_UNSEAL_CACHE_BYTES = 24 * 1024 * 1024;
 
@@ -21,6 +21,8 @@ export interface SealerOptions {
 }
 
 interface Opened {
+  /** The seal that opened to `value`. */
+  sealed: string;
   value: object;
   /** The seal's own expiry, epoch ms. */
   expiresAt: number;
@@ -48,7 +50,7 @@ export class Sealer {
     this.#currentId = passwordId(secrets[0]!);
     this.#current = { id: this.#currentId, secret: secrets[0]! };
     const cacheBytes = options.cacheBytes ?? DEFAULT_UNSEAL_CACHE_BYTES;
-    // An entry holds a 43-character key and what the seal opened to, about as large as the seal.
+    // An entry holds a 45-character key, the seal, and what the seal opened to (about as large again).
     this.#opened = cacheBytes > 0 ? new LRUCache<string, Opened>({ maxSize: cacheBytes, sizeCalculation: (value) => value.size }) : undefined;
   }
 
@@ -76,28 +78,31 @@ export class Sealer {
   }
 
   /**
-   * unseal(), remembering what opened, keyed by the exact sealed string (by its SHA-256: a 43-character
-   * key, where the string itself would double the memory and take longer to look up), in a bounded LRU.
-   * The same string always opens to the same value: iron's HMAC covers every other part of it, and a
-   * Sealer's passwords never change. Only time can change the answer, so a remembered value is used only
-   * while the seal's own expiry lies ahead; after that the string is opened again (and refused).
-   * Nothing that fails to open is remembered. The values are deep-frozen: every reader of the same
-   * cookie shares one. For values read again and again (session cookies and records); one-time values
-   * use unseal().
+   * unseal(), remembering what opened, in a bounded LRU. An entry is found by the seal's last field (its
+   * HMAC, 43 characters, with iron-session's `~2`) and used only when the whole string is the one that
+   * opened: the HMAC covers every other part, so a seal's MAC names it, and the string comparison keeps
+   * a forged seal that reuses a real MAC from ever being answered from memory. (Hashing the whole 2.6 KB
+   * seal for a key cost more than the rest of a cached read.) A Sealer's passwords never change, so the
+   * same string always opens to the same value; only time can change the answer, so a remembered value
+   * is used only while the seal's own expiry lies ahead, after which the string is opened again (and
+   * refused). Nothing that fails to open is remembered. The values are deep-frozen: every reader of the
+   * same cookie shares one. For values read again and again (session cookies and records); one-time
+   * values use unseal().
    */
   async unsealCached<T extends object>(sealed: string, ttlSeconds: number): Promise<T | null> {
     const cache = this.#opened;
     if (!cache) return this.unseal<T>(sealed, ttlSeconds);
-    const key = hash('sha256', sealed, 'base64url');
+    const key = sealed.slice(sealed.lastIndexOf('*') + 1);
     const hit = cache.get(key);
-    if (hit) {
+    if (hit && hit.sealed === sealed) {
       if (hit.expiresAt > Date.now()) return hit.value as T;
       cache.delete(key);
     }
     const value = await this.unseal<T>(sealed, ttlSeconds);
     if (value) {
       const expiresAt = sealExpiry(sealed);
-      if (expiresAt > Date.now()) cache.set(key, { value: deepFreeze(value), expiresAt, size: sealed.length + 256 });
+      // The string is held flat, not as a slice of the request's whole Cookie header.
+      if (expiresAt > Date.now()) cache.set(key, { sealed: flat(sealed), value: deepFreeze(value), expiresAt, size: 2 * sealed.length + 256 });
     }
     return value;
   }
@@ -121,6 +126,11 @@ export class Sealer {
 function sealExpiry(sealed: string): number {
   const field = sealed.split('*', 6)[5];
   return field && /^\d+$/.test(field) ? Number(field) : 0;
+}
+
+/** A copy of `s` that shares no memory with the string it was cut from. */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function deepFreeze<T>(value: T): T {

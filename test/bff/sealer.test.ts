@@ -106,6 +106,24 @@ describe('Sealer.unsealCached', () => {
     assert.equal(await sealer.unsealCached('Fe26.2*garbage', 3600), null);
   });
 
+  it('never answers a forged seal from memory, even one that reuses a remembered seal\'s MAC', async () => {
+    const sealer = new Sealer([secret()]);
+    const sealed = await sealer.seal(value, 3600);
+    assert.deepEqual(await sealer.unsealCached(sealed, 3600), value);
+    // Fe26.2*id*salt*iv*data*expiry*hmacSalt*hmac~2: change the encrypted data, keep the MAC (the cache's key).
+    const parts = sealed.split('*');
+    const data = parts[4]!;
+    const flipped = `${data.slice(0, 10)}${data[10] === 'A' ? 'B' : 'A'}${data.slice(11)}`;
+    const forged = [...parts.slice(0, 4), flipped, ...parts.slice(5)].join('*');
+    assert.equal(forged.slice(forged.lastIndexOf('*')), sealed.slice(sealed.lastIndexOf('*')));
+    assert.equal(await sealer.unsealCached(forged, 3600), null);
+    // A longer expiry with the old MAC: refused too.
+    const extended = [...parts.slice(0, 5), String(Number(parts[5]) + 86_400_000), ...parts.slice(6)].join('*');
+    assert.equal(await sealer.unsealCached(extended, 3600), null);
+    // And the real one still opens, from memory.
+    assert.deepEqual(await sealer.unsealCached(sealed, 3600), value);
+  });
+
   it('does not serve a remembered value past the seal\'s expiry', async () => {
     const sealer = new Sealer([secret()]);
     const sealed = await sealer.seal(value, 1);

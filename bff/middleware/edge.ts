@@ -1,0 +1,30 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { answerError, notFound } from './errors.ts';
+
+/**
+ * One check of the edge: throws a LatchError to refuse the request (the edge answers it), returns
+ * true when it answered the request itself (a CORS preflight), and otherwise lets it go on.
+ */
+export type EdgeCheck = (ctx: Context) => boolean | void;
+
+/**
+ * The BFF's outermost middleware (after metrics): runs `checks` in order, then the routes, and turns
+ * every failure, theirs or the routes', into a coded JSON answer or error page (errors.ts). A route
+ * that answers nothing is 404 LATCH_NOT_FOUND.
+ *
+ * The checks are plain functions run in one frame rather than one Koa middleware each: on a warm /me
+ * the layers themselves (a promise and a closure per layer per request) cost more than their work
+ * (docs/bench.md).
+ */
+export function edge(logger: Logger, checks: readonly EdgeCheck[]) {
+  return async function latchEdge(ctx: Context, next: Next): Promise<void> {
+    try {
+      for (const check of checks) if (check(ctx) === true) return;
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw notFound();
+    } catch (raw) {
+      answerError(ctx, raw, logger);
+    }
+  };
+}

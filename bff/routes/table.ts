@@ -1,0 +1,107 @@
+import type { Context, Middleware, Next } from 'koa';
+import { LatchError } from '../errors.ts';
+
+/** A route's path: exact (a trailing slash is allowed too), or a pattern tested against the whole path. */
+export type RoutePath = string | RegExp;
+
+interface Route {
+  readonly path: RoutePath;
+  /** Upper-case methods, or null for any. */
+  readonly methods: ReadonlySet<string> | null;
+  readonly handler: Middleware;
+}
+
+const GET = new Set(['GET', 'HEAD']);
+const POST = new Set(['POST']);
+
+interface RouteState {
+  latchRoute?: RoutePath;
+}
+
+/**
+ * The BFF's routes. Each route file registers its handlers here (`get`, `post`, `all`), and the app
+ * runs `middleware()` after the edge. What it does, and no more:
+ *
+ * - exact paths by one Map lookup (`/me` and `/me/` alike), then the patterns in the order given;
+ * - GET answers HEAD too; a route's handlers are composed once, when it is registered;
+ * - a known path with another method: 405 LATCH_BAD_REQUEST with Allow (OPTIONS without a CORS
+ *   preflight: 204 with Allow); an unknown path goes on to `next` (the edge answers 404);
+ * - the matched route's path (never the raw one) for the metrics: `matchedRoute(ctx)`.
+ *
+ * A table of our own rather than @koa/router: that router matches every route's regular expression
+ * and composes a fresh middleware chain on every request, which on a warm `/me` cost more than the
+ * edge's checks together (docs/bench.md). The BFF needs none of its features beyond these.
+ */
+export class RouteTable {
+  readonly #exact = new Map<string, Route[]>();
+  readonly #patterns: Route[] = [];
+
+  get(path: RoutePath, ...handlers: Middleware[]): this {
+    return this.#add(path, GET, handlers);
+  }
+
+  post(path: RoutePath, ...handlers: Middleware[]): this {
+    return this.#add(path, POST, handlers);
+  }
+
+  /** Any method: the handler decides (the API proxy answers the methods it forwards). */
+  all(path: RoutePath, ...handlers: Middleware[]): this {
+    return this.#add(path, null, handlers);
+  }
+
+  #add(path: RoutePath, methods: ReadonlySet<string> | null, handlers: Middleware[]): this {
+    if (handlers.length === 0) throw new Error(`route ${String(path)}: no handler`);
+    const route: Route = { path, methods, handler: chain(handlers) };
+    if (typeof path === 'string') {
+      if (path !== '/' && path.endsWith('/')) throw new Error(`route ${path}: register it without the trailing slash`);
+      const routes = this.#exact.get(path);
+      if (routes) routes.push(route);
+      else this.#exact.set(path, [route]);
+    } else {
+      this.#patterns.push(route);
+    }
+    return this;
+  }
+
+  /** The routes registered for `path`, in order. */
+  #routesAt(path: string): readonly Route[] {
+    const exact = this.#exact.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+    if (exact) return exact;
+    const found: Route[] = [];
+    for (const route of this.#patterns) if ((route.path as RegExp).test(path)) found.push(route);
+    return found;
+  }
+
+  middleware(): Middleware {
+    return (ctx: Context, next: Next) => {
+      const routes = this.#routesAt(ctx.path);
+      if (routes.length === 0) return next();
+      const method = ctx.method;
+      for (const route of routes) {
+        if (route.methods === null || route.methods.has(method)) {
+          (ctx.state as RouteState).latchRoute = route.path;
+          return route.handler(ctx, next);
+        }
+      }
+      (ctx.state as RouteState).latchRoute = routes[0]!.path;
+      const allow = [...new Set(routes.flatMap((route) => [...route.methods!]))].join(', ');
+      ctx.set('Allow', allow);
+      if (method === 'OPTIONS') {
+        ctx.status = 204;
+        return Promise.resolve();
+      }
+      throw new LatchError('LATCH_BAD_REQUEST', 405, 'This method is not allowed here.');
+    };
+  }
+}
+
+/** One middleware that runs `handlers` in turn, each one's `next` being the one after it. */
+function chain(handlers: readonly Middleware[]): Middleware {
+  const last = handlers.at(-1)!;
+  return handlers.slice(0, -1).reduceRight<Middleware>((rest, handler) => (ctx, next) => handler(ctx, () => rest(ctx, next)), last);
+}
+
+/** The path of the route that answered (or refused the method of) this request; undefined when none matched. */
+export function matchedRoute(ctx: Context): RoutePath | undefined {
+  return (ctx.state as RouteState).latchRoute;
+}

@@ -1,0 +1,117 @@
+/**
+ * The BFF's route table (bff/routes/table.ts) behind the real edge middleware, over HTTP: exact paths
+ * and patterns, HEAD on GET routes, a trailing slash, 405 with Allow for a known path's other
+ * methods (coded JSON, never a 500), OPTIONS, 404 for unknown paths, handlers run in order, and the
+ * matched route's pattern (never the raw path) for the metrics.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Koa from 'koa';
+import { pino } from 'pino';
+import { edge } from '../../bff/middleware/edge.ts';
+import { matchedRoute, RouteTable } from '../../bff/routes/table.ts';
+import { listen, type Listening } from '../helpers/net.ts';
+
+describe('RouteTable', () => {
+  let server: Listening;
+  const seen: Array<string | undefined> = [];
+
+  before(async () => {
+    const routes = new RouteTable()
+      .get('/me', (ctx) => {
+        ctx.body = { route: 'me' };
+      })
+      .post('/logout', async (ctx, next) => {
+        ctx.set('X-Order', 'first');
+        await next();
+      }, (ctx) => {
+        ctx.body = { route: 'logout', order: ctx.response.get('X-Order') };
+      })
+      .get('/both', (ctx) => {
+        ctx.body = { route: 'both-get' };
+      })
+      .post('/both', (ctx) => {
+        ctx.body = { route: 'both-post' };
+      })
+      .get(/^\/latch[\w.-]*\.js$/, (ctx) => {
+        ctx.body = { route: 'asset', path: ctx.path };
+      })
+      .all(/^\/api(?:\/|$)/, (ctx) => {
+        ctx.body = { route: 'api', method: ctx.method };
+      });
+    const app = new Koa();
+    app.silent = true;
+    app.use(async (ctx, next) => {
+      await next();
+      const route = matchedRoute(ctx);
+      seen.push(route === undefined ? undefined : String(route));
+    });
+    app.use(edge(pino({ level: 'silent' }), []));
+    app.use(routes.middleware());
+    server = await listen(app.callback());
+  });
+  after(() => server.close());
+
+  const call = async (path: string, method = 'GET') => {
+    const res = await fetch(`${server.url}${path}`, { method });
+    const text = await res.text();
+    return { status: res.status, allow: res.headers.get('allow'), body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  };
+
+  it('finds exact paths, with or without a trailing slash, and answers HEAD on GET routes', async () => {
+    assert.deepEqual((await call('/me')).body, { route: 'me' });
+    assert.deepEqual((await call('/me/')).body, { route: 'me' });
+    const head = await call('/me', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body, undefined);
+    assert.equal(seen.at(-1), '/me');
+  });
+
+  it('runs a route\'s handlers in the order given', async () => {
+    assert.deepEqual((await call('/logout', 'POST')).body, { route: 'logout', order: 'first' });
+  });
+
+  it('tells two methods of one path apart', async () => {
+    assert.deepEqual((await call('/both')).body, { route: 'both-get' });
+    assert.deepEqual((await call('/both', 'POST')).body, { route: 'both-post' });
+  });
+
+  it('tests patterns against the whole path, and names the pattern for the metrics', async () => {
+    assert.deepEqual((await call('/latch.iife.js')).body, { route: 'asset', path: '/latch.iife.js' });
+    assert.equal(seen.at(-1), String(/^\/latch[\w.-]*\.js$/));
+    assert.equal((await call('/x/latch.js')).status, 404);
+    assert.deepEqual((await call('/api/orders/1', 'DELETE')).body, { route: 'api', method: 'DELETE' });
+    assert.deepEqual((await call('/api', 'PROPFIND')).body, { route: 'api', method: 'PROPFIND' });
+    assert.equal((await call('/apis')).status, 404);
+  });
+
+  it('answers a known path\'s other methods 405 LATCH_BAD_REQUEST with Allow', async () => {
+    const res = await call('/logout');
+    assert.equal(res.status, 405);
+    assert.equal(res.allow, 'POST');
+    assert.deepEqual(res.body, { error: { code: 'LATCH_BAD_REQUEST', message: 'This method is not allowed here.' } });
+    assert.equal(seen.at(-1), '/logout');
+    const put = await call('/both', 'PUT');
+    assert.equal(put.status, 405);
+    assert.equal(put.allow, 'GET, HEAD, POST');
+    assert.equal((await call('/me', 'PROPFIND')).status, 405);
+  });
+
+  it('answers OPTIONS (no CORS preflight) 204 with Allow', async () => {
+    const res = await call('/me', 'OPTIONS');
+    assert.equal(res.status, 204);
+    assert.equal(res.allow, 'GET, HEAD');
+  });
+
+  it('leaves unknown paths to the edge: 404 LATCH_NOT_FOUND, no route named', async () => {
+    const res = await call('/nope');
+    assert.equal(res.status, 404);
+    assert.deepEqual(res.body, { error: { code: 'LATCH_NOT_FOUND', message: 'Not found.' } });
+    assert.equal(seen.at(-1), undefined);
+  });
+
+  it('refuses to register a path with a trailing slash or a route without a handler', () => {
+    assert.throws(() => new RouteTable().get('/me/', () => undefined), /trailing slash/);
+    assert.throws(() => new RouteTable().get('/me'), /no handler/);
+  });
+});
