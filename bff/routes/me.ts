@@ -14,8 +14,9 @@ import { sameSiteOf, siteOf } from '../sites.ts';
  */
 export function meRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/me', async (ctx) => {
-    const sessions = siteOf(ctx).sessionsFor(ctx.get('Cookie'));
-    const read = await sessions.read(ctx.get('Cookie'));
+    const cookie = ctx.req.headers.cookie;
+    const sessions = siteOf(ctx).sessionsFor(cookie);
+    const read = await sessions.read(cookie);
     if (!read) throw (await provesBlockedCookies(sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
     let { session } = read;
     let changed = read.stale;
@@ -24,16 +25,18 @@ export function meRoute(router: RouteTable, deps: RouteDeps) {
       session = fresh.session;
       changed ||= fresh.refreshed;
     } catch (err) {
-      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(ctx.get('Cookie')));
+      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(cookie));
       throw err;
     }
     // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
     if (changed) {
       session = sessions.touch(session);
-      ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
+      ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: cookie }));
     }
     // The earlier of the absolute and the idle end.
     const body: MeResponse = { user: session.user, expiresAt: sessions.expiresAt(session), sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) };
+    // The type set directly: Koa would look 'json' up in its MIME table on every answer.
+    ctx.set('Content-Type', 'application/json; charset=utf-8');
     ctx.body = body;
   });
 }

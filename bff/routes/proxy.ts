@@ -130,14 +130,26 @@ export function resolveTarget(rawTarget: string, routes: ReadonlyMap<string, Api
     if (name === '.' || name === '..') throw badRequest('The API path may not contain . or .. segments.');
   });
 
-  const base = new URL(route.upstream);
+  const base = upstreamBase(route.upstream);
   const url = new URL(route.upstream + rest + (rawQuery ? `?${rawQuery}` : ''));
   // Belt and braces: whatever the checks above missed, the result stays under the base.
-  const basePath = base.pathname.replace(/\/$/, '');
+  const basePath = base.path;
   if (url.origin !== base.origin || (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) || url.username || url.password) {
     throw badRequest('The API path leaves its base.');
   }
   return { route, url };
+}
+
+/** Each upstream's origin and base path (no trailing slash), parsed once: the configuration never changes. */
+const bases = new Map<string, { origin: string; path: string }>();
+function upstreamBase(upstream: string): { origin: string; path: string } {
+  let base = bases.get(upstream);
+  if (!base) {
+    const url = new URL(upstream);
+    base = { origin: url.origin, path: url.pathname.replace(/\/$/, '') };
+    bases.set(upstream, base);
+  }
+  return base;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -207,12 +219,19 @@ type Body = Buffer | IncomingMessage | null;
 
 function forwardedHeaders(ctx: Context): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const hopByHop = new Set(ctx.get('Connection').toLowerCase().split(',').map((s) => s.trim()));
+  const headers = ctx.req.headers;
+  const hopByHop = connectionTokens(headers.connection);
   for (const name of FORWARDED_REQUEST_HEADERS) {
-    const value = ctx.req.headers[name];
-    if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+    const value = headers[name];
+    if (value !== undefined && !hopByHop?.has(name)) out[name] = value;
   }
   return out;
+}
+
+/** The header names a Connection header lists (hop-by-hop, never forwarded); undefined for none. */
+function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined || connection === '') return undefined;
+  return new Set(String(connection).toLowerCase().split(',').map((s) => s.trim()));
 }
 
 /** null (no body), the whole body when small enough to replay, or the request stream itself. */
@@ -304,15 +323,18 @@ function discard(res: IncomingMessage) {
 /** Streams the upstream answer back: its status, its safe headers, its body. */
 function respond(ctx: Context, res: IncomingMessage, route: ApiRoute, baseUrl: URL) {
   ctx.status = res.statusCode ?? 502;
-  const connectionTokens = new Set(String(res.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  const hopByHop = connectionTokens(res.headers.connection);
+  const out = ctx.res;
   for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name) || connectionTokens.has(name) || name.startsWith('access-control-')) continue;
+    if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name) || hopByHop?.has(name) || name.startsWith('access-control-')) continue;
     if (name === 'vary') {
       for (const field of String(value).split(',')) if (field.trim()) ctx.vary(field.trim());
     } else if (name === 'location') {
       ctx.set('Location', publicLocation(String(value), route, baseUrl));
     } else {
-      ctx.set(name, value);
+      // Straight to node:http (Koa's set() builds arrays per call); the names and values are the
+      // upstream's as node:http parsed them, and setHeader checks them again.
+      out.setHeader(name, value);
     }
   }
   ctx.body = res;

@@ -78,7 +78,19 @@ export class DenyList {
    * closed. `owner`: an object that stands for this session for as long as it lives (see keysOf).
    */
   async isDenied(session: SessionIdentity, owner?: object): Promise<boolean> {
-    const [sid, sub, psid] = await this.#store.mget(this.keysOf(session, owner));
+    return this.#denied(session, await this.#store.mget(this.keysOf(session, owner)));
+  }
+
+  /**
+   * isDenied() answered at once, or undefined when the store cannot answer without a round trip
+   * (Redis): then call isDenied().
+   */
+  isDeniedNow(session: SessionIdentity, owner?: object): boolean | undefined {
+    const values = this.#store.mgetNow?.(this.keysOf(session, owner));
+    return values && this.#denied(session, values);
+  }
+
+  #denied(session: SessionIdentity, [sid, sub, psid]: ReadonlyArray<string | null | undefined>): boolean {
     if (sid !== null && sid !== undefined) return true;
     const before = (value: string | null | undefined) => {
       if (value === null || value === undefined) return false;

@@ -130,7 +130,7 @@ export class SessionManager {
     const sealed = joinChunks(parseCookies(cookieHeader), this.sessionCookie);
     if (!sealed) return null;
     let stale = this.sealer.isStale(sealed);
-    let data: unknown = await this.sealer.unsealCached<object>(sealed, this.#maxAgeS);
+    let data: unknown = this.sealer.openedBefore<object>(sealed) ?? (await this.sealer.unsealCached<object>(sealed, this.#maxAgeS));
     if (this.serverSide) {
       if (!isRef(data)) return null;
       const ref = data.ref;
@@ -144,8 +144,9 @@ export class SessionManager {
     const session = data;
     if (session.exp <= now || sessionEnd(session, this.#idleMs) <= now) return null;
     // `denyList: false` only for logout while the store is down: it ends the session anyway.
-    if (options.denyList !== false && (await this.denyList.isDenied({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat }, session))) {
-      return null;
+    if (options.denyList !== false) {
+      const identity = { sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat };
+      if (this.denyList.isDeniedNow(identity, session) ?? (await this.denyList.isDenied(identity, session))) return null;
     }
     stale ||= now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION;
     return { session, stale };

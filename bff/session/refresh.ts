@@ -78,7 +78,9 @@ export class SessionRefresher {
    * (LATCH_SESSION_EXPIRED); an unreachable server is a 502/504 and the
    * session survives; an unreachable store is a 503.
    */
-  async ensureFresh(session: Session, force = false): Promise<{ session: Session; refreshed: boolean }> {
+  ensureFresh(session: Session, force = false): Promise<{ session: Session; refreshed: boolean }> {
+    // The common case (a good token) without a second async frame: this runs on every /me and API call.
+    if (!force && !accessTokenStale(session, this.#skewMs)) return Promise.resolve({ session, refreshed: false });
     return this.#ensureFresh(session, force, 0);
   }
 

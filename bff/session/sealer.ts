@@ -92,19 +92,31 @@ export class Sealer {
   async unsealCached<T extends object>(sealed: string, ttlSeconds: number): Promise<T | null> {
     const cache = this.#opened;
     if (!cache) return this.unseal<T>(sealed, ttlSeconds);
+    const remembered = this.openedBefore<T>(sealed);
+    if (remembered) return remembered;
     const key = sealed.slice(sealed.lastIndexOf('*') + 1);
-    const hit = cache.get(key);
-    if (hit && hit.sealed === sealed) {
-      if (hit.expiresAt > Date.now()) return hit.value as T;
-      cache.delete(key);
-    }
     const value = await this.unseal<T>(sealed, ttlSeconds);
     if (value) {
       const expiresAt = sealExpiry(sealed);
-      // The string is held flat, not as a slice of the request's whole Cookie header.
-      if (expiresAt > Date.now()) cache.set(key, { sealed: flat(sealed), value: deepFreeze(value), expiresAt, size: 2 * sealed.length + 256 });
+      // `sealed` may be a slice of the request's Cookie header, which it then keeps: about as large.
+      if (expiresAt > Date.now()) cache.set(key, { sealed, value: deepFreeze(value), expiresAt, size: 2 * sealed.length + 256 });
     }
     return value;
+  }
+
+  /**
+   * What unsealCached() remembers for this exact seal, while its expiry lies ahead; undefined
+   * otherwise (call unsealCached()). Synchronous: a warm read needs no promise for it.
+   */
+  openedBefore<T extends object>(sealed: string): T | undefined {
+    const cache = this.#opened;
+    if (!cache) return undefined;
+    const key = sealed.slice(sealed.lastIndexOf('*') + 1);
+    const hit = cache.get(key);
+    if (!hit || hit.sealed !== sealed) return undefined;
+    if (hit.expiresAt > Date.now()) return hit.value as T;
+    cache.delete(key);
+    return undefined;
   }
 
   /** Whether a seal was made with an older key (and should be resealed with the newest). */
@@ -126,11 +138,6 @@ export class Sealer {
 function sealExpiry(sealed: string): number {
   const field = sealed.split('*', 6)[5];
   return field && /^\d+$/.test(field) ? Number(field) : 0;
-}
-
-/** A copy of `s` that shares no memory with the string it was cut from. */
-function flat(s: string): string {
-  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function deepFreeze<T>(value: T): T {

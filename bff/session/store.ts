@@ -16,6 +16,11 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   /** One round trip for several keys; missing ones are null. */
   mget(keys: readonly string[]): Promise<Array<string | null>>;
+  /**
+   * mget() answered at once, for stores that hold the data in this process (memory): lets the
+   * deny-list check on every session read skip a promise per request. Remote stores leave it out.
+   */
+  mgetNow?(keys: readonly string[]): Array<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Sets only when the key is absent (SET NX PX). True when this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;

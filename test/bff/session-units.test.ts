@@ -116,9 +116,13 @@ describe('SessionManager', () => {
     const store = new MemoryStore();
     const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600, store });
     const c = header(await m.write(session()));
-    store.mget = async () => {
-      throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down');
-    };
+    // As a remote store that cannot be reached: no synchronous answer, and mget() rejects.
+    Object.assign(store, {
+      mgetNow: undefined,
+      mget: async () => {
+        throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down');
+      },
+    });
     await assert.rejects(m.read(c), (err: LatchError) => err.status === 503);
   });
 });

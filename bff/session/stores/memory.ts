@@ -48,6 +48,10 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async mget(keys: readonly string[]): Promise<Array<string | null>> {
+    return this.mgetNow(keys);
+  }
+
+  mgetNow(keys: readonly string[]): Array<string | null> {
     return keys.map((key) => this.#read(key));
   }
 
