@@ -34,9 +34,25 @@ export function meRoute(router: RouteTable, deps: RouteDeps) {
       ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: cookie }));
     }
     // The earlier of the absolute and the idle end.
-    const body: MeResponse = { user: session.user, expiresAt: sessions.expiresAt(session), sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) };
-    // The type set directly: Koa would look 'json' up in its MIME table on every answer.
+    const sameSite = sameSiteOf(ctx.get('Sec-Fetch-Site'));
+    // JSON written here, with its type: Koa's object path would sniff the body and look 'json' up in
+    // its MIME table on every answer.
     ctx.set('Content-Type', 'application/json; charset=utf-8');
-    ctx.body = body;
+    ctx.body = answerFor(session, sameSite, () => ({ user: session.user, expiresAt: sessions.expiresAt(session), sameSite }));
   });
+}
+
+/**
+ * The answer for a session, serialised once per session object and `sameSite`: a warm read gets the
+ * same frozen session object from the seal cache, so the same cookie is answered without serialising
+ * its claims again. A refreshed or renewed session is a new object, and so a new answer.
+ */
+const answers = new WeakMap<object, Map<boolean | null, string>>();
+
+function answerFor(session: object, sameSite: boolean | null, body: () => MeResponse): string {
+  let bySameSite = answers.get(session);
+  if (!bySameSite) answers.set(session, (bySameSite = new Map()));
+  let text = bySameSite.get(sameSite);
+  if (text === undefined) bySameSite.set(sameSite, (text = JSON.stringify(body())));
+  return text;
 }
