@@ -3,7 +3,7 @@
  * on this machine, and checked against the targets of issue 8. Everything runs on 127.0.0.1 (free
  * ports), every load loop is bounded in requests and in time, and the whole run takes about 3–5 minutes.
  *
- *   npm run bench                 the full run; writes bench/results/latest.{json,md} and the table in docs/bench.md
+ *   npm run bench                 the full run; writes bench/results/latest.{json,md} and the tables in docs/bench.md and README.md
  *   npm run bench -- --quick      shorter runs, fewer rounds (for trying changes); results go to a temp folder
  *
  * What runs where (see docs/bench.md): this process is the load generator (autocannon, 32 connections)
@@ -27,7 +27,7 @@ import { freePort } from '../test/helpers/net.ts';
 import { startChild, type ChildServer } from './lib/children.ts';
 import { load, type LoadResult } from './lib/load.ts';
 import { bffSessions, cookieHeader, eocCookies, eocSessionData, sealMany, sealOne } from './lib/sessions.ts';
-import { renderMarkdown, renderText, type BenchReport, type Target } from './lib/report.ts';
+import { renderMarkdown, renderTargetsMarkdown, renderText, type BenchReport, type Target } from './lib/report.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -446,7 +446,10 @@ async function main(): Promise<void> {
     writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ ...report, memory: { ...report.memory } }, null, 2)}\n`);
     writeFileSync(join(outDir, 'latest.md'), md);
     writeFileSync(join(outDir, 'latest.raw.json'), `${JSON.stringify({ warm: [...warm.values()], cold: [...cold.values()], proxy: [...proxy.values()], memRun }, null, 2)}\n`);
-    if (!QUICK) updateDocsTable(renderMarkdown(report, { footer: false }));
+    if (!QUICK) {
+      replaceBetweenMarkers(join(ROOT, 'docs/bench.md'), renderMarkdown(report, { footer: false }));
+      replaceBetweenMarkers(join(ROOT, 'README.md'), renderTargetsMarkdown(report));
+    }
     log(`results: ${join(outDir, 'latest.json')} and latest.md (${report.seconds} s in all)`);
     if (asDuringMe !== 0) log(`WARNING: ${asDuringMe} calls reached the authorization server during the /me runs`);
   } catch (err) {
@@ -474,9 +477,8 @@ function gitDescribe(): string {
   return head ? `${head}${dirty ? ' (bff/ has uncommitted changes)' : ''}` : 'unknown';
 }
 
-/** Replaces the table between the markers in docs/bench.md with this run's. */
-function updateDocsTable(md: string): void {
-  const file = join(ROOT, 'docs/bench.md');
+/** Replaces what lies between the `bench:latest` markers in `file` (docs/bench.md, README.md) with this run's tables. */
+function replaceBetweenMarkers(file: string, md: string): void {
   if (!existsSync(file)) return;
   const doc = readFileSync(file, 'utf8');
   const start = '<!-- bench:latest:start -->';
