@@ -38,6 +38,8 @@ export interface BffOptions {
   audit?: AuditHook;
   /** Replaces the store built from the configuration (memory, or Redis with LATCH_REDIS_URL). */
   store?: KeyValueStore;
+  /** True while the server drains (bff/server.ts on SIGTERM): answers then carry `Connection: close`. */
+  closing?: () => boolean;
 }
 
 export interface Bff extends Koa {
@@ -110,7 +112,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
     }));
   }
   if (metrics) app.use(metrics.middleware);
-  app.use(edge(logger, checks));
+  app.use(edge(logger, checks, options.closing));
   app.use(router.middleware());
   return app;
 }

@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { createBff, type Bff, type BffOptions } from './app.ts';
@@ -28,17 +28,13 @@ export interface ServerHandle {
 /** Starts the BFF on config.host (LATCH_HOST, default 127.0.0.1) and config.port (PORT). Resolves once listening. */
 export async function startServer(config: BffConfig, options: BffOptions = {}): Promise<ServerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const app = createBff(config, { ...options, logger });
-  const handle = app.callback();
-  const inFlight = new Set<ServerResponse>();
   let draining = false;
+  // While draining, every answer the app gives says `Connection: close` (set by its edge as the answer
+  // is made). No per-request bookkeeping here: a Set of the responses in flight, touched twice per
+  // request, made every young-generation GC of a proxied request several times dearer (docs/bench.md).
+  const app = createBff(config, { ...options, logger, closing: () => draining });
   // Node's header ceiling above LATCH_MAX_HEADER_BYTES, so oversized heads get the coded 431 from the app.
-  const server = createServer(serverOptions(config), (req, res) => {
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-    if (draining) res.setHeader('Connection', 'close');
-    void handle(req, res);
-  });
+  const server = createServer(serverOptions(config), app.callback());
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   await new Promise<void>((resolve, reject) => {
@@ -60,7 +56,6 @@ export async function startServer(config: BffConfig, options: BffOptions = {}): 
     shutdown(graceMs = SHUTDOWN_GRACE_MS) {
       stopping ??= new Promise((resolve) => {
         draining = true;
-        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
         // A keep-alive connection that goes idle while we drain is closed at once, not after its timeout.
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
         const deadline = setTimeout(() => {

@@ -11,13 +11,14 @@ export type EdgeCheck = (ctx: Context) => boolean | void;
 /**
  * The BFF's outermost middleware (after metrics): runs `checks` in order, then the routes, and turns
  * every failure, theirs or the routes', into a coded JSON answer or error page (errors.ts). A route
- * that answers nothing is 404 LATCH_NOT_FOUND.
+ * that answers nothing is 404 LATCH_NOT_FOUND. While `closing()` says so (bff/server.ts draining on
+ * SIGTERM), every answer carries `Connection: close`.
  *
  * The checks are plain functions run in one frame rather than one Koa middleware each: on a warm /me
  * the layers themselves (a promise and a closure per layer per request) cost more than their work
  * (docs/bench.md).
  */
-export function edge(logger: Logger, checks: readonly EdgeCheck[]) {
+export function edge(logger: Logger, checks: readonly EdgeCheck[], closing?: () => boolean) {
   return async function latchEdge(ctx: Context, next: Next): Promise<void> {
     try {
       for (const check of checks) if (check(ctx) === true) return;
@@ -25,6 +26,9 @@ export function edge(logger: Logger, checks: readonly EdgeCheck[]) {
       if (ctx.status === 404 && ctx.body === undefined) throw notFound();
     } catch (raw) {
       answerError(ctx, raw, logger);
+    } finally {
+      // A graceful shutdown: this connection is not kept alive past this answer.
+      if (closing?.() && !ctx.headerSent) ctx.set('Connection', 'close');
     }
   };
 }

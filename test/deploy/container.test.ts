@@ -263,6 +263,7 @@ describe('the container image (Dockerfile), run as Docker would run it', () => {
     const { finalUrl, callbackResult } = await login;
     assert.equal(callbackResult?.status, 302, 'the request in flight was answered');
     assert.ok(callbackResult?.setCookies.some((c) => c.startsWith('latch=')), 'with its session cookie');
+    assert.equal(callbackResult?.headers.get('connection'), 'close', 'and without keeping its connection alive');
     assert.equal(finalUrl.href, `${SITE}/after`);
 
     const { code, signal, at } = await exited;
