@@ -34,12 +34,12 @@ export interface LatchEventMap {
 export type LatchEventName = keyof LatchEventMap;
 export type LatchEventDetail<K extends LatchEventName> = LatchEventMap[K]['detail'];
 
-/** The one place the widget dispatches events from. */
-export const emit = <K extends LatchEventName>(
+/** The one place the widget dispatches events from; it adds the `latch-` prefix (`emit(el, 'login', ...)`). */
+export const emit = <N extends LatchEventName extends `latch-${infer S}` ? S : never>(
   target: EventTarget,
-  name: K,
-  detail: LatchEventDetail<K>,
-): boolean => target.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+  name: N,
+  detail: LatchEventDetail<`latch-${N}`>,
+): boolean => target.dispatchEvent(new CustomEvent('latch-' + name, { bubbles: true, composed: true, detail }));
 
 declare global {
   interface HTMLElementEventMap extends LatchEventMap {}

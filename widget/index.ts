@@ -69,7 +69,7 @@ const api: Latch = {
   logout: () => S.logout(),
   fetch: S.apiFetch,
   configure(options) {
-    if (options.strings) overrideStrings(options.strings);
+    overrideStrings(options.strings);
     S.configure(options);
   },
   refresh: () => S.refresh(),

@@ -24,7 +24,7 @@ import type { LatchConfig } from './session.ts';
 /**
  * Runs one hand-off sign-in in `win` (null: the browser blocked the popup). `wait` is the
  * session's: the popup's message from the BFF, or undefined once it closed without one. The end is
- * the session's too: `failed(code)` (an error whose Retry signs in again), `apply(me, true, true)`
+ * the session's too: `failed(code)` (an error whose Retry signs in again), `apply(me, true)`
  * (signed in, `latch-login`, the other tabs told), or `refresh(true)` (closed: ask `/me`).
  */
 export type Handoff = (
@@ -33,7 +33,7 @@ export type Handoff = (
   config: Required<LatchConfig>,
   wait: (win: Window) => Promise<LatchPopupMessage | undefined>,
   failed: (code: string) => void,
-  apply: (me: MeResponse, share: boolean, fresh: boolean) => void,
+  apply: (me: MeResponse, fresh: boolean) => void,
   refresh: (fresh?: boolean) => Promise<void>,
 ) => Promise<void>;
 
@@ -68,7 +68,7 @@ const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) 
     );
     redeemed = true;
     // Signed in only if the browser kept the cookie and sends it: ask /me with it.
-    return apply(await request<MeResponse>(config.bff + '/me', {}, config.timeout), true, true);
+    return apply(await request<MeResponse>(config.bff + '/me', {}, config.timeout), true);
   } catch (e) {
     const { code, status } = e as LatchError;
     if (!(redeemed && status == 401)) return failed(code);

@@ -107,6 +107,9 @@ let proof: string | null | undefined;
 
 const snapshot = (): LatchSessionState => ({ ...state });
 
+/** Re-renders every element. */
+const update = (): void => els.forEach((el) => el.requestUpdate());
+
 /** Where events go: the element the user acted on, else the first element, else the document. */
 const target = (): EventTarget =>
   (initiator?.isConnected && initiator) || els.values().next().value || document;
@@ -123,12 +126,12 @@ function set(next: Partial<LatchSessionState>, fresh?: boolean): void {
   const t = target();
   const now = snapshot();
   if (state.user && !prev.user && (fresh || prev.status != 'loading'))
-    emit(t, 'latch-login', { user: state.user });
-  if (prev.user && state.status == 'signed-out') emit(t, 'latch-logout', { user: prev.user });
-  if (state.error && state.error != prev.error) emit(t, 'latch-error', state.error);
-  emit(t, 'latch-session-change', now);
+    emit(t, 'login', { user: state.user });
+  if (prev.user && state.status == 'signed-out') emit(t, 'logout', { user: prev.user });
+  if (state.error && state.error != prev.error) emit(t, 'error', state.error);
+  emit(t, 'session-change', now);
   listeners.forEach((fn) => fn(now));
-  els.forEach((el) => el.requestUpdate());
+  update();
   schedule();
 }
 
@@ -140,41 +143,35 @@ function schedule(): void {
     // setTimeout takes a negative delay as 0, and overflows above 2^31 - 1.
     const wait = (at: number) => Math.min(at - Date.now(), 2 ** 31 - 1);
     timers = [
-      setTimeout(() => emit(target(), 'latch-expiring', { expiresAt: end }), wait(end - config.expiringBefore)),
+      setTimeout(() => emit(target(), 'expiring', { expiresAt: end }), wait(end - config.expiringBefore)),
       setTimeout(refresh, wait(end + 1000)),
     ];
   }
 }
 
-/** Apply a `/me` answer (null: signed out). `share`: tell the other tabs. */
-function apply(me: MeResponse | null, share?: boolean, fresh?: boolean): void {
+/**
+ * Apply a `/me` answer (null: signed out). `fresh`: a sign-in or sign-out just ended here, so tell
+ * the other tabs (and a sign-in sends `latch-login`).
+ */
+function apply(me: MeResponse | null, fresh?: boolean): void {
   const error = state.error?.source == 'callback' && !me ? state.error : null;
   set(
-    me
-      ? { status: 'signed-in', user: me.user, expiresAt: me.expiresAt, error }
-      : { status: error ? 'error' : 'signed-out', user: null, expiresAt: null, error },
+    {
+      status: me ? 'signed-in' : error ? 'error' : 'signed-out',
+      user: me ? me.user : null,
+      expiresAt: me ? me.expiresAt : null,
+      error,
+    },
     fresh,
   );
-  if (share) channel?.postMessage({ me });
+  if (fresh) channel?.postMessage({ me });
 }
 
-function fail(e: unknown): void {
-  set({ status: 'error', error: { code: (e as LatchError).code, source: 'bff' } });
-}
+/** A failed sign-in (`callback`): the error state, whose Retry signs in again; or a failed call to the BFF. */
+const failed = (code: string, source: LatchErrorInfo['source'] = 'callback'): void =>
+  set({ status: 'error', error: { code, source } });
 
-/** A failed sign-in: the error state, whose Retry signs in again. */
-const failed = (code: string): void => set({ status: 'error', error: { code, source: 'callback' } });
-
-/** Reads and forgets a flag in sessionStorage (absent where storage is blocked). */
-function take(key: string): boolean {
-  try {
-    const v = sessionStorage.getItem(key);
-    sessionStorage.removeItem(key);
-    return !!v;
-  } catch {
-    return false;
-  }
-}
+const fail = (e: unknown): void => failed((e as LatchError).code, 'bff');
 
 /**
  * Fetches `/me` (once at a time) and applies the answer. `fresh`: a sign-in
@@ -186,11 +183,17 @@ function take(key: string): boolean {
  * BFF's words (which name the fix), not a return to "Sign in".
  */
 export function refresh(fresh?: boolean): Promise<void> {
-  // Back from a redirect sign-in (the flag is set just before leaving): fresh too.
-  fresh = take(PENDING) || fresh;
+  try {
+    // Back from a redirect sign-in (the flag is set just before leaving): fresh too. Read once.
+    const pending = sessionStorage.getItem(PENDING);
+    sessionStorage.removeItem(PENDING);
+    fresh ||= !!pending;
+  } catch {
+    /* storage blocked: no flag */
+  }
   return (inflight ??= request<MeResponse>(config.bff + '/me' + (proof ? '?proof=' + proof : ''), {}, config.timeout)
     .then(
-      (me) => apply(me, fresh, fresh),
+      (me) => apply(me, fresh),
       (e: LatchError) =>
         e.code == 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
           ? (console.error('latch: ' + e.message), fail(e))
@@ -252,8 +255,8 @@ export function detach(el: Subscriber): void {
 
 export function configure(options: LatchConfig): void {
   const bff = options.bff?.replace(/\/+$/, '');
-  Object.assign(config, options, bff ? { bff } : {});
-  els.forEach((el) => el.requestUpdate());
+  Object.assign(config, options, bff && { bff });
+  update();
   if (bff) started ? void refresh() : start();
 }
 
@@ -354,7 +357,7 @@ const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void
  */
 export function signedIn(me: MeResponse, from: Element): void {
   initiator = from;
-  apply(me, true, true);
+  apply(me, true);
 }
 
 /** Signs out at the BFF, tells the other tabs, then goes to the server's logout URL if it has one. */

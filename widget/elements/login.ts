@@ -144,7 +144,7 @@ export class LatchLoginElement extends LatchElement {
     const said = loading ? '' : words || (this._settled ? news : '');
     this._settled ||= !loading;
     const avatar = user?.picture
-      ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer" />`
+      ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer">`
       : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`;
     const skeleton = html`<span class="b s" part="skeleton" aria-hidden="true"><i>${t.signIn}</i></span>`;
     const body = loading

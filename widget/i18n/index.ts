@@ -21,7 +21,7 @@ const CHUNKS = /^(de|fr|es)$/;
 const chunk = (lang: string): Promise<{ default: Partial<LatchStrings> }> =>
   import(/* @vite-ignore */ `./${lang}.ts`);
 
-export function overrideStrings(more: LatchStringOverrides): void {
+export function overrideStrings(more: LatchStringOverrides = {}): void {
   for (const l in more) overrides[l] = { ...overrides[l], ...more[l] };
 }
 
