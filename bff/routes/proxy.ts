@@ -44,7 +44,7 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
     const body = await requestBody(ctx);
     const headers = forwardedHeaders(ctx);
     const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes };
-    const forward = (token: string) => send(url, ctx.method, { ...headers, authorization: `Bearer ${token}` }, body, limits);
+    const forward = (token: string) => send(url, ctx.method, headers, `Bearer ${token}`, body, limits);
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());
@@ -228,10 +228,15 @@ function forwardedHeaders(ctx: Context): OutgoingHttpHeaders {
   return out;
 }
 
-/** The header names a Connection header lists (hop-by-hop, never forwarded); undefined for none. */
+/**
+ * The header names a Connection header lists (hop-by-hop, never forwarded); undefined for none. The
+ * usual values, `keep-alive` and `close`, name no header that is not dropped anyway.
+ */
 function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
   if (connection === undefined || connection === '') return undefined;
-  return new Set(String(connection).toLowerCase().split(',').map((s) => s.trim()));
+  const value = String(connection).toLowerCase();
+  if (value === 'keep-alive' || value === 'close') return undefined;
+  return new Set(value.split(',').map((s) => s.trim()));
 }
 
 /** null (no body), the whole body when small enough to replay, or the request stream itself. */
@@ -267,9 +272,9 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGA
  * A streamed body is counted on its way: past `maxBodyBytes` (LATCH_MAX_BODY_BYTES, which bodies
  * with a Content-Length meet before they get here) the upstream request is dropped with 413.
  */
-function send(url: URL, method: string, headers: OutgoingHttpHeaders, body: Body, limits: { timeoutMs: number; maxBodyBytes: number }): Promise<IncomingMessage> {
+function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorization: string, body: Body, limits: { timeoutMs: number; maxBodyBytes: number }): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const outHeaders: OutgoingHttpHeaders = { ...headers };
+    const outHeaders: OutgoingHttpHeaders = { ...headers, authorization };
     if (Buffer.isBuffer(body)) outHeaders['content-length'] = String(body.length);
     else if (body) {
       const length = body.headers['content-length'];
