@@ -94,12 +94,11 @@ export class Sealer {
     if (!cache) return this.unseal<T>(sealed, ttlSeconds);
     const remembered = this.openedBefore<T>(sealed);
     if (remembered) return remembered;
-    const key = sealed.slice(sealed.lastIndexOf('*') + 1);
     const value = await this.unseal<T>(sealed, ttlSeconds);
     if (value) {
       const expiresAt = sealExpiry(sealed);
       // `sealed` may be a slice of the request's Cookie header, which it then keeps: about as large.
-      if (expiresAt > Date.now()) cache.set(key, { sealed, value: deepFreeze(value), expiresAt, size: 2 * sealed.length + 256 });
+      if (expiresAt > Date.now()) cache.set(cacheKey(sealed), { sealed, value: deepFreeze(value), expiresAt, size: 2 * sealed.length + 256 });
     }
     return value;
   }
@@ -111,7 +110,7 @@ export class Sealer {
   openedBefore<T extends object>(sealed: string): T | undefined {
     const cache = this.#opened;
     if (!cache) return undefined;
-    const key = sealed.slice(sealed.lastIndexOf('*') + 1);
+    const key = cacheKey(sealed);
     const hit = cache.get(key);
     if (!hit || hit.sealed !== sealed) return undefined;
     if (hit.expiresAt > Date.now()) return hit.value as T;
@@ -132,6 +131,11 @@ export class Sealer {
   static passwordId(secret: string): string {
     return passwordId(secret);
   }
+}
+
+/** A seal's cache key: its last field, the HMAC (with iron-session's `~2`). */
+function cacheKey(sealed: string): string {
+  return sealed.slice(sealed.lastIndexOf('*') + 1);
 }
 
 /** The expiry iron wrote in a seal (`Fe26.2*id*salt*iv*data*<expiry ms>*…`), or 0 for none. */
