@@ -94,7 +94,8 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   //    b. the site: the request's site by its host (421 for an unknown one with LATCH_SITES), and a
   //       path mount's prefix removed; everything below uses that site's origins and cookies;
   //    c. CORS: set before routing, so errors to allowed origins stay readable; answers preflights;
-  //    d. limits: header and body sizes (431/413), then the per-IP rate limit on /login and /callback (429).
+  //    d. limits: header and body sizes (431/413), then the per-IP rate limit on the routes that declare
+//       `rateLimited` (/login and /callback), by the route the table will match, never the raw path (429).
   // 2. the routes (routes/table.ts: 405 for a known path's other methods; state-changing routes add
   //    requireCsrf themselves; /backchannel-logout is exempt).
   const checks: EdgeCheck[] = [
@@ -107,7 +108,8 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   if (config.rateLimit.max > 0) {
     const limiter = new FixedWindowLimiter({ max: config.rateLimit.max, windowMs: config.rateLimit.windowSeconds * 1000 });
     checks.push(rateLimit(limiter, {
-      paths: ['/login', '/callback'],
+      // The routes that say so where they register (/login, /callback), however the path is spelled.
+      applies: (ctx) => router.lookup(ctx.path, ctx.method)?.traits.rateLimited === true,
       onOverflow: () => logger.warn({ event: 'rate-limit-overflow' }, 'rate limiter key table full: new clients are not counted this window'),
     }));
   }

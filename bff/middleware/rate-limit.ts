@@ -75,8 +75,11 @@ export interface RateLimitOptions {
    * the X-Forwarded-For client, not the proxy).
    */
   key?: (ctx: Context) => string | undefined;
-  /** Only these exact paths are limited. default: every request that reaches the middleware */
-  paths?: readonly string[];
+  /**
+   * Whether a request counts: ask the route it will reach (RouteTable.lookup and the route's traits),
+   * never its raw path, which has other spellings the routes accept (`/login/`). default: every request
+   */
+  applies?: (ctx: Context) => boolean;
   /** Called once per window when the key table overflows. */
   onOverflow?: () => void;
 }
@@ -87,11 +90,11 @@ export interface RateLimitOptions {
  * `key` reading it). A plain check, run by the app's edge middleware before the routes.
  */
 export function rateLimit(limiter: FixedWindowLimiter, options: RateLimitOptions = {}): (ctx: Context) => void {
-  const paths = options.paths ? new Set(options.paths) : undefined;
+  const applies = options.applies;
   const keyOf = options.key ?? ((ctx: Context) => ctx.ip);
   let overflowWindow = -1;
   return function limitRate(ctx: Context): void {
-    if (paths && !paths.has(ctx.path)) return;
+    if (applies && !applies(ctx)) return;
     const key = keyOf(ctx);
     if (key === undefined) return;
     const decision = limiter.hit(key);

@@ -22,7 +22,7 @@ import type { RouteDeps } from './deps.ts';
  * the session waits, for 60 s and one redemption, behind a code posted to the opener's exact origin.
  */
 export function callbackRoute(router: RouteTable, deps: RouteDeps) {
-  router.get('/callback', async (ctx) => {
+  router.get('/callback', { rateLimited: true }, async (ctx) => {
     const site = siteOf(ctx);
     const sessions = site.sessions;
     const callbackUrl = new URL(ctx.originalUrl, site.redirectUri);

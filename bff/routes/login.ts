@@ -25,7 +25,7 @@ const MAX_PARAM_LENGTH = 256;
  * sign-in that ends in a hand-off code for `POST /handoff` rather than a cookie (docs/embedding.md).
  */
 export function loginRoute(router: RouteTable, deps: RouteDeps) {
-  router.get('/login', async (ctx) => {
+  router.get('/login', { rateLimited: true }, async (ctx) => {
     const site = siteOf(ctx);
     const query = new URLSearchParams(ctx.querystring);
     const returnTo = safeRedirect(query.get('returnTo'), site.allowedOrigins);

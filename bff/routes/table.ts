@@ -4,12 +4,29 @@ import { LatchError } from '../errors.ts';
 /** A route's path: exact (a trailing slash is allowed too), or a pattern tested against the whole path. */
 export type RoutePath = string | RegExp;
 
-interface Route {
+/**
+ * What a route declares about itself where it registers, for the checks that run before routing (the
+ * edge). They ask the table (`lookup`) about the route a request will reach, never about its raw path:
+ * `/login/` is the same route as `/login`, and so gets the same checks.
+ */
+export interface RouteTraits {
+  /** Counted by the per-client sign-in rate limit (LATCH_RATE_LIMIT): /login and /callback. */
+  readonly rateLimited?: boolean;
+}
+
+/** A registered route, as `lookup` reports it. */
+export interface RouteInfo {
   readonly path: RoutePath;
+  readonly traits: RouteTraits;
+}
+
+interface Route extends RouteInfo {
   /** Upper-case methods, or null for any. */
   readonly methods: ReadonlySet<string> | null;
   readonly handler: Middleware;
 }
+
+const NO_TRAITS: RouteTraits = Object.freeze({});
 
 const GET = new Set(['GET', 'HEAD']);
 const POST = new Set(['POST']);
@@ -26,7 +43,9 @@ interface RouteState {
  * - GET answers HEAD too; a route's handlers are composed once, when it is registered;
  * - a known path with another method: 405 LATCH_BAD_REQUEST with Allow (OPTIONS without a CORS
  *   preflight: 204 with Allow); an unknown path goes on to `next` (the edge answers 404);
- * - the matched route's path (never the raw one) for the metrics: `matchedRoute(ctx)`.
+ * - the matched route's path (never the raw one) for the metrics: `matchedRoute(ctx)`;
+ * - each route's traits (`{ rateLimited: true }`, given before the handlers), and `lookup()`: the
+ *   route a path and method will reach, without running it, for the checks before routing.
  *
  * A table of our own rather than @koa/router: that router matches every route's regular expression
  * and composes a fresh middleware chain on every request, which on a warm `/me` cost more than the
@@ -36,22 +55,25 @@ export class RouteTable {
   readonly #exact = new Map<string, Route[]>();
   readonly #patterns: Route[] = [];
 
-  get(path: RoutePath, ...handlers: Middleware[]): this {
+  get(path: RoutePath, ...handlers: RouteArgs): this {
     return this.#add(path, GET, handlers);
   }
 
-  post(path: RoutePath, ...handlers: Middleware[]): this {
+  post(path: RoutePath, ...handlers: RouteArgs): this {
     return this.#add(path, POST, handlers);
   }
 
   /** Any method: the handler decides (the API proxy answers the methods it forwards). */
-  all(path: RoutePath, ...handlers: Middleware[]): this {
+  all(path: RoutePath, ...handlers: RouteArgs): this {
     return this.#add(path, null, handlers);
   }
 
-  #add(path: RoutePath, methods: ReadonlySet<string> | null, handlers: Middleware[]): this {
+  #add(path: RoutePath, methods: ReadonlySet<string> | null, args: RouteArgs): this {
+    const [first, ...rest] = args;
+    const traits = typeof first === 'function' || first === undefined ? NO_TRAITS : Object.freeze({ ...first });
+    const handlers = (typeof first === 'function' ? args : rest) as Middleware[];
     if (handlers.length === 0) throw new Error(`route ${String(path)}: no handler`);
-    const route: Route = { path, methods, handler: chain(handlers) };
+    const route: Route = { path, traits, methods, handler: chain(handlers) };
     if (typeof path === 'string') {
       if (path !== '/' && path.endsWith('/')) throw new Error(`route ${path}: register it without the trailing slash`);
       const routes = this.#exact.get(path);
@@ -72,16 +94,23 @@ export class RouteTable {
     return found;
   }
 
+  /**
+   * The route a request for `path` with `method` reaches (exactly as `middleware()` would choose it),
+   * without running it; undefined when none does (an unknown path: 404; another method: 405).
+   */
+  lookup(path: string, method: string): RouteInfo | undefined {
+    return answering(this.#routesAt(path), method);
+  }
+
   middleware(): Middleware {
     return (ctx: Context, next: Next) => {
       const routes = this.#routesAt(ctx.path);
       if (routes.length === 0) return next();
       const method = ctx.method;
-      for (const route of routes) {
-        if (route.methods === null || route.methods.has(method)) {
-          (ctx.state as RouteState).latchRoute = route.path;
-          return route.handler(ctx, next);
-        }
+      const route = answering(routes, method);
+      if (route) {
+        (ctx.state as RouteState).latchRoute = route.path;
+        return route.handler(ctx, next);
       }
       (ctx.state as RouteState).latchRoute = routes[0]!.path;
       const allow = [...new Set(routes.flatMap((route) => [...route.methods!]))].join(', ');
@@ -94,6 +123,15 @@ export class RouteTable {
     };
   }
 }
+
+/** The first of a path's routes that takes `method`. */
+function answering(routes: readonly Route[], method: string): Route | undefined {
+  for (const route of routes) if (route.methods === null || route.methods.has(method)) return route;
+  return undefined;
+}
+
+/** A route's handlers, optionally after its traits: `get('/login', { rateLimited: true }, handler)`. */
+type RouteArgs = [RouteTraits, ...Middleware[]] | Middleware[];
 
 /** One middleware that runs `handlers` in turn, each one's `next` being the one after it. */
 function chain(handlers: readonly Middleware[]): Middleware {

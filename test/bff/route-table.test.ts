@@ -113,5 +113,22 @@ describe('RouteTable', () => {
   it('refuses to register a path with a trailing slash or a route without a handler', () => {
     assert.throws(() => new RouteTable().get('/me/', () => undefined), /trailing slash/);
     assert.throws(() => new RouteTable().get('/me'), /no handler/);
+    assert.throws(() => new RouteTable().get('/me', { rateLimited: true }), /no handler/);
+  });
+
+  it('looks up the route a path and method reach, with its traits, without running it', () => {
+    let ran = 0;
+    const table = new RouteTable()
+      .get('/login', { rateLimited: true }, () => void ran++)
+      .get('/me', () => void ran++)
+      .all(/^\/api(?:\/|$)/, () => void ran++);
+    assert.deepEqual(table.lookup('/login', 'GET')?.traits, { rateLimited: true });
+    assert.deepEqual(table.lookup('/login/', 'HEAD')?.traits, { rateLimited: true }, 'the spellings the table routes');
+    assert.equal(table.lookup('/login', 'POST'), undefined, 'another method reaches no route (405)');
+    assert.equal(table.lookup('/login//', 'GET'), undefined);
+    assert.equal(table.lookup('/LOGIN', 'GET'), undefined);
+    assert.deepEqual(table.lookup('/me', 'GET')?.traits, {});
+    assert.equal(String(table.lookup('/api/x', 'PATCH')?.path), String(/^\/api(?:\/|$)/));
+    assert.equal(ran, 0);
   });
 });
