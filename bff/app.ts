@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { BffConfig } from './config.ts';
+import { configWarnings } from './config-warnings.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { edge, type EdgeCheck } from './middleware/edge.ts';
@@ -64,9 +65,8 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const audit = createAudit(logger, options.audit);
   const metrics = config.metrics ? createMetrics({ sessionCookie: sessions.sessionCookie }) : undefined;
   const provider = options.provider ?? createProvider(config, metrics?.observeOutbound);
-  if (config.enablePasswordGrant) {
-    logger.warn({ event: 'password-grant-enabled' }, 'LATCH_ENABLE_PASSWORD_GRANT=true: POST /login/password takes passwords directly. Use it for trusted internal tools only.');
-  }
+  // Valid but weakening settings, one warn line each, at every start (server start-up, Lambda cold start).
+  for (const { variable, message } of configWarnings(config)) logger.warn({ event: 'config-warning', variable }, message);
   const deps: RouteDeps = {
     config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit), logger, audit,
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig, type BffConfig } from './config.ts';
+import { configWarnings } from './config-warnings.ts';
 import { ConfigError } from './errors.ts';
 import { defaultWidgetDir, loadWidgetAssets } from './routes/widget-asset.ts';
 import { runServer } from './server.ts';
@@ -63,10 +64,9 @@ async function checkConfig(env: Env): Promise<number> {
   }
   const widgetDir = config.widgetDir ? resolve(config.widgetDir) : defaultWidgetDir();
   const widget = Object.keys((await loadWidgetAssets(widgetDir)).manifest);
-  const warnings: string[] = [];
+  // The same warnings the server and the Lambda log when they start, and the widget's, which needs the disk.
+  const warnings = configWarnings(config).map((w) => w.message);
   if (widget.length === 0) warnings.push(`no widget bundle (latch*.js) in ${widgetDir}: /latch.js will answer 404 (LATCH_WIDGET_DIR)`);
-  if (config.allowInsecureHttp) warnings.push('LATCH_ALLOW_INSECURE_HTTP=true: for local development only');
-  if (config.baseUrl.protocol !== 'https:') warnings.push('LATCH_BASE_URL is http://: cookies are not Secure and lose their __Host- prefix');
   const rows: Array<[string, string]> = [
     ['provider', config.provider],
     ['issuer', config.issuer || '(derived)'],

@@ -26,7 +26,7 @@ describe('POST /login/password', () => {
       assert.equal(errorCode(res), 'LATCH_NOT_FOUND');
       assertNoSession(res, 'off');
       assert.equal(setup.op.counts.token, 0);
-      assert.ok(!setup.bff.logs.some((l) => l.includes('password-grant-enabled')));
+      assert.ok(!setup.bff.logs.some((l) => l.includes('"variable":"LATCH_ENABLE_PASSWORD_GRANT"')));
     } finally {
       await setup.close();
     }
@@ -44,7 +44,7 @@ describe('POST /login/password', () => {
     after(() => setup?.close());
 
     it('logs a warning at start-up', () => {
-      const line = setup.bff.logs.find((l) => l.includes('password-grant-enabled'));
+      const line = setup.bff.logs.find((l) => l.includes('"variable":"LATCH_ENABLE_PASSWORD_GRANT"'));
       assert.ok(line);
       assert.equal(JSON.parse(line).level, 40);
     });
