@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import serverless from 'serverless-http';
 import { createBff, type BffOptions } from './app.ts';
 import { loadConfig } from './config.ts';
+import type { ErrorBody } from './contract.ts';
 
 /**
  * The AWS Lambda entry: `handler` serves API Gateway REST APIs (payload 1.0), HTTP APIs (payload
@@ -14,7 +15,8 @@ import { loadConfig } from './config.ts';
  *   and ALB in `multiValueHeaders`. serverless-http would drop a lone cookie on an ALB without
  *   multi-value headers and leave a single one in `headers` on 2.0, where function URLs ignore it.
  *   An ALB target group without multi-value headers can return one Set-Cookie only: a response
- *   with more is answered 500 and logged, never sent with a cookie missing.
+ *   with more is answered 500 LATCH_ALB_MULTI_VALUE_HEADERS (logged once), never sent with a
+ *   cookie missing; only a first cookie that removes one (the session's, on /logout) goes with it.
  * - Request cookies: payload 2.0 `cookies[]`, every `Cookie` header of payload 1.0 and ALB.
  * - The query string: payload 2.0 `rawQueryString` as is (duplicates in order); payload 1.0 and
  *   ALB from their multi-value parameters (ALB values are not URL-decoded by AWS: decoded here).
@@ -134,14 +136,25 @@ export function toLambdaHandler(app: Pick<Koa, 'callback'>, options: LambdaAdapt
           if (!albWarned) {
             albWarned = true;
             options.logger?.error(
-              { cookies: cookies.length },
-              'this ALB target group passes single-value headers, so only one Set-Cookie could be returned: answering 500 instead of losing a cookie. Set the target group attribute lambda.multi_value_headers.enabled=true.',
+              { cookies: cookies.length, code: 'LATCH_ALB_MULTI_VALUE_HEADERS' },
+              'this ALB target group passes single-value headers, so only one Set-Cookie could be returned: answering 500 LATCH_ALB_MULTI_VALUE_HEADERS instead of losing a cookie. Turn on multi-value headers: target group attribute lambda.multi_value_headers.enabled=true.',
             );
           }
+          // The one cookie that may go alone: the first, when it removes a cookie. The BFF puts the removal
+          // that matters first (/logout: the session cookie, whose session has already ended server-side;
+          // /callback: the spent transaction). A cookie that sets a value never goes without the others.
+          const first = cookies[0]!;
+          const alone: Record<string, string> = removesCookie(first) ? { 'set-cookie': first } : {};
+          const body: ErrorBody = {
+            error: {
+              code: 'LATCH_ALB_MULTI_VALUE_HEADERS',
+              message: 'This answer needs several cookies, which this load balancer cannot pass: turn on multi-value headers on its Lambda target group (lambda.multi_value_headers.enabled).',
+            },
+          };
           return {
             statusCode: 500,
-            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-            body: JSON.stringify({ error: { code: 'LATCH_INTERNAL', message: 'Something went wrong on our side.' } }),
+            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...alone },
+            body: JSON.stringify(body),
             isBase64Encoded: false,
           };
         }
@@ -216,6 +229,14 @@ function requestCookieHeader(event: AnyEvent, kind: EventKind): string | undefin
   }
   const joined = crumbs.map((c) => c.trim()).filter(Boolean).join('; ');
   return joined === '' ? undefined : joined;
+}
+
+/** True for a Set-Cookie that removes its cookie (Max-Age=0, or an Expires in the past). */
+function removesCookie(setCookie: string): boolean {
+  const maxAge = /;\s*max-age=(-?\d+)/i.exec(setCookie);
+  if (maxAge) return Number(maxAge[1]) <= 0;
+  const expires = /;\s*expires=([^;]+)/i.exec(setCookie);
+  return expires !== null && Date.parse(expires[1]!) <= Date.now();
 }
 
 function withoutSetCookie<T>(map: Record<string, T> | undefined): Record<string, T> | undefined {

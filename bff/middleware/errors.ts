@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import type { ErrorBody } from '../contract.ts';
+import type { ErrorBody, LatchErrorCode } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
@@ -14,7 +14,7 @@ const NAVIGATION_PATHS = new Set(['/login', '/callback']);
  */
 export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
   const err = normalize(raw);
-  const level = err.status >= 500 ? 'error' : 'warn';
+  const level = levelOf(err);
   logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
   ctx.status = err.status;
   for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
@@ -27,6 +27,27 @@ export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
     ctx.body = body;
   }
+}
+
+/**
+ * Answers that are no one's fault, at debug: on a real site they are most of the errors. A signed-out
+ * visitor's `/me` (401 LATCH_UNAUTHENTICATED) is how every page learns it is signed out (19 of 25 lines
+ * of the demo's log were these); a scanner's probes are 404s and 405s.
+ */
+const ROUTINE = new Set<LatchErrorCode>(['LATCH_UNAUTHENTICATED', 'LATCH_NOT_FOUND']);
+
+/**
+ * The log level of an answered error. Routine answers (above) at debug; a session that ended (401
+ * LATCH_SESSION_EXPIRED: its idle or absolute end, or a refresh the server refused, which the audit
+ * line `refresh_failed` explains) at info; the session store's 503 at debug, because the store logs
+ * its outage itself, once when it starts, a count every few seconds and once when it ends
+ * (session/stores/redis.ts), where per-request lines buried everything else. Other refusals (CSRF,
+ * state mismatch, rate limit, sizes...) at warn; other faults (5xx) at error.
+ */
+function levelOf(err: LatchError): 'debug' | 'info' | 'warn' | 'error' {
+  if (ROUTINE.has(err.code) || err.status === 405 || err.code === 'LATCH_STORE_UNAVAILABLE') return 'debug';
+  if (err.code === 'LATCH_SESSION_EXPIRED') return 'info';
+  return err.status >= 500 ? 'error' : 'warn';
 }
 
 export const notFound = () => new LatchError('LATCH_NOT_FOUND', 404, 'Not found.');

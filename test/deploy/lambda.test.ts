@@ -8,6 +8,8 @@ import { HttpClient, signIn } from '../helpers/http.ts';
 import { freePort } from '../helpers/net.ts';
 import { fixture, startGateway, type Gateway, type Source } from './aws-gateway.ts';
 import { captureLogs } from '../helpers/logs.ts';
+import { SessionManager } from '../../bff/session/manager.ts';
+import { createSession } from '../../bff/session/session.ts';
 
 const SITE = 'http://www.latch.test:8080';
 
@@ -36,12 +38,14 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
   const stages: Partial<Record<Source, string>> = { rest: 'prod', 'http-api': 'prod' };
   const sources: Source[] = ['rest', 'http-api', 'function-url', 'alb', 'alb-single'];
   const savedEnv = { ...process.env };
+  const cookieSecrets = new Map<Source, string>();
 
   before(async () => {
     const ports = new Map<Source, number>();
     for (const source of sources) ports.set(source, await freePort());
     const base = (source: Source) => `http://127.0.0.1:${ports.get(source)}${stages[source] ? `/${stages[source]}` : ''}`;
     const secrets = new Map(sources.map((s) => [s, randomBytes(24).toString('base64url')]));
+    for (const source of sources) cookieSecrets.set(source, randomBytes(32).toString('base64url'));
     provider = await startDevProvider({
       clients: sources.map((source) => ({
         client_id: `latch-${source}`,
@@ -56,7 +60,7 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
         LATCH_CLIENT_ID: `latch-${source}`,
         LATCH_CLIENT_SECRET: secrets.get(source)!,
         LATCH_BASE_URL: base(source),
-        LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
+        LATCH_COOKIE_SECRET: cookieSecrets.get(source)!,
         LATCH_ALLOWED_ORIGINS: SITE,
         LATCH_ALLOW_INSECURE_HTTP: 'true',
         LATCH_HTTP_TIMEOUT_MS: '3000',
@@ -158,7 +162,7 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
     assert.equal(new URL(res.location!).searchParams.get('client_id'), 'latch-function-url');
   });
 
-  it('alb without multi-value headers: answers 500 and says why, rather than dropping a cookie', async () => {
+  it('alb without multi-value headers: a sign-in answers 500 LATCH_ALB_MULTI_VALUE_HEADERS and says why, rather than dropping its session cookie', async () => {
     const { gateway, logs } = deployments.get('alb-single')!;
     const client = new HttpClient();
     const loginUrl = `${gateway.url}/login?returnTo=${encodeURIComponent(SITE + '/')}`;
@@ -167,8 +171,32 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
     assert.equal(login.setCookies.length, 1);
     const { callbackResult } = await signIn(client, loginUrl, provider.users[0]!);
     assert.equal(callbackResult?.status, 500);
-    assert.equal(callbackResult?.setCookies.length, 0);
+    assert.equal(errorCode(callbackResult.text), 'LATCH_ALB_MULTI_VALUE_HEADERS');
+    assert.match(callbackResult.json<{ error: { message: string } }>().error.message, /multi-value headers/);
+    // Only the spent transaction's removal goes; never the session without its companions.
+    assert.deepEqual(callbackResult.setCookies.filter((c) => !cleared(c)), []);
+    assert.ok(callbackResult.setCookies.every((c) => c.startsWith('latch-tx-')), callbackResult.setCookies.join(' | '));
     assert.match(logs.join(''), /lambda\.multi_value_headers\.enabled/);
+  });
+
+  it('alb without multi-value headers: /logout ends the session, clears the session cookie and answers LATCH_ALB_MULTI_VALUE_HEADERS, never a bare 500', async () => {
+    const { gateway, logs } = deployments.get('alb-single')!;
+    // A session of this deployment, sealed as /callback would have (a sign-in cannot complete here).
+    const sessions = new SessionManager({ secrets: [cookieSecrets.get('alb-single')!], policy: { secure: false }, maxAge: 3600 });
+    const session = createSession({ tokens: { accessToken: randomBytes(16).toString('base64url'), expiresAt: Date.now() + 3600_000 }, user: { sub: 'alb-user' } }, 3600);
+    const [set] = await sessions.write(session);
+    const cookie = set!.split(';')[0]!;
+    const me = () => new HttpClient().request(`${gateway.url}/me`, { headers: { cookie, origin: SITE } });
+    assert.equal((await me()).status, 200, 'the session works before');
+
+    const out = await new HttpClient().request(`${gateway.url}/logout`, { method: 'POST', headers: { cookie, origin: SITE, 'latch-csrf': '1' } });
+    assert.equal(out.status, 500);
+    assert.equal(errorCode(out.text), 'LATCH_ALB_MULTI_VALUE_HEADERS', out.text);
+    assert.equal(out.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(setCookieNames(out.setCookies), ['latch'], 'the main session cookie, alone');
+    assert.ok(cleared(out.setCookies[0]!), out.setCookies[0]);
+    assert.equal((await me()).status, 401, 'the session ended server-side too: a copy of the cookie is refused');
+    assert.match(logs.join(''), /LATCH_ALB_MULTI_VALUE_HEADERS/);
   });
 
   it('alb without multi-value headers: keeps the last of repeated parameters, as the ALB does', async () => {
@@ -317,7 +345,8 @@ describe('bff/lambda.ts toLambdaHandler: the documented events as they are', () 
     assert.equal(single.headers?.['set-cookie'], 'only=1; Path=/');
     const several = await invoke(fixture('alb-single'));
     assert.equal(several.statusCode, 500);
-    assert.equal(JSON.parse(several.body).error.code, 'LATCH_INTERNAL');
+    assert.equal(JSON.parse(several.body).error.code, 'LATCH_ALB_MULTI_VALUE_HEADERS');
+    assert.equal(several.headers?.['set-cookie'], undefined, 'cookies that set values never go without the others');
   });
 
   for (const [source, style] of [['rest', 'v1'], ['http-api', 'v2'], ['function-url', 'v2'], ['alb', 'alb']] as const) {

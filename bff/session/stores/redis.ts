@@ -8,9 +8,13 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** How long one command may take, connection included, before it fails with 503. default 1000 */
   timeoutMs?: number;
-  /** Connection state changes (down, back up): one line each, never one per failed command. */
-  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Outages: one line when one starts, a count at most every `summaryMs`, one when it ends (OutageLog). */
+  logger?: OutageLogger;
+  /** How often, at most, an outage's count of failed commands is logged. default 5000 */
+  summaryMs?: number;
 }
+
+type OutageLogger = { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 
 const SET_MAX = `local c = tonumber(redis.call('GET', KEYS[1]))
 if c == nil or c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
@@ -25,6 +29,82 @@ type Scripted = Redis & {
 };
 
 /**
+ * A store outage, logged the way an operator can read it. Without it every request of an outage wrote
+ * its own error line (the edge's 503): hundreds a second, burying the rest. Now:
+ *
+ * - one error line when it starts: the first failed command, or the connection lost, whichever comes
+ *   first (a Redis that hangs, SIGSTOP or a full network buffer, fails commands by timeout without any
+ *   connection error);
+ * - while it lasts, at most one error line every `summaryMs` (5 s), with the commands that failed since
+ *   the last line: the size of the outage, and that it is still going on;
+ * - one info line when it ends (the first command that succeeds, or the connection ready again), with
+ *   its length and the commands that failed in all.
+ *
+ * Each refused request fails one command (its first: the session read), so the counts are close to the
+ * requests answered 503 LATCH_STORE_UNAVAILABLE, which the edge logs at debug only.
+ */
+export class OutageLog {
+  readonly #logger: OutageLogger | undefined;
+  readonly #summaryMs: number;
+  readonly #now: () => number;
+  /** When the outage started, or undefined while the store serves. */
+  #since: number | undefined;
+  #lastLine = 0;
+  #total = 0;
+  #unreported = 0;
+
+  constructor(logger: OutageLogger | undefined, options: { summaryMs?: number; now?: () => number } = {}) {
+    this.#logger = logger;
+    this.#summaryMs = options.summaryMs ?? 5000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get down(): boolean {
+    return this.#since !== undefined;
+  }
+
+  /** A command failed (`command`), or the connection reported an error (no command counted). */
+  failed(cause: unknown, command = true): void {
+    const now = this.#now();
+    if (command) {
+      this.#total++;
+      this.#unreported++;
+    }
+    if (this.#since === undefined) {
+      this.#since = this.#lastLine = now;
+      this.#unreported = 0;
+      this.#logger?.error(
+        { store: 'redis', event: 'store-outage', cause: causeOf(cause) },
+        'session store unavailable: requests that need it are answered 503 LATCH_STORE_UNAVAILABLE',
+      );
+      return;
+    }
+    if (this.#unreported > 0 && now - this.#lastLine >= this.#summaryMs) {
+      this.#logger?.error(
+        { store: 'redis', event: 'store-outage', failed: this.#unreported, seconds: Math.round((now - this.#lastLine) / 1000), downSeconds: Math.round((now - this.#since) / 1000), cause: causeOf(cause) },
+        `session store still unavailable: ${this.#unreported} commands failed in the last ${Math.round((now - this.#lastLine) / 1000)} s`,
+      );
+      this.#lastLine = now;
+      this.#unreported = 0;
+    }
+  }
+
+  /** The store served a command (or reconnected): ends the outage, if there was one. */
+  ok(): void {
+    if (this.#since === undefined) return;
+    const downMs = this.#now() - this.#since;
+    this.#logger?.info(
+      { store: 'redis', event: 'store-recovered', downMs, failed: this.#total },
+      `session store available again after ${(downMs / 1000).toFixed(1)} s; ${this.#total} commands failed meanwhile`,
+    );
+    this.#since = undefined;
+    this.#total = this.#unreported = 0;
+  }
+}
+
+const causeOf = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/**
  * The shared store for several instances, on ioredis. Fails fast: a command
  * that cannot complete within `timeoutMs` (Redis down, partitioned,
  * restarting) rejects with 503 LATCH_STORE_UNAVAILABLE; the client keeps
@@ -35,7 +115,7 @@ export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
   readonly #prefix: string;
-  #down = false;
+  readonly #outage: OutageLog;
 
   constructor(options: RedisStoreOptions) {
     const timeoutMs = options.timeoutMs ?? 1000;
@@ -51,17 +131,9 @@ export class RedisStore implements KeyValueStore {
     });
     this.client.defineCommand('latchSetMax', { numberOfKeys: 1, lua: SET_MAX });
     this.client.defineCommand('latchDelIfEquals', { numberOfKeys: 1, lua: DEL_IF_EQUALS });
-    const logger = options.logger;
-    this.client.on('error', (err: Error) => {
-      if (this.#down) return;
-      this.#down = true;
-      logger?.warn({ store: 'redis', cause: `${err.name}: ${err.message}` }, 'session store unreachable');
-    });
-    this.client.on('ready', () => {
-      if (!this.#down) return;
-      this.#down = false;
-      logger?.info({ store: 'redis' }, 'session store reachable again');
-    });
+    this.#outage = new OutageLog(options.logger, options.summaryMs === undefined ? {} : { summaryMs: options.summaryMs });
+    this.client.on('error', (err: Error) => this.#outage.failed(err, false));
+    this.client.on('ready', () => this.#outage.ok());
   }
 
   #key(key: string): string {
@@ -69,11 +141,15 @@ export class RedisStore implements KeyValueStore {
   }
 
   async #run<T>(work: () => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await work();
+      result = await work();
     } catch (err) {
+      this.#outage.failed(err);
       throw storeUnavailable(err);
     }
+    if (this.#outage.down) this.#outage.ok();
+    return result;
   }
 
   get(key: string): Promise<string | null> {
