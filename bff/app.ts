@@ -68,7 +68,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   // Valid but weakening settings, one warn line each, at every start (server start-up, Lambda cold start).
   for (const { variable, message } of configWarnings(config)) logger.warn({ event: 'config-warning', variable }, message);
   const deps: RouteDeps = {
-    config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit), logger, audit,
+    config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit, logger), logger, audit,
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
   };

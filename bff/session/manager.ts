@@ -171,12 +171,10 @@ export class SessionManager {
   async write(session: Session, options: WriteOptions = {}): Promise<string[]> {
     const now = options.now ?? Date.now();
     const touched = this.touch(session, now);
-    const endsAt = sessionEnd(touched, this.#idleMs);
-    const remaining = Math.max(1, Math.floor((endsAt - now) / 1000));
+    const remaining = this.#remainingS(touched, now);
     let sealed: string;
     if (this.serverSide) {
-      const record = await this.sealer.seal(touched, remaining);
-      await this.store.set(SessionManager.recordKey(session.sid), record, remaining * 1000);
+      await this.#storeRecord(touched, remaining);
       const ref: SessionRef = { v: 1, ref: session.sid };
       sealed = await this.sealer.seal(ref, remaining);
     } else {
@@ -196,6 +194,27 @@ export class SessionManager {
       }
     }
     return headers;
+  }
+
+  /**
+   * Server-side mode: stores the session's record (its idle window renewed), as write() does, without
+   * making cookies: a refresh result stored again after the store came back (session/refresh.ts).
+   * Nothing to do in cookie mode, where the cookie is the only copy.
+   */
+  async saveRecord(session: Session, now = Date.now()): Promise<void> {
+    if (!this.serverSide) return;
+    const touched = this.touch(session, now);
+    await this.#storeRecord(touched, this.#remainingS(touched, now));
+  }
+
+  /** Seconds until the session ends (at least 1): the lifetime of its seal, cookie and record. */
+  #remainingS(session: Session, now: number): number {
+    return Math.max(1, Math.floor((sessionEnd(session, this.#idleMs) - now) / 1000));
+  }
+
+  async #storeRecord(touched: Session, remainingS: number): Promise<void> {
+    const record = await this.sealer.seal(touched, remainingS);
+    await this.store.set(SessionManager.recordKey(touched.sid), record, remainingS * 1000);
   }
 
   /**

@@ -22,6 +22,15 @@ export interface RefresherOptions {
   /** How often a waiter looks for the result. default 25 ms */
   pollMs?: number;
   audit?: (event: AuditEvent) => void;
+  /**
+   * Writes a refreshed session where it lives when that is the store (server-side sessions: the
+   * session manager's record). Part of storing a result: retried with the shared result.
+   */
+  save?: (session: Session) => Promise<void>;
+  /** How long to wait before trying again to store a result the store refused. default 250 ms */
+  retryMs?: number;
+  /** Told once when a result could not be stored within the lock's lifetime (ids only, never tokens). */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 /** What the lock holder leaves for the others: the refreshed session, or the failure that ended it. */
@@ -30,8 +39,23 @@ type RefreshOutcome = { ok: Session } | { ended: string };
 const FAILURE_TTL_MS = 30_000;
 const MIN_RESULT_TTL_MS = 10_000;
 const MAX_RESULT_TTL_MS = 15 * 60_000;
+/**
+ * Results not stored yet, kept in this process at most. Only refreshes in flight when the store went
+ * away end up here (every other request fails at its session read first): a handful, each a few KB.
+ * Beyond it the oldest is dropped, as before this list existed.
+ */
+const MAX_KEPT = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A wait that does not keep the process alive (a retry in the background). */
+const idle = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** A refreshed session this process holds until it is stored. */
+interface Kept {
+  session: Session;
+  /** Epoch ms: used for this process's requests until then (the result's lifetime, or the lock's). */
+  until: number;
+}
 
 /**
  * Keeps a session's access token fresh, with one refresh per session and
@@ -48,6 +72,17 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * The result stays in the store for about the new access token's lifetime,
  * so a request that still carries the old cookie (rotated refresh token
  * already spent) gets the new tokens instead of ending the session.
+ *
+ * A result is never dropped before it is stored. The provider has already rotated the refresh token
+ * when the store may refuse the write (Redis gone mid-refresh): losing the new tokens then would make
+ * the next refresh spend the old one, `invalid_grant`, and most servers revoke the whole grant on
+ * such a reuse, on every instance. So the holder keeps the result in memory (`#kept`, keyed like the
+ * refresh), this process's later requests use it, and it stores the result and the session record
+ * again every `retryMs` while it still holds the lock, releasing the lock only once both are stored.
+ * The other instances, when the store is back, read the session record (old refresh token), find the
+ * lock still held and wait for the result, which the holder stores within `retryMs` of the store's
+ * return. Best effort beyond that: an outage longer than the lock's lifetime lets another instance
+ * take the lock and spend the old token (this process still serves its own requests from memory).
  */
 export class SessionRefresher {
   readonly #provider: Provider;
@@ -59,6 +94,11 @@ export class SessionRefresher {
   readonly #waitMs: number;
   readonly #pollMs: number;
   readonly #audit: ((event: AuditEvent) => void) | undefined;
+  readonly #save: ((session: Session) => Promise<void>) | undefined;
+  readonly #retryMs: number;
+  readonly #logger: RefresherOptions['logger'];
+  /** Refresh results not stored yet, by refresh key (insertion order: oldest first). */
+  readonly #kept = new Map<string, Kept>();
 
   constructor(provider: Provider, options: RefresherOptions | number = {}) {
     const opts = typeof options === 'number' ? { skewMs: options } : options;
@@ -70,6 +110,14 @@ export class SessionRefresher {
     this.#waitMs = opts.waitMs ?? this.#lockTtlMs + 2000;
     this.#pollMs = opts.pollMs ?? 25;
     this.#audit = opts.audit;
+    this.#save = opts.save;
+    this.#retryMs = opts.retryMs ?? 250;
+    this.#logger = opts.logger;
+  }
+
+  /** Refresh results held in memory because the store has not taken them yet. */
+  get unstored(): number {
+    return this.#kept.size;
   }
 
   /**
@@ -89,7 +137,9 @@ export class SessionRefresher {
     const rt = session.rt;
     if (!rt) throw sessionExpired(new Error('access token expired and no refresh token'));
     const key = `refresh:${session.sid}:${digest(rt)}`;
-    const { session: next, stored } = await this.#flights.run(key, () => this.#coordinated(key, session, rt));
+    // A result this process holds but could not store yet: the same answer the store would give.
+    const kept = this.#keptAt(key);
+    const { session: next, stored } = kept ? { session: kept, stored: true } : await this.#flights.run(key, () => this.#coordinated(key, session, rt));
     // A result another request stored a while ago may hold an access token that has expired since:
     // refresh onwards from it, with its (rotated) refresh token. Never more than once in a row, and
     // never for a result of our own (a server whose tokens live less than the margin would loop).
@@ -107,14 +157,23 @@ export class SessionRefresher {
       const done = await this.#outcome(resultKey);
       if (done) return { session: this.#settle(done), stored: true };
       const owner = randomUUID();
+      const lockedUntil = Date.now() + this.#lockTtlMs;
       if (await this.#store.setIfAbsent(lockKey, owner, this.#lockTtlMs)) {
+        let release = true;
         try {
           // Someone may have finished between our look and our lock.
           const raced = await this.#outcome(resultKey);
           if (raced) return { session: this.#settle(raced), stored: true };
-          return { session: await this.#refresh(session, rt, resultKey), stored: false };
+          const { next, stored } = await this.#refresh(session, rt, resultKey);
+          if (!stored) {
+            // Held in memory, stored by #storeLater, which releases the lock once it has.
+            release = false;
+            this.#keep(key, next, lockedUntil);
+            void this.#storeLater(key, resultKey, lockKey, owner, lockedUntil);
+          }
+          return { session: next, stored: false };
         } finally {
-          await this.#store.delIfEquals(lockKey, owner).catch(() => undefined);
+          if (release) await this.#store.delIfEquals(lockKey, owner).catch(() => undefined);
         }
       }
       if (Date.now() >= deadline) {
@@ -126,7 +185,8 @@ export class SessionRefresher {
     }
   }
 
-  async #refresh(session: Session, rt: string, resultKey: string): Promise<Session> {
+  /** Refreshes at the provider and stores the result; `stored` false when the store refused it. */
+  async #refresh(session: Session, rt: string, resultKey: string): Promise<{ next: Session; stored: boolean }> {
     let next: Session;
     try {
       const result = await this.#provider.refresh(rt, session.user.sub);
@@ -141,24 +201,75 @@ export class SessionRefresher {
       const code = err instanceof LatchError ? err.code : 'LATCH_INTERNAL';
       this.#audit?.({ type: 'refresh_failed', sid: session.sid, sub: session.user.sub, code, time: Date.now() });
       if (err instanceof LatchError && err.status < 500 && (err.code === 'LATCH_REFRESH_FAILED' || err.code === 'LATCH_ID_TOKEN_INVALID')) {
-        await this.#publish(resultKey, { ended: err.code }, FAILURE_TTL_MS);
+        // Best effort: the others would refresh themselves and be refused the same way.
+        await this.#publish(resultKey, { ended: err.code }, FAILURE_TTL_MS).catch(() => undefined);
         throw sessionExpired(err);
       }
       throw err;
     }
-    const ttl = Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - this.#skewMs - Date.now()));
-    await this.#publish(resultKey, { ok: next }, ttl);
-    return next;
+    return { next, stored: await this.#persist(resultKey, next) };
   }
 
-  /** Best effort: the refresh already happened; failing to share it must not fail this request. */
-  async #publish(resultKey: string, outcome: RefreshOutcome, ttlMs: number): Promise<void> {
+  /** The result's lifetime in the store: about the new access token's. */
+  #resultTtl(next: Session): number {
+    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - this.#skewMs - Date.now()));
+  }
+
+  /** Stores a refresh result: shared for the others, and the session record where there is one. False when the store refused. */
+  async #persist(resultKey: string, next: Session): Promise<boolean> {
     try {
-      const value = this.#sealer ? await this.#sealer.seal(outcome, Math.ceil(ttlMs / 1000)) : JSON.stringify(outcome);
-      await this.#store.set(resultKey, value, ttlMs);
+      await this.#publish(resultKey, { ok: next }, this.#resultTtl(next));
+      await this.#save?.(next);
+      return true;
     } catch {
-      // The others will wait for the lock to go and refresh themselves.
+      return false;
     }
+  }
+
+  /**
+   * Tries again to store a result the store refused, every `retryMs` until the lock it holds expires,
+   * then releases the lock. The result stays in memory meanwhile (and after, until its lifetime ends,
+   * for this process's requests).
+   */
+  async #storeLater(key: string, resultKey: string, lockKey: string, owner: string, lockedUntil: number): Promise<void> {
+    while (Date.now() < lockedUntil) {
+      await idle(this.#retryMs);
+      const kept = this.#kept.get(key);
+      if (!kept) return;
+      if (await this.#persist(resultKey, kept.session)) {
+        this.#kept.delete(key);
+        await this.#store.delIfEquals(lockKey, owner).catch(() => undefined);
+        return;
+      }
+    }
+    const sid = this.#kept.get(key)?.session.sid;
+    this.#logger?.warn(
+      { event: 'refresh-unstored', sid },
+      'a refreshed session could not be stored within the refresh lock\'s lifetime: other instances may spend its old refresh token and end it',
+    );
+  }
+
+  #keep(key: string, session: Session, lockedUntil: number): void {
+    const now = Date.now();
+    for (const [oldest, kept] of this.#kept) {
+      if (kept.until > now && this.#kept.size < MAX_KEPT) break;
+      this.#kept.delete(oldest);
+    }
+    this.#kept.set(key, { session, until: Math.max(lockedUntil, now + this.#resultTtl(session)) });
+  }
+
+  #keptAt(key: string): Session | undefined {
+    const kept = this.#kept.get(key);
+    if (!kept) return undefined;
+    if (kept.until > Date.now()) return kept.session;
+    this.#kept.delete(key);
+    return undefined;
+  }
+
+  /** Puts an outcome in the store for the others (sealed); rejects when the store refuses it. */
+  async #publish(resultKey: string, outcome: RefreshOutcome, ttlMs: number): Promise<void> {
+    const value = this.#sealer ? await this.#sealer.seal(outcome, Math.ceil(ttlMs / 1000)) : JSON.stringify(outcome);
+    await this.#store.set(resultKey, value, ttlMs);
   }
 
   async #outcome(resultKey: string): Promise<RefreshOutcome | null> {

@@ -80,12 +80,15 @@ export function sessionManagerFromConfig(config: BffConfig, store: KeyValueStore
   });
 }
 
-export function refresherFromConfig(config: BffConfig, provider: Provider, sessions: SessionManager, audit?: AuditHook): SessionRefresher {
+export function refresherFromConfig(config: BffConfig, provider: Provider, sessions: SessionManager, audit?: AuditHook, logger?: Logger): SessionRefresher {
   return new SessionRefresher(provider, {
     store: sessions.store,
     sealer: sessions.sealer,
     // The holder's refresh is one token request plus, at worst, a JWKS fetch.
     lockTtlMs: 2 * config.httpTimeoutMs + 2000,
+    // Server-side sessions: a refresh result is stored only once the session record holds it too.
+    ...(sessions.serverSide ? { save: (session) => sessions.saveRecord(session) } : {}),
     ...(audit ? { audit } : {}),
+    ...(logger ? { logger } : {}),
   });
 }

@@ -10,57 +10,24 @@
  *                                                 down → 503, and nothing lost when it returns.
  *   describe('Redis store (server-side sessions)') LATCH_SESSION_STORE=redis: the cookie holds a
  *                                                 sealed reference only; the same guarantees.
+ *   describe('a Redis outage in the middle of a refresh') three instances, server-side sessions, a
+ *                                                 persistent Redis killed while the provider answers a
+ *                                                 (held) refresh, then restarted: the rotated tokens
+ *                                                 survive on every instance, one refresh; and how an
+ *                                                 outage is logged.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { completeProviderLogout, HttpClient } from '../helpers/http.ts';
-import { freePort, redisSuiteOptions, startRedis, type RedisHandle } from '../helpers/net.ts';
+import { freePort, listen, redisSuiteOptions, startRedis, startRelay, type Listening, type RedisHandle } from '../helpers/net.ts';
 import { errorCode, get, post, sessionCookieHeader, signedIn, SITE, sleep, startSecStack, type SecStack } from '../security/support.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** A TCP relay to Redis that can be cut (every connection dropped, new ones refused) and healed. */
-async function startRelay(target: number): Promise<{ url: string; cut(): void; heal(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let open = true;
-  const server = net.createServer((client) => {
-    if (!open) return client.destroy();
-    const upstream = net.connect(target, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    heal() {
-      open = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 interface Child {
   url: string;
@@ -306,5 +273,180 @@ describe('Redis store (server-side sessions): LATCH_SESSION_STORE=redis', redisS
     }
     assert.equal(status, 401);
     assert.equal((await me(b.url, cookie)).status, 401);
+  });
+});
+
+/**
+ * The provider's token endpoint behind a proxy that can hold the next refresh-token grant until the
+ * test releases it (the BFF is then inside its refresh, the provider not yet asked).
+ */
+async function startHoldingTokenEndpoint(): Promise<{
+  url: string;
+  upstream: string;
+  holdNextRefresh(): { arrived: Promise<void>; release(): void };
+  close(): Promise<void>;
+}> {
+  let hold: { arrived(): void; released: Promise<void> } | undefined;
+  const readBody = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const state = {
+    url: '',
+    upstream: '',
+    holdNextRefresh() {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrival = new Promise<void>((resolve) => (arrived = resolve));
+      hold = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { arrived: arrival, release };
+    },
+    close: () => server.close(),
+  };
+  const server: Listening = await listen((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const current = hold;
+      if (current && new URLSearchParams(body.toString('utf8')).get('grant_type') === 'refresh_token') {
+        hold = undefined;
+        current.arrived();
+        await current.released;
+      }
+      const headers: Record<string, string> = {};
+      for (const name of ['authorization', 'content-type', 'accept']) if (req.headers[name]) headers[name] = String(req.headers[name]);
+      const upstream = await fetch(state.upstream, { method: 'POST', headers, body: new Uint8Array(body) });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    })();
+  });
+  state.url = `${server.url}/token`;
+  return state;
+}
+
+/** Asks `url` until it answers something other than 503 (Redis clients reconnect within about a second). */
+async function untilServed(url: string, cookie: string, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const res = await me(url, cookie);
+    if (res.status !== 503 || Date.now() > deadline) return res;
+    await sleep(50);
+  }
+}
+
+describe('a Redis outage in the middle of a refresh: three instances, server-side sessions', redisSuiteOptions(), () => {
+  let redis: RedisHandle;
+  let token: Awaited<ReturnType<typeof startHoldingTokenEndpoint>>;
+  let stack: SecStack;
+  let b: Child;
+  let c: Child;
+  before(async () => {
+    // A crash that keeps what Redis acknowledged (the append-only file, fsynced per write): the session
+    // record and the refresh lock survive, the writes that reach a dead Redis do not. (A SIGSTOP would
+    // model a hang instead: its open connections deliver late what the BFF gave up on, hiding the loss.)
+    redis = await startRedis({ persist: true });
+    token = await startHoldingTokenEndpoint();
+    stack = await startSecStack({
+      env: {
+        LATCH_REDIS_URL: redis.url, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_PREFIX: 'outage:', LATCH_REDIS_TIMEOUT_MS: '300',
+        LATCH_TOKEN_ENDPOINT: token.url,
+      },
+    });
+    token.upstream = `${stack.provider.issuer}/token`;
+    [b, c] = await Promise.all([startChild(stack.env), startChild(stack.env)]);
+  });
+  after(async () => {
+    await Promise.all([b?.stop(), c?.stop()]);
+    await stack?.close();
+    await token?.close();
+    await redis?.stop();
+  });
+
+  /** The session's access token made stale in its record, as time would make it (tokens unchanged). */
+  async function expireAccessToken(cookie: string) {
+    const sessions = stack.bff.app.latch.sessions;
+    const { session } = (await sessions.read(cookie))!;
+    await sessions.write({ ...session, atExp: Date.now() - 1000 }); // server-side: writes the record
+  }
+
+  /**
+   * A refresh on A during which Redis goes away (`stop`, just before the provider answers with rotated
+   * tokens) and comes back (`start`); then the session on every instance, and its next refresh.
+   */
+  async function refreshThroughOutage(stop: () => void, start: () => Promise<void>) {
+    const { cookie } = await signedIn(stack);
+    const instances = [stack.bffUrl, b.url, c.url];
+    for (const url of instances) assert.equal((await me(url, cookie)).status, 200);
+    await expireAccessToken(cookie);
+    stack.provider.resetCounts();
+
+    // A refreshes; while the provider's answer (rotating the refresh token) is on its way, Redis dies.
+    const held = token.holdNextRefresh();
+    const during = me(stack.bffUrl, cookie);
+    await held.arrived;
+    stop();
+    let started = false;
+    try {
+      await sleep(50);
+      held.release();
+      const refused = await during;
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(errorCode(refused), 'LATCH_STORE_UNAVAILABLE');
+      assert.equal(stack.bff.app.latch.refresher.unstored, 1, 'the new tokens are held in memory, not dropped');
+      for (const url of [b.url, c.url]) assert.equal((await me(url, cookie)).status, 503);
+      started = true;
+      await start();
+    } finally {
+      if (!started) await start();
+    }
+    // The other instances first: they read the record as it was (the old refresh token).
+    const answers = [];
+    for (const url of [b.url, c.url, stack.bffUrl]) answers.push(await untilServed(url, cookie));
+    assert.deepEqual(answers.map((r) => r.status), [200, 200, 200], answers.map((r) => `${r.status} ${errorCode(r)}`).join(', '));
+    assert.equal(stack.provider.counts.tokenByGrant['refresh_token'], 1, 'one refresh: the spent refresh token was never used again');
+    // A tries again every 250 ms (a write that timed out may also land late: both store the same).
+    for (const until = Date.now() + 3000; stack.bff.app.latch.refresher.unstored > 0 && Date.now() < until; ) await sleep(50);
+    assert.equal(stack.bff.app.latch.refresher.unstored, 0, 'stored once Redis was back');
+
+    // The record now holds the rotated refresh token: the next refresh, on another instance, works.
+    await expireAccessToken(cookie);
+    assert.equal((await me(c.url, cookie)).status, 200);
+    assert.equal(stack.provider.counts.tokenByGrant['refresh_token'], 2);
+    for (const url of instances) assert.equal((await me(url, cookie)).status, 200);
+  }
+
+  it('keeps the rotated tokens of a refresh when Redis crashes mid-way: every instance serves the session after, and the provider saw one refresh', () =>
+    // Back with everything it acknowledged: the old session record, A's lock.
+    refreshThroughOutage(() => redis.kill(), () => redis.restart()));
+
+  it('keeps them too when Redis hangs mid-way (SIGSTOP), and the writes it was sent meanwhile land late', () =>
+    refreshThroughOutage(() => redis.pause(), async () => redis.resume()));
+
+  it('logs an outage once when it starts, a count at most every 5 s, once when it ends: never a line per request', async () => {
+    const { cookie } = await signedIn(stack);
+    const from = stack.bff.logs.length;
+    redis.pause(); // a hang this time: connections stay open, every command times out
+    let refused = 0;
+    const until = Date.now() + 5600;
+    try {
+      while (Date.now() < until) {
+        const res = await me(stack.bffUrl, cookie);
+        if (res.status === 503) refused++;
+      }
+    } finally {
+      redis.resume();
+    }
+    assert.equal((await untilServed(stack.bffUrl, cookie)).status, 200);
+    const lines = stack.bff.logs.slice(from).map((l) => JSON.parse(l) as { level: number; event?: string; code?: string; failed?: number; msg: string });
+    const loud = lines.filter((l) => l.level >= 40);
+    assert.ok(refused >= 8, `${refused} requests refused`);
+    assert.deepEqual(loud.map((l) => l.event), ['store-outage', 'store-outage'], loud.map((l) => l.msg).join('\n'));
+    assert.ok(loud.every((l) => l.level === 50));
+    assert.equal(loud[1]!.failed! + 1 >= refused - 2, true, `the summary counts the failures: ${loud[1]!.failed} of ${refused}`);
+    const end = lines.filter((l) => l.event === 'store-recovered');
+    assert.equal(end.length, 1);
+    assert.equal(end[0]!.level, 30);
+    assert.ok(end[0]!.failed! >= refused, `${end[0]!.failed} failed commands, ${refused} refused requests`);
+    assert.equal(lines.filter((l) => l.code === 'LATCH_STORE_UNAVAILABLE' && l.level > 20).length, 0, 'each refused request at debug only');
   });
 });

@@ -146,8 +146,20 @@ export interface RedisHandle {
   stop(): Promise<void>;
   /** SIGKILL now, without waiting (simulates a crash). restart() brings it back on the same port. */
   kill(): void;
-  /** Stops the server if running and starts a fresh, empty one on the same port. */
+  /**
+   * Stops the server if running and starts it again on the same port: empty, or with `persist` with
+   * every write it acknowledged (the append-only file, fsynced at each write).
+   */
   restart(): Promise<void>;
+  /** SIGSTOP: the server hangs, its connections stay open and commands wait (a stall, not a crash). */
+  pause(): void;
+  /** SIGCONT after pause(): it answers what it received meanwhile. */
+  resume(): void;
+}
+
+export interface RedisOptions {
+  /** Keep data across kill() + restart(): `appendonly yes`, `appendfsync always`. default false */
+  persist?: boolean;
 }
 
 /** A redis-server someone forgot to stop() is killed, and its temp dir removed, at process exit. */
@@ -188,7 +200,7 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<RedisHandle> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisHandle> {
   const bin = redisServerPath();
   if (!bin) throw new Error('startRedis: redis-server not found (apt-get install redis-server, or set LATCH_REDIS_SERVER)');
   const dir = await mkdtemp(join(tmpdir(), 'latch-redis-'));
@@ -207,7 +219,7 @@ export async function startRedis(): Promise<RedisHandle> {
     const out = openSync(logFile, 'a');
     const proc = spawn(
       bin,
-      ['--port', String(p), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+      ['--port', String(p), '--bind', LOOPBACK, '--save', '', ...(options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']), '--dir', dir, '--loglevel', 'warning'],
       { cwd: dir, stdio: ['ignore', out, out] },
     );
     closeSync(out);
@@ -236,6 +248,7 @@ export async function startRedis(): Promise<RedisHandle> {
     child = undefined;
     if (!proc) return;
     proc.kill('SIGTERM');
+    proc.kill('SIGCONT'); // a paused server takes its SIGTERM only once it runs again
     if (!(await waitForExit(proc, 5000))) {
       proc.kill('SIGKILL');
       await waitForExit(proc, 5000);
@@ -267,10 +280,54 @@ export async function startRedis(): Promise<RedisHandle> {
     kill() {
       child?.kill('SIGKILL');
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async restart() {
       if (stopped) throw new Error('startRedis: restart() after stop()');
       await halt();
       await spawnOn(port);
     },
+  };
+}
+
+/** A TCP relay to Redis that can be cut (every connection dropped, new ones refused) and healed. */
+export async function startRelay(target: number): Promise<{ url: string; cut(): void; heal(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let open = true;
+  const server = net.createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = net.connect(target, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    heal() {
+      open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
