@@ -53,7 +53,9 @@ const idle = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, 
 /** A refreshed session this process holds until it is stored. */
 interface Kept {
   session: Session;
-  /** Epoch ms: used for this process's requests until then (the result's lifetime, or the lock's). */
+  /** Epoch ms: when our lock on this refresh expires (the result is ours alone until then). */
+  lockedUntil: number;
+  /** Epoch ms: forgotten after this (the result's lifetime in the store, or the lock's). */
   until: number;
 }
 
@@ -81,8 +83,10 @@ interface Kept {
  * again every `retryMs` while it still holds the lock, releasing the lock only once both are stored.
  * The other instances, when the store is back, read the session record (old refresh token), find the
  * lock still held and wait for the result, which the holder stores within `retryMs` of the store's
- * return. Best effort beyond that: an outage longer than the lock's lifetime lets another instance
- * take the lock and spend the old token (this process still serves its own requests from memory).
+ * return. Best effort beyond that: after an outage longer than what is left of the lock's lifetime,
+ * the first request for the session after the store's return decides. On this process it takes the
+ * lock and stores the held result; on another it spends the old token (the session ends, and this
+ * process, seeing that outcome under the lock, drops its result).
  */
 export class SessionRefresher {
   readonly #provider: Provider;
@@ -155,7 +159,10 @@ export class SessionRefresher {
     const deadline = Date.now() + this.#waitMs;
     for (;;) {
       const done = await this.#outcome(resultKey);
-      if (done) return { session: this.#settle(done), stored: true };
+      if (done) {
+        this.#kept.delete(key); // ours, stored late, or someone else's: the store's word wins
+        return { session: this.#settle(done), stored: true };
+      }
       const owner = randomUUID();
       const lockedUntil = Date.now() + this.#lockTtlMs;
       if (await this.#store.setIfAbsent(lockKey, owner, this.#lockTtlMs)) {
@@ -163,15 +170,26 @@ export class SessionRefresher {
         try {
           // Someone may have finished between our look and our lock.
           const raced = await this.#outcome(resultKey);
-          if (raced) return { session: this.#settle(raced), stored: true };
-          const { next, stored } = await this.#refresh(session, rt, resultKey);
-          if (!stored) {
+          if (raced) {
+            this.#kept.delete(key);
+            return { session: this.#settle(raced), stored: true };
+          }
+          // A result of ours whose lock ran out before the store came back is this refresh's outcome:
+          // the lock is ours again and no one stored another, so it is stored now rather than the
+          // provider asked again with the refresh token it has already spent.
+          const held = this.#kept.get(key);
+          const { next, stored } = held && held.until > Date.now()
+            ? { next: held.session, stored: await this.#persist(resultKey, held.session) }
+            : await this.#refresh(session, rt, resultKey);
+          if (stored) {
+            this.#kept.delete(key);
+          } else {
             // Held in memory, stored by #storeLater, which releases the lock once it has.
             release = false;
             this.#keep(key, next, lockedUntil);
             void this.#storeLater(key, resultKey, lockKey, owner, lockedUntil);
           }
-          return { session: next, stored: false };
+          return { session: next, stored: held !== undefined };
         } finally {
           if (release) await this.#store.delIfEquals(lockKey, owner).catch(() => undefined);
         }
@@ -245,7 +263,7 @@ export class SessionRefresher {
     const sid = this.#kept.get(key)?.session.sid;
     this.#logger?.warn(
       { event: 'refresh-unstored', sid },
-      'a refreshed session could not be stored within the refresh lock\'s lifetime: other instances may spend its old refresh token and end it',
+      'a refreshed session could not be stored within the refresh lock\'s lifetime: kept in memory, stored by this instance\'s next request for it, unless another instance spends the old refresh token first (the session then ends)',
     );
   }
 
@@ -255,15 +273,17 @@ export class SessionRefresher {
       if (kept.until > now && this.#kept.size < MAX_KEPT) break;
       this.#kept.delete(oldest);
     }
-    this.#kept.set(key, { session, until: Math.max(lockedUntil, now + this.#resultTtl(session)) });
+    this.#kept.set(key, { session, lockedUntil, until: Math.max(lockedUntil, now + this.#resultTtl(session)) });
   }
 
+  /**
+   * A result of ours that this process's requests may use without asking the store: only while our
+   * lock on it holds, so no one else can have refreshed (or failed to) meanwhile. After that it is
+   * used through the lock again (#coordinated), where a result stored by another instance wins.
+   */
   #keptAt(key: string): Session | undefined {
     const kept = this.#kept.get(key);
-    if (!kept) return undefined;
-    if (kept.until > Date.now()) return kept.session;
-    this.#kept.delete(key);
-    return undefined;
+    return kept && kept.lockedUntil > Date.now() ? kept.session : undefined;
   }
 
   /** Puts an outcome in the store for the others (sealed); rejects when the store refuses it. */

@@ -20,6 +20,7 @@ import { SessionRefresher } from '../../bff/session/refresh.ts';
 import { Sealer } from '../../bff/session/sealer.ts';
 import type { Session } from '../../bff/session/session.ts';
 import { MemoryStore } from '../../bff/session/stores/memory.ts';
+import { storeUnavailable } from '../../bff/session/store.ts';
 
 const secret = () => randomBytes(32).toString('base64url');
 
@@ -210,6 +211,99 @@ describe('SessionRefresher: one refresh across instances that share a store', ()
     assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as LatchError).code === 'LATCH_SESSION_EXPIRED'));
     assert.equal(calls, 1);
     assert.deepEqual(events.map((e) => e.type), ['refresh_failed']);
+  });
+});
+
+describe('SessionRefresher: a store that goes away in the middle of a refresh', () => {
+  /** The shared store, made unreachable at will: every call then fails as RedisStore's do (503). */
+  class FlakyStore extends MemoryStore {
+    down = false;
+    override async get(key: string) {
+      this.#check();
+      return super.get(key);
+    }
+    override async set(key: string, value: string, ttlMs: number) {
+      this.#check();
+      return super.set(key, value, ttlMs);
+    }
+    override async setIfAbsent(key: string, value: string, ttlMs: number) {
+      this.#check();
+      return super.setIfAbsent(key, value, ttlMs);
+    }
+    override async delIfEquals(key: string, value: string) {
+      this.#check();
+      return super.delIfEquals(key, value);
+    }
+    #check() {
+      if (this.down) throw storeUnavailable(new Error('Connection is closed.'));
+    }
+  }
+
+  /** A provider that rotates refresh tokens and refuses a spent one (invalid_grant), as oidc-provider does. */
+  function rotatingProvider(store: FlakyStore, { failStoreDuringCall = false } = {}) {
+    const spent = new Set<string>();
+    const calls: string[] = [];
+    const provider = {
+      kind: 'fake',
+      async refresh(rt: string): Promise<RefreshResult> {
+        calls.push(rt);
+        if (spent.has(rt)) throw new LatchError('LATCH_REFRESH_FAILED', 400, 'invalid_grant');
+        spent.add(rt);
+        // The store dies while the answer, with the rotated token, is on its way.
+        if (failStoreDuringCall) store.down = true;
+        return { tokens: { accessToken: `at-after-${rt}`, refreshToken: `${rt}+`, expiresAt: Date.now() + 3600_000 } };
+      },
+    } as unknown as Provider;
+    return { provider, calls };
+  }
+
+  const setup = (lockTtlMs: number) => {
+    const store = new FlakyStore();
+    const sealer = new Sealer([secret()]);
+    const { provider, calls } = rotatingProvider(store, { failStoreDuringCall: true });
+    const warnings: string[] = [];
+    const options = { store, sealer, pollMs: 5, retryMs: 20, lockTtlMs, logger: { warn: (_: object, msg: string) => void warnings.push(msg) } };
+    return { store, calls, warnings, a: new SessionRefresher(provider, options), b: new SessionRefresher(provider, options) };
+  };
+
+  it('keeps the result, stores it once the store is back, and another instance then gets it: one refresh', async () => {
+    const { store, calls, a, b } = setup(2000);
+    const s = session({ atExp: Date.now() - 1 });
+    const first = await a.ensureFresh(s);
+    assert.equal(first.session.rt, 'rt-1+');
+    assert.equal(a.unstored, 1);
+    assert.equal((await a.ensureFresh(s)).session.rt, 'rt-1+', 'this instance answers from memory, without the store');
+    await assert.rejects(b.ensureFresh(s), (err: LatchError) => err.code === 'LATCH_STORE_UNAVAILABLE');
+    store.down = false;
+    // B before A's next retry: the lock is still A's, B waits for the result.
+    assert.equal((await b.ensureFresh(s)).session.rt, 'rt-1+');
+    assert.equal(a.unstored, 0);
+    assert.deepEqual(calls, ['rt-1']);
+  });
+
+  it('after an outage longer than the lock: this instance, asked first, stores its result under a new lock', async () => {
+    const { store, calls, warnings, a, b } = setup(100);
+    const s = session({ atExp: Date.now() - 1 });
+    await a.ensureFresh(s);
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(warnings.length, 1, 'told once that the lock ran out');
+    store.down = false;
+    assert.equal((await a.ensureFresh(s)).session.rt, 'rt-1+');
+    assert.equal(a.unstored, 0);
+    assert.equal((await b.ensureFresh(s)).session.rt, 'rt-1+');
+    assert.deepEqual(calls, ['rt-1']);
+  });
+
+  it('after an outage longer than the lock: another instance asked first ends the session, and this one agrees', async () => {
+    const { store, calls, a, b } = setup(100);
+    const s = session({ atExp: Date.now() - 1 });
+    await a.ensureFresh(s);
+    await new Promise((r) => setTimeout(r, 250));
+    store.down = false;
+    await assert.rejects(b.ensureFresh(s), (err: LatchError) => err.code === 'LATCH_SESSION_EXPIRED');
+    await assert.rejects(a.ensureFresh(s), (err: LatchError) => err.code === 'LATCH_SESSION_EXPIRED');
+    assert.equal(a.unstored, 0);
+    assert.deepEqual(calls, ['rt-1', 'rt-1']);
   });
 });
 
