@@ -135,7 +135,8 @@ export async function startDot(options: DotOptions): Promise<DotServer> {
     apps: [
       { name: 'Latch (web)', client_id: apps.web.clientId, client_secret: apps.web.clientSecret, grant: 'authorization-code', redirect_uris: options.redirectUris, algorithm: oidc ? 'RS256' : '' },
       { name: 'Latch (service)', client_id: apps.service.clientId, client_secret: apps.service.clientSecret, grant: 'client-credentials' },
-      { name: 'Latch (password)', client_id: apps.password.clientId, client_secret: apps.password.clientSecret, grant: 'password', algorithm: oidc ? 'RS256' : '' },
+      // The same redirect URIs, as an operator may copy them: DOT then refuses it the code flow with unauthorized_client.
+      { name: 'Latch (password)', client_id: apps.password.clientId, client_secret: apps.password.clientSecret, grant: 'password', redirect_uris: options.redirectUris, algorithm: oidc ? 'RS256' : '' },
     ],
   };
   const errFile = join(dir, 'stderr.log');

@@ -278,7 +278,7 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
     });
   });
 
-  describe('scopes the server refuses name LATCH_SCOPES, on the error page and in the log', () => {
+  describe('what only the configuration can fix names the variable, on the error page and in the log', () => {
     for (const [i, scopes, code, pattern] of [
       [3, 'read write', 'LATCH_UPSTREAM_ERROR', /LATCH_SCOPES: The userinfo endpoint \(.*\/o\/userinfo\/\) refused the access token \(401\)\..*openid/],
       [4, 'openid profile email offline_access', 'LATCH_SCOPE_REFUSED', /LATCH_SCOPES: the authorization server refused the scopes &quot;openid profile email offline_access&quot; \(invalid_scope\)\..*SCOPES/],
@@ -297,6 +297,16 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
         assert.equal((await client.request(`${bff.url}/me`)).status, 401);
       });
     }
+
+    it('the password application as the sign-in client: 502 naming LATCH_CLIENT_ID and the grant type it needs', async () => {
+      const bff = await bffAt(5, recipe(dot, dot.apps.password));
+      const { callbackResult, pages } = await signInAtDot(new HttpClient(), login(bff.url), dot.user);
+      assert.deepEqual(pages, ['login']);
+      assert.equal(callbackResult?.status, 502);
+      assert.equal(errorCode(callbackResult!), 'LATCH_TOKEN_EXCHANGE_FAILED');
+      assert.match(callbackResult!.text, /LATCH_CLIENT_ID: the authorization server does not let this client use the authorization code grant \(unauthorized_client\).*&quot;Authorization code&quot;/);
+      assertNoSession(callbackResult, 'password application');
+    });
   });
 });
 
