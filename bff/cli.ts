@@ -69,8 +69,9 @@ async function checkConfig(env: Env): Promise<number> {
   if (config.baseUrl.protocol !== 'https:') warnings.push('LATCH_BASE_URL is http://: cookies are not Secure and lose their __Host- prefix');
   const rows: Array<[string, string]> = [
     ['provider', config.provider],
-    ['issuer', config.issuer || '(derived)'],
+    ['issuer', config.oauth2?.metadataUrls.length && !config.oauth2.issuerGiven ? `from ${config.oauth2.metadataUrls[0]}, else ${config.issuer}` : config.issuer || '(derived)'],
     ['client id', config.clientId],
+    ...(config.serviceClientId !== config.clientId ? [['service client id', config.serviceClientId] as [string, string]] : []),
     ['client secret', 'set'],
     ['base URL', config.baseUrl.href],
     ['redirect URI', config.redirectUri],

@@ -17,6 +17,8 @@ import {
   startScriptedServer, type BffHandle, type ScriptedServer,
 } from './support.ts';
 
+/** For the silent scripted servers; DOT itself must answer within it too, on a loaded machine (300 ms was not enough). */
+const TIMEOUT_MS = '1200';
 const login = (bffUrl: string) => `${bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/app`)}`;
 const logout = (client: HttpClient, bffUrl: string) =>
   client.request(`${bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
@@ -308,6 +310,21 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
       assertNoSession(callbackResult, 'password application');
     });
   });
+
+  // Last: it stops the server.
+  it('keeps the session when DOT is gone at refresh time: 502, and the cookie is neither cleared nor changed', async () => {
+    const bff = bffs[0]!;
+    const client = new HttpClient();
+    await signInAtDot(client, login(bff.url), dot.user);
+    const session = await sessionOf(bff, client);
+    await sleep(Math.max(0, session.atExp - Date.now()) + 250);
+    await dot.close();
+    const me = await client.request(`${bff.url}/me`);
+    assert.equal(me.status, 502, me.text);
+    assert.equal(errorCode(me), 'LATCH_UPSTREAM_UNAVAILABLE');
+    assert.deepEqual(me.setCookies.filter((c) => c.startsWith('latch=')), []);
+    assert.equal((await sessionOf(bff, client)).rt, session.rt, 'the refresh token is kept for when DOT is back');
+  });
 });
 
 describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit without OpenID Connect (plain OAuth 2.0)', dotSuiteOptions(), () => {
@@ -316,7 +333,10 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit without OpenID Conn
   const bffs: BffHandle[] = [];
   const sides: ScriptedServer[] = [];
   const bffAt = async (i: number, env: Record<string, string | undefined>) => {
-    const bff = await startBff(port[i]!, { LATCH_PROVIDER: 'oauth2', LATCH_OAUTH2_BASE_URL: dot.url, LATCH_CLIENT_ID: dot.apps.web.clientId, LATCH_CLIENT_SECRET: dot.apps.web.clientSecret, ...env });
+    const bff = await startBff(port[i]!, {
+      LATCH_PROVIDER: 'oauth2', LATCH_OAUTH2_BASE_URL: dot.url, LATCH_CLIENT_ID: dot.apps.web.clientId, LATCH_CLIENT_SECRET: dot.apps.web.clientSecret,
+      LATCH_HTTP_TIMEOUT_MS: undefined, ...env,
+    });
     bffs.push(bff);
     return bff;
   };
@@ -400,9 +420,9 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit without OpenID Conn
     let withRevocation: BffHandle;
     before(async () => {
       [userinfo, token, revocation] = [await side(), await side(), await side()];
-      withUserinfo = await bffAt(2, { LATCH_USERINFO_ENDPOINT: `${userinfo.url}/o/userinfo/`, LATCH_HTTP_TIMEOUT_MS: '300' });
-      withToken = await bffAt(3, { LATCH_TOKEN_ENDPOINT: `${token.url}/o/token/`, LATCH_USERINFO_ENDPOINT: `${dot.url}/api/profile/`, LATCH_HTTP_TIMEOUT_MS: '300' });
-      withRevocation = await bffAt(4, { LATCH_USERINFO_ENDPOINT: `${dot.url}/api/profile/`, LATCH_REVOCATION_ENDPOINT: `${revocation.url}/o/revoke_token/`, LATCH_HTTP_TIMEOUT_MS: '300' });
+      withUserinfo = await bffAt(2, { LATCH_USERINFO_ENDPOINT: `${userinfo.url}/o/userinfo/`, LATCH_HTTP_TIMEOUT_MS: TIMEOUT_MS });
+      withToken = await bffAt(3, { LATCH_TOKEN_ENDPOINT: `${token.url}/o/token/`, LATCH_USERINFO_ENDPOINT: `${dot.url}/api/profile/`, LATCH_HTTP_TIMEOUT_MS: TIMEOUT_MS });
+      withRevocation = await bffAt(4, { LATCH_USERINFO_ENDPOINT: `${dot.url}/api/profile/`, LATCH_REVOCATION_ENDPOINT: `${revocation.url}/o/revoke_token/`, LATCH_HTTP_TIMEOUT_MS: TIMEOUT_MS });
     });
 
     for (const [what, script, code] of [
