@@ -75,7 +75,7 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
       });
     } catch (err) {
       // A refusal (invalid_client, invalid_scope, invalid_target) is our configuration's fault, not the caller's.
-      const refusal = err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError ? err.cause.error : undefined;
+      const refusal = err instanceof LatchError ? refusalOf(err.cause) : undefined;
       if (refusal !== undefined || (err instanceof LatchError && err.status < 500)) {
         throw new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, refusedBecause(refusal, client.client_id, request), { cause: err });
       }
@@ -108,6 +108,16 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
       if (cache.get(key)?.accessToken === accessToken) cache.delete(key);
     },
   };
+}
+
+/**
+ * The server's OAuth error code: from the JSON body, or `invalid_client` for a 401 challenge (what
+ * django-oauth-toolkit answers to a wrong client secret, with `WWW-Authenticate: Bearer error="invalid_client"`).
+ */
+export function refusalOf(cause: unknown): string | undefined {
+  if (cause instanceof oauth.ResponseBodyError) return cause.error;
+  if (cause instanceof oauth.WWWAuthenticateChallengeError && cause.status === 401) return 'invalid_client';
+  return undefined;
 }
 
 /** What the operator should change, by the server's error code (the message reaches the log and the caller). */

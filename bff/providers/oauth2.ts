@@ -3,6 +3,7 @@ import type { OAuth2Config } from '../config.ts';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { outbound, requestOptions } from '../oauth/outbound.ts';
+import { refusalOf } from '../oauth/service-token.ts';
 import { CallbackError, OidcProvider, type OidcProviderOptions } from './oidc.ts';
 import { pickUserClaims, type LoginTransaction, type SignInResult } from './provider.ts';
 
@@ -125,8 +126,7 @@ export class OAuth2Provider extends OidcProvider {
 
   /** A refusal only the configuration can fix, as a 502 naming the variable and the likely fix. */
   #explain(err: unknown, grant: 'authorization code' | 'password'): unknown {
-    const reason = err instanceof CallbackError ? err.reason
-      : err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError ? err.cause.error : undefined;
+    const reason = err instanceof CallbackError ? err.reason : err instanceof LatchError ? refusalOf(err.cause) : undefined;
     if (reason === 'invalid_scope') {
       const scopes = this.options.scopes;
       const fix = this.#plan?.scopesGiven === false
@@ -137,6 +137,9 @@ export class OAuth2Provider extends OidcProvider {
     if (reason === 'unauthorized_client') {
       const kind = grant === 'password' ? 'Resource owner password-based' : 'Authorization code';
       return new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, `LATCH_CLIENT_ID: the authorization server does not let this client use the ${grant} grant (unauthorized_client). Servers that allow one grant type per client (django-oauth-toolkit) need the credentials of an application whose grant type is "${kind}" here.`, { cause: err });
+    }
+    if (reason === 'invalid_client') {
+      return new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, `LATCH_CLIENT_SECRET: the authorization server refused the client's credentials (invalid_client). Check LATCH_CLIENT_ID and LATCH_CLIENT_SECRET, and LATCH_TOKEN_AUTH_METHOD (client_secret_basic unless set).`, { cause: err });
     }
     return err;
   }

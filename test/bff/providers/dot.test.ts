@@ -232,6 +232,16 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
       assert.ok(bff.logs.some((line) => line.includes('LATCH_SERVICE_CLIENT_ID: ') && JSON.parse(line).level === 50), 'logged as an error, with the fix');
       assert.equal((await client.request(`${bff.url}/me`)).status, 200);
     });
+
+    it('a wrong service secret: 502 naming LATCH_SERVICE_CLIENT_SECRET (DOT answers 401 with a Bearer challenge)', async () => {
+      const wrong = await startBff(await freePort(), { ...recipe(dot), LATCH_SERVICE_CLIENT_ID: dot.apps.service.clientId, LATCH_SERVICE_CLIENT_SECRET: 'wrong-secret' });
+      bffs.push(wrong);
+      await assert.rejects(createServiceTokens(wrong.app.latch.provider).getServiceToken(), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'LATCH_TOKEN_EXCHANGE_FAILED');
+        assert.match(err.message, /^LATCH_SERVICE_CLIENT_SECRET: .*\(invalid_client\)/);
+        return true;
+      });
+    });
   });
 
   describe('the password grant with DOT\'s password application as the main client', () => {
@@ -465,6 +475,7 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit without OpenID Conn
       const { callbackResult } = await signInAtDot(new HttpClient(), login(bff.url), dot.user);
       assert.equal(errorCode(callbackResult!), 'LATCH_TOKEN_EXCHANGE_FAILED');
       assert.equal(callbackResult!.status, 502, 'invalid_client is a deployment fault, not the user\'s');
+      assert.match(callbackResult!.text, /LATCH_CLIENT_SECRET: the authorization server refused the client&#39;s credentials \(invalid_client\)/);
       assertNoSession(callbackResult, 'wrong secret');
       assert.deepEqual(dot.tokenRequests(undefined, mark).map((r) => [r.client_id, r.status]), [[dot.apps.web.clientId, 401]]);
     });
