@@ -186,6 +186,10 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
       assert.equal(refresh.body['error'], 'invalid_grant', 'the refresh token is revoked');
       assert.equal((await bearer(`${dot.url}/o/userinfo/`, session.at)).status, 401, 'the access token is revoked');
       assert.equal((await client.request(`${bff.url}/me`)).status, 401);
+      // DOT 1.x has no end-session endpoint: its own session stays, and only the consent page shows again.
+      const again = await signInAtDot(client, login(bff.url), dot.user);
+      assert.deepEqual(again.pages, ['consent']);
+      assert.equal((await client.request(`${bff.url}/me`)).status, 200);
     });
 
     it('answers LATCH_STATE_MISMATCH to a forged state, with no session', async () => {
