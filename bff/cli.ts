@@ -69,8 +69,9 @@ async function checkConfig(env: Env): Promise<number> {
   if (widget.length === 0) warnings.push(`no widget bundle (latch*.js) in ${widgetDir}: /latch.js will answer 404 (LATCH_WIDGET_DIR)`);
   const rows: Array<[string, string]> = [
     ['provider', config.provider],
-    ['issuer', config.issuer || '(derived)'],
+    ['issuer', config.oauth2?.metadataUrls.length && !config.oauth2.issuerGiven ? `from ${config.oauth2.metadataUrls[0]}, else ${config.issuer}` : config.issuer || '(derived)'],
     ['client id', config.clientId],
+    ...(config.serviceClientId !== config.clientId ? [['service client id', config.serviceClientId] as [string, string]] : []),
     ['client secret', 'set'],
     ['base URL', config.baseUrl.href],
     ['redirect URI', config.redirectUri],

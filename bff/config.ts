@@ -15,6 +15,28 @@ export interface ProviderEndpoints {
   readonly jwks?: string;
 }
 
+/**
+ * LATCH_PROVIDER=oauth2: what the provider settles once it has asked the server (providers/oauth2.ts).
+ * A server with the `/o/` layout (django-oauth-toolkit's) may also speak OpenID Connect; then it
+ * publishes metadata under `/o/.well-known/`, and the issuer, key set and scopes come from there.
+ */
+export interface OAuth2Config {
+  /** The `/o/` layout under LATCH_OAUTH2_BASE_URL; empty without one. The metadata, then endpoints given by hand, override it. */
+  readonly layout: ProviderEndpoints;
+  /** Where the server's OpenID metadata may be, in order. Empty: endpoints by hand only. */
+  readonly metadataUrls: readonly string[];
+  /** True for LATCH_DISCOVERY_URL: it must answer. False for the base URL's candidates: none there means plain OAuth 2.0. */
+  readonly metadataRequired: boolean;
+  /** LATCH_ISSUER was set: the metadata's issuer must equal it. Else the metadata names the issuer. */
+  readonly issuerGiven: boolean;
+  /**
+   * LATCH_SCOPES was set, and is used as given. Unset: `openid` (with those of `profile`, `email` and
+   * `offline_access` the metadata lists in `scopes_supported`) when the server publishes OpenID
+   * metadata, else no `scope` parameter (the server's default scopes). User-token routes add theirs.
+   */
+  readonly scopesGiven: boolean;
+}
+
 export interface ScayleConfig {
   /** e.g. https://tenant.auth.scayle.cloud, no trailing slash. */
   readonly baseUrl: string;
@@ -41,11 +63,20 @@ export interface BffConfig {
   /** Authorization parameters always sent with a fixed value (LATCH_AUTHORIZE_PARAMS `name=value`). */
   readonly authorizeFixedParams: Readonly<Record<string, string>>;
   readonly scayle?: ScayleConfig;
+  /** LATCH_PROVIDER=oauth2 only. */
+  readonly oauth2?: OAuth2Config;
   /** Loud opt-in: POST /login/password (resource owner password grant), trusted internal tools only. */
   readonly enablePasswordGrant: boolean;
   readonly discoveryUrl?: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /**
+   * The client of the BFF's own client-credentials grants (service routes, createServiceTokens):
+   * LATCH_SERVICE_CLIENT_ID and LATCH_SERVICE_CLIENT_SECRET, default the main client. Servers that
+   * allow one grant type per client (django-oauth-toolkit) need a second client for them.
+   */
+  readonly serviceClientId: string;
+  readonly serviceClientSecret: string;
   readonly baseUrl: URL;
   /** `baseUrl` + `/callback`. */
   readonly redirectUri: string;
@@ -53,6 +84,7 @@ export interface BffConfig {
   readonly cookieSecrets: readonly string[];
   /** Exact origins (scheme://host[:port]) allowed to call with credentials and to be returned to. */
   readonly allowedOrigins: readonly string[];
+  /** Asked for at sign-in. For oauth2 without LATCH_SCOPES, the user-token routes' scopes only (see OAuth2Config.scopesGiven). */
   readonly scopes: string;
   /** LATCH_API_ROUTES: the upstream APIs the proxy serves at /api/<name>/... */
   readonly apiRoutes: readonly ApiRoute[];
@@ -214,24 +246,20 @@ export function loadConfig(env: Env = process.env): BffConfig {
     jwks: endpoint('LATCH_JWKS_URI'),
   };
   const oauth2Base = kind === 'oauth2' ? endpoint('LATCH_OAUTH2_BASE_URL') : undefined;
-  // The /o/ layout of the plain OAuth 2.0 server (trailing slashes are part of the paths).
-  const fromBase = oauth2Base
-    ? {
-        authorization: `${trimSlash(oauth2Base)}/o/authorize/`,
-        token: `${trimSlash(oauth2Base)}/o/token/`,
-        userinfo: `${trimSlash(oauth2Base)}/o/userinfo/`,
-        revocation: `${trimSlash(oauth2Base)}/o/revoke_token/`,
-      }
+  // django-oauth-toolkit's /o/ layout (trailing slashes are part of the paths). With OIDC on it
+  // publishes metadata at /o/.well-known/openid-configuration: DOT 2+ without the trailing slash
+  // (the spec's form), DOT 1.x only with it (and a 301 from the other).
+  const o = oauth2Base ? `${trimSlash(oauth2Base)}/o` : '';
+  const layout: ProviderEndpoints = oauth2Base
+    ? { authorization: `${o}/authorize/`, token: `${o}/token/`, userinfo: `${o}/userinfo/`, revocation: `${o}/revoke_token/` }
     : {};
-  const endpoints: ProviderEndpoints = {
-    ...fromBase,
-    ...Object.fromEntries(Object.entries(byHand).filter(([, value]) => value !== undefined)),
-  };
-  // No discovery when it cannot or need not run: oauth2 without a discovery URL, or both
-  // the authorization and token endpoints given by hand (and no discovery URL).
+  const endpoints: ProviderEndpoints = Object.fromEntries(Object.entries(byHand).filter(([, value]) => value !== undefined));
+  // No discovery when it cannot or need not run: SCAYLE, oauth2 with neither a base URL nor a
+  // discovery URL, or oidc with both the authorization and token endpoints given by hand.
   const discovery = kind === 'scayle'
     ? false
-    : discoveryUrl !== undefined || (kind === 'oidc' && !(byHand.authorization && byHand.token));
+    : discoveryUrl !== undefined || (kind === 'oidc' ? !(byHand.authorization && byHand.token) : oauth2Base !== undefined);
+  const metadataUrls = discoveryUrl ? [discoveryUrl] : oauth2Base ? [`${o}/.well-known/openid-configuration`, `${o}/.well-known/openid-configuration/`] : [];
 
   let scayle: ScayleConfig | undefined;
   if (kind === 'scayle') {
@@ -277,6 +305,13 @@ export function loadConfig(env: Env = process.env): BffConfig {
   if (enablePasswordGrant && kind === 'scayle') fail('LATCH_ENABLE_PASSWORD_GRANT', 'SCAYLE has no password grant');
   const clientId = required('LATCH_CLIENT_ID');
   const clientSecret = required('LATCH_CLIENT_SECRET');
+  const serviceClientId = str('LATCH_SERVICE_CLIENT_ID');
+  const serviceClientSecret = str('LATCH_SERVICE_CLIENT_SECRET');
+  if ((serviceClientId === undefined) !== (serviceClientSecret === undefined)) {
+    const [missing, given] = serviceClientId === undefined ? ['LATCH_SERVICE_CLIENT_ID', 'LATCH_SERVICE_CLIENT_SECRET'] : ['LATCH_SERVICE_CLIENT_SECRET', 'LATCH_SERVICE_CLIENT_ID'];
+    fail(missing, `is required with ${given} (set both, or neither to use LATCH_CLIENT_ID and LATCH_CLIENT_SECRET)`);
+  }
+  if (serviceClientId !== undefined && kind === 'scayle') fail('LATCH_SERVICE_CLIENT_ID', 'SCAYLE has no client-credentials grant');
 
   // LATCH_SITES (or a file of the same JSON) may replace LATCH_BASE_URL and LATCH_ALLOWED_ORIGINS.
   const rawSites = str('LATCH_SITES_FILE') !== undefined ? readSitesFile(str('LATCH_SITES_FILE')!, fail) : str('LATCH_SITES');
@@ -337,7 +372,9 @@ export function loadConfig(env: Env = process.env): BffConfig {
   if (handoff && !allowInsecureHttp && sites.some((s) => s.baseUrl.protocol !== 'https:')) fail('LATCH_HANDOFF', 'needs https:// base URLs (partitioned cookies are Secure)');
   const first = sites[0];
 
-  const scopes = str('LATCH_SCOPES') ?? 'openid profile email offline_access';
+  // oauth2 without LATCH_SCOPES: the provider picks them once it has asked the server (OAuth2Config).
+  const scopesGiven = str('LATCH_SCOPES') !== undefined;
+  const scopes = str('LATCH_SCOPES') ?? (kind === 'oauth2' ? '' : 'openid profile email offline_access');
   const apiRoutes = parseApiRoutes(env, fail, url);
   if (kind === 'scayle' && apiRoutes.some((r) => r.token === 'service')) fail('LATCH_API_ROUTES', 'service-token routes need a standard token endpoint, which SCAYLE has not');
   const idTokenAlg = str('LATCH_ID_TOKEN_ALG') ?? 'RS256';
@@ -359,10 +396,13 @@ export function loadConfig(env: Env = process.env): BffConfig {
     authorizeParams,
     authorizeFixedParams,
     ...(scayle ? { scayle } : {}),
+    ...(kind === 'oauth2' ? { oauth2: { layout, metadataUrls, metadataRequired: discoveryUrl !== undefined, issuerGiven: explicitIssuer !== undefined, scopesGiven } } : {}),
     enablePasswordGrant,
     ...(discoveryUrl ? { discoveryUrl } : {}),
     clientId,
     clientSecret,
+    serviceClientId: serviceClientId ?? clientId,
+    serviceClientSecret: serviceClientSecret ?? clientSecret,
     baseUrl: first?.baseUrl ?? base,
     redirectUri: first?.redirectUri ?? `${base.href.replace(/\/$/, '')}/callback`,
     cookieSecrets,

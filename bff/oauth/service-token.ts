@@ -75,8 +75,9 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
       });
     } catch (err) {
       // A refusal (invalid_client, invalid_scope, invalid_target) is our configuration's fault, not the caller's.
-      if (err instanceof LatchError && err.status < 500) {
-        throw new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, 'The authorization server refused the service token request.', { cause: err });
+      const refusal = err instanceof LatchError ? refusalOf(err.cause) : undefined;
+      if (refusal !== undefined || (err instanceof LatchError && err.status < 500)) {
+        throw new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, refusedBecause(refusal, client.client_id, request), { cause: err });
       }
       throw err;
     }
@@ -107,6 +108,34 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
       if (cache.get(key)?.accessToken === accessToken) cache.delete(key);
     },
   };
+}
+
+/**
+ * The server's OAuth error code: from the JSON body, or `invalid_client` for a 401 challenge (what
+ * django-oauth-toolkit answers to a wrong client secret, with `WWW-Authenticate: Bearer error="invalid_client"`).
+ */
+export function refusalOf(cause: unknown): string | undefined {
+  if (cause instanceof oauth.ResponseBodyError) return cause.error;
+  if (cause instanceof oauth.WWWAuthenticateChallengeError && cause.status === 401) return 'invalid_client';
+  return undefined;
+}
+
+/** What the operator should change, by the server's error code (the message reaches the log and the caller). */
+function refusedBecause(error: string | undefined, clientId: string, request: ServiceTokenRequest): string {
+  const refused = `The authorization server refused the service token request of client "${clientId}"`;
+  switch (error) {
+    case 'unauthorized_client':
+    case 'unsupported_grant_type':
+      return `LATCH_SERVICE_CLIENT_ID: ${refused} (${error}): it may not use the client_credentials grant. Servers that allow one grant type per client (django-oauth-toolkit) need a second application, of grant type "Client credentials": set LATCH_SERVICE_CLIENT_ID and LATCH_SERVICE_CLIENT_SECRET to its credentials.`;
+    case 'invalid_client':
+      return `LATCH_SERVICE_CLIENT_SECRET: ${refused} (invalid_client): check LATCH_SERVICE_CLIENT_ID and LATCH_SERVICE_CLIENT_SECRET (default: LATCH_CLIENT_ID and LATCH_CLIENT_SECRET).`;
+    case 'invalid_scope':
+      return `LATCH_API_ROUTE_<NAME>_SCOPE: ${refused} for the scope "${request.scope ?? ''}" (invalid_scope): ask only for scopes the server defines for that client.`;
+    case 'invalid_target':
+      return `LATCH_API_ROUTE_<NAME>_AUDIENCE: ${refused} for the resource "${request.audience ?? ''}" (invalid_target).`;
+    default:
+      return `${refused}${error ? ` (${error})` : ''}.`;
+  }
 }
 
 function publicView(token: Cached): ServiceToken {

@@ -30,7 +30,7 @@ export function createProvider(config: BffConfig, observe?: OutboundOptions['obs
       });
     }
     case 'oauth2':
-      return new OAuth2Provider(standardOptions(config, outbound));
+      return new OAuth2Provider({ ...standardOptions(config, outbound), ...(config.oauth2 ? { oauth2: { ...config.oauth2, layout: metadataFrom(config.oauth2.layout) } } : {}) });
     default:
       return new OidcProvider(standardOptions(config, outbound));
   }
@@ -44,6 +44,8 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     metadata: metadataFrom(config.endpoints),
     clientId: config.clientId,
     clientSecret: config.clientSecret,
+    serviceClientId: config.serviceClientId,
+    serviceClientSecret: config.serviceClientSecret,
     tokenAuthMethod: config.tokenAuthMethod,
     redirectUri: config.redirectUri,
     scopes: config.scopes,

@@ -25,6 +25,9 @@ export interface OidcProviderOptions {
   discovery?: boolean;
   clientId: string;
   clientSecret: string;
+  /** The client of the BFF's own client-credentials grants (tokenEndpoint()); default the main client. */
+  serviceClientId?: string;
+  serviceClientSecret?: string;
   tokenAuthMethod?: TokenAuthMethod;
   redirectUri: string;
   scopes: string;
@@ -179,7 +182,7 @@ export class OidcProvider implements Provider {
     const as = await this.metadata();
     const response = await outbound(this.options.outbound, 'password grant', async () => {
       const res = await oauth.genericTokenEndpointRequest(
-        as, this.client, this.clientAuth, 'password', { username, password, scope: this.options.scopes },
+        as, this.client, this.clientAuth, 'password', { username, password, ...(this.options.scopes ? { scope: this.options.scopes } : {}) },
         requestOptions(this.options.outbound),
       );
       return oauth.processGenericTokenEndpointResponse(as, this.client, res);
@@ -311,7 +314,11 @@ export class OidcProvider implements Provider {
   }
 
   async tokenEndpoint(): Promise<TokenEndpointAccess> {
-    return { as: await this.metadata(), client: this.client, clientAuth: this.clientAuth, outbound: this.options.outbound };
+    const { serviceClientId: id, serviceClientSecret: secret, tokenAuthMethod } = this.options;
+    const service = id !== undefined && secret !== undefined && (id !== this.options.clientId || secret !== this.options.clientSecret)
+      ? { client: { client_id: id }, clientAuth: tokenAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret) }
+      : { client: this.client, clientAuth: this.clientAuth };
+    return { as: await this.metadata(), ...service, outbound: this.options.outbound };
   }
 
   async revoke(tokens: Pick<TokenSet, 'accessToken' | 'refreshToken'>): Promise<void> {

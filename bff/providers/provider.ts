@@ -71,8 +71,9 @@ export interface Provider {
    */
   callbackState?(callback: URL): string | null;
   /**
-   * The token endpoint and this client's credentials, for the BFF's own grants (client credentials,
-   * bff/oauth/service-token.ts). Absent on servers without a standard token endpoint.
+   * The token endpoint and the service client's credentials (LATCH_SERVICE_CLIENT_ID, default the main
+   * client), for the BFF's own client-credentials grants (bff/oauth/service-token.ts). Absent on
+   * servers without a standard token endpoint.
    */
   tokenEndpoint?(): Promise<TokenEndpointAccess>;
   /**

@@ -4,6 +4,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { browserSuiteOptions, launchBrowser } from './browser.ts';
+import { dotSuiteOptions, startDot } from './dot.ts';
+import { HttpClient, parseForms } from './http.ts';
 import { freePort, listen, redisPing, redisSuiteOptions, startRedis } from './net.ts';
 import { makeCertificates, opensslSuiteOptions } from './tls.ts';
 
@@ -144,5 +146,47 @@ describe('startRedis()', redisSuiteOptions(), () => {
     } finally {
       await redis.stop();
     }
+  });
+});
+
+describe('startDot() (django-oauth-toolkit)', dotSuiteOptions(), () => {
+  it('serves DOT configured as a deployment: OIDC metadata, PKCE required, one grant type per application; close() frees the port', async () => {
+    const redirect = 'http://127.0.0.1:9/callback';
+    const dot = await startDot({ redirectUris: [redirect] });
+    const port = Number(new URL(dot.url).port);
+    try {
+      assert.match(dot.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const metadata = (await (await fetch(`${dot.url}/o/.well-known/openid-configuration/`)).json()) as Record<string, unknown>;
+      assert.equal(metadata['issuer'], dot.issuer);
+      assert.equal(metadata['jwks_uri'], `${dot.issuer}/.well-known/jwks.json`);
+
+      // Signed in at DOT's own login page, an authorization request without PKCE is refused.
+      const client = new HttpClient();
+      const authorize = `${dot.url}/o/authorize/?${new URLSearchParams({ client_id: dot.apps.web.clientId, redirect_uri: redirect, response_type: 'code', scope: 'openid', state: 's' })}`;
+      const page = await client.follow(authorize);
+      const form = parseForms(page.result.text, page.result.url).find((f) => f.inputs.has('password'))!;
+      const body = new URLSearchParams([...form.inputs, ['username', dot.user.username], ['password', dot.user.password]]);
+      const { chain } = await client.follow(form.action, {
+        init: { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() },
+        until: (url) => url.href.startsWith(redirect),
+      });
+      const back = new URL(chain.at(-1)!);
+      assert.equal(back.searchParams.get('error'), 'invalid_request', chain.join('\n'));
+      assert.match(back.searchParams.get('error_description') ?? '', /code challenge/i);
+
+      // The authorization-code application may not use client credentials; the service application may.
+      const cc = (app: { clientId: string; clientSecret: string }) =>
+        fetch(`${dot.url}/o/token/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret }),
+        }).then(async (res) => [res.status, ((await res.json()) as { error?: string }).error ?? 'ok']);
+      assert.deepEqual(await cc(dot.apps.web), [400, 'unauthorized_client']);
+      assert.deepEqual(await cc(dot.apps.service), [200, 'ok']);
+      assert.deepEqual(dot.tokenRequests('client_credentials').map((r) => [r.client_id, r.status]), [[dot.apps.web.clientId, 400], [dot.apps.service.clientId, 200]]);
+    } finally {
+      await dot.close();
+    }
+    await bindOnce(port);
   });
 });

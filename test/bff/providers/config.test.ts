@@ -56,29 +56,54 @@ describe('loadConfig: provider settings', () => {
     assert.deepEqual(problemsOf({ ...oidc, LATCH_SCOPES: 'read write' }), ['LATCH_SCOPES']);
   });
 
-  it('fills the /o/ endpoints from LATCH_OAUTH2_BASE_URL, trailing slashes kept, each overridable', () => {
-    const config = loadConfig({ ...oauth2, LATCH_SCOPES: 'read', LATCH_OAUTH2_BASE_URL: 'https://app.example.com/', LATCH_REVOCATION_ENDPOINT: 'https://app.example.com/o/revoke/' });
+  it('takes the /o/ layout from LATCH_OAUTH2_BASE_URL, trailing slashes kept, and looks for OpenID metadata there', () => {
+    const config = loadConfig({ ...oauth2, LATCH_OAUTH2_BASE_URL: 'https://app.example.com/', LATCH_REVOCATION_ENDPOINT: 'https://app.example.com/o/revoke/' });
     assert.equal(config.provider, 'oauth2');
-    assert.equal(config.discovery, false);
-    assert.equal(config.issuer, 'https://app.example.com', 'the issuer defaults to the base URL');
-    assert.deepEqual(config.endpoints, {
-      authorization: 'https://app.example.com/o/authorize/',
-      token: 'https://app.example.com/o/token/',
-      userinfo: 'https://app.example.com/o/userinfo/',
-      revocation: 'https://app.example.com/o/revoke/',
+    assert.equal(config.discovery, true);
+    assert.equal(config.issuer, 'https://app.example.com', 'without metadata, the issuer is the base URL');
+    assert.equal(config.scopes, '', 'picked once the server has been asked');
+    assert.deepEqual(config.oauth2, {
+      layout: {
+        authorization: 'https://app.example.com/o/authorize/',
+        token: 'https://app.example.com/o/token/',
+        userinfo: 'https://app.example.com/o/userinfo/',
+        revocation: 'https://app.example.com/o/revoke_token/',
+      },
+      // The spec's form first (DOT 2+), then DOT 1.x's trailing-slash form.
+      metadataUrls: ['https://app.example.com/o/.well-known/openid-configuration', 'https://app.example.com/o/.well-known/openid-configuration/'],
+      metadataRequired: false,
+      issuerGiven: false,
+      scopesGiven: false,
     });
+    assert.deepEqual(config.endpoints, { revocation: 'https://app.example.com/o/revoke/' }, 'given by hand: overrides layout and metadata');
     const provider = createProvider(config);
     assert.ok(provider instanceof OAuth2Provider);
     assert.equal(provider.kind, 'oauth2');
   });
 
-  it('needs a JWKS for oauth2 with openid, and userinfo without it', () => {
-    assert.deepEqual(problemsOf(oauth2), ['LATCH_JWKS_URI']);
-    assert.deepEqual(problemsOf({ ...oauth2, LATCH_SCOPES: 'read' }), []);
-    assert.deepEqual(
-      problemsOf({ ...base, LATCH_PROVIDER: 'oauth2', LATCH_SCOPES: 'read', LATCH_AUTHORIZATION_ENDPOINT: 'https://a.example/auth', LATCH_TOKEN_ENDPOINT: 'https://a.example/token' }),
-      ['LATCH_USERINFO_ENDPOINT'],
-    );
+  it('needs nothing but the base URL for oauth2; by hand, a JWKS with openid and userinfo without it', () => {
+    assert.deepEqual(problemsOf(oauth2), []);
+    assert.deepEqual(problemsOf({ ...oauth2, LATCH_SCOPES: 'openid read' }), []);
+    assert.equal(loadConfig({ ...oauth2, LATCH_SCOPES: 'read', LATCH_ISSUER: 'https://app.example.com/o' }).oauth2?.issuerGiven, true);
+    const byHand = { ...base, LATCH_PROVIDER: 'oauth2', LATCH_AUTHORIZATION_ENDPOINT: 'https://a.example/auth', LATCH_TOKEN_ENDPOINT: 'https://a.example/token' };
+    assert.deepEqual(problemsOf(byHand), ['LATCH_USERINFO_ENDPOINT'], 'no metadata: no openid, so the user comes from userinfo');
+    assert.deepEqual(problemsOf({ ...byHand, LATCH_SCOPES: 'openid' }), ['LATCH_JWKS_URI']);
+    assert.deepEqual(loadConfig({ ...byHand, LATCH_USERINFO_ENDPOINT: 'https://a.example/me' }).oauth2?.metadataUrls, []);
+    const discovered = loadConfig({ ...base, LATCH_PROVIDER: 'oauth2', LATCH_DISCOVERY_URL: 'https://a.example/o/.well-known/openid-configuration/' });
+    assert.deepEqual(discovered.oauth2?.metadataUrls, ['https://a.example/o/.well-known/openid-configuration/']);
+    assert.equal(discovered.oauth2?.metadataRequired, true);
+  });
+
+  it('takes LATCH_SERVICE_CLIENT_ID and LATCH_SERVICE_CLIENT_SECRET together, defaulting to the main client', () => {
+    const plain = loadConfig(oidc);
+    assert.deepEqual([plain.serviceClientId, plain.serviceClientSecret], ['web', 'client-secret']);
+    const service = loadConfig({ ...oidc, LATCH_SERVICE_CLIENT_ID: 'svc', LATCH_SERVICE_CLIENT_SECRET: 'svc-secret' });
+    assert.deepEqual([service.serviceClientId, service.serviceClientSecret], ['svc', 'svc-secret']);
+    for (const [given, missing] of [['LATCH_SERVICE_CLIENT_ID', 'LATCH_SERVICE_CLIENT_SECRET'], ['LATCH_SERVICE_CLIENT_SECRET', 'LATCH_SERVICE_CLIENT_ID']] as const) {
+      assert.deepEqual(problemsOf({ ...oidc, [given]: 'x' }), [missing]);
+      assert.throws(() => loadConfig({ ...oidc, [given]: 'x' }), (err: Error) => err.message.includes(`${missing}: is required with ${given}`));
+    }
+    assert.deepEqual(problemsOf({ ...scayle, LATCH_SERVICE_CLIENT_ID: 'svc', LATCH_SERVICE_CLIENT_SECRET: 's' }), ['LATCH_SERVICE_CLIENT_ID']);
   });
 
   it('names LATCH_OAUTH2_BASE_URL when oauth2 has no endpoints at all', () => {

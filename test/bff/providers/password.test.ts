@@ -3,9 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { PASSWORD_LIMIT_PER_IP, PASSWORD_LIMIT_PER_USERNAME } from '../../../bff/routes/password.ts';
 import { HttpClient } from '../../helpers/http.ts';
 import { freePort } from '../../helpers/net.ts';
-import {
-  SITE, assertNoSession, errorCode, sessionSet, sleep, startBff, startOidcSetup, startPlainUserinfo, type OidcSetup, type ScriptedServer,
-} from './support.ts';
+import { SITE, assertNoSession, errorCode, sessionSet, sleep, startBff, startOidcSetup, type OidcSetup } from './support.ts';
 
 const JSON_CSRF = { 'content-type': 'application/json', origin: SITE, 'latch-csrf': '1' };
 
@@ -148,41 +146,6 @@ describe('POST /login/password', () => {
     } finally {
       await setup.close();
     }
-  });
-
-  describe('with LATCH_PROVIDER=oauth2 as plain OAuth 2.0 (/o/token/, user from /o/userinfo/)', () => {
-    let setup: OidcSetup;
-    let userinfo: ScriptedServer;
-    before(async () => {
-      setup = await startOidcSetup({
-        passwordGrant: true,
-        provider: { routes: { authorization: '/o/authorize/', token: '/o/token/', userinfo: '/o/oidc-userinfo/', revocation: '/o/revoke_token/' } },
-        prepare: async (op) => {
-          userinfo = await startPlainUserinfo(op, (u) => ({ id: u.sub, username: u.login }));
-        },
-        env: (issuer) => ({
-          LATCH_PROVIDER: 'oauth2',
-          LATCH_OAUTH2_BASE_URL: issuer,
-          LATCH_USERINFO_ENDPOINT: `${userinfo.url}/o/userinfo/`,
-          LATCH_SCOPES: 'offline_access',
-          LATCH_ENABLE_PASSWORD_GRANT: 'true',
-        }),
-      });
-    });
-    after(async () => {
-      await setup?.close();
-      await userinfo?.close();
-    });
-
-    it('signs in at /o/token/ and names the user from userinfo', async () => {
-      const client = new HttpClient();
-      const res = await post(client, setup.bffUrl, { username: setup.user.login, password: setup.user.password });
-      assert.equal(res.status, 200, res.text);
-      assert.equal(res.json<{ user: { sub: string; username: string } }>().user.sub, setup.user.sub);
-      assert.ok(sessionSet(res));
-      assert.equal(setup.op.counts.tokenByGrant['password'], 1);
-      assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 200);
-    });
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Test-only setup for the provider suites: a BFF on loopback built from LATCH_* variables, a dev
  * OpenID provider wired to it with a client of our choosing, scripted and silent servers for the
- * failure cases, and two extensions of oidc-provider (the password grant, a plain OAuth 2.0 userinfo).
+ * failure cases, and the password grant added to oidc-provider. (LATCH_PROVIDER=oauth2 runs against a real
+ * django-oauth-toolkit: test/helpers/dot.ts.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -25,8 +26,8 @@ export interface BffHandle {
   close(): Promise<void>;
 }
 
-/** A BFF on a port chosen beforehand (its /callback must be known to the server first). */
-export async function startBff(port: number, env: Record<string, string>): Promise<BffHandle> {
+/** A BFF on a port chosen beforehand (its /callback must be known to the server first). An `undefined` in `env` unsets a default. */
+export async function startBff(port: number, env: Record<string, string | undefined>): Promise<BffHandle> {
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     LATCH_BASE_URL: url,
@@ -146,27 +147,6 @@ export async function registerPasswordGrant(op: DevProvider, clientId: string): 
   const client = await provider.Client.find(clientId);
   if (!client) throw new Error(`registerPasswordGrant: no client ${clientId}`);
   (client.grantTypes as string[]).push('password');
-}
-
-/**
- * A plain OAuth 2.0 userinfo (oidc-provider's own requires the openid scope, and middleware cannot be
- * added to the dev provider once it serves): a loopback server answering GET /o/userinfo/ with
- * `shape(user)`, e.g. `{ id, username }` without `sub`, for any access token the provider issued
- * and still holds (looked up in its own store), and 401 for anything else.
- */
-export async function startPlainUserinfo(op: DevProvider, shape: (user: DevUser) => Record<string, unknown>): Promise<ScriptedServer> {
-  return startScriptedServer(async (req, res) => {
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const found = token ? await op.provider.AccessToken.find(token) : undefined;
-    const user = found && op.users.find((u) => u.sub === found.accountId);
-    if (req.url !== '/o/userinfo/' || !user) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' });
-      res.end('{"error":"invalid_token"}');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(shape(user)));
-  });
 }
 
 /** Records the URLs this process fetches (the BFF runs in it) until restore(). */
