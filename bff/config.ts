@@ -85,6 +85,11 @@ export interface BffConfig {
   readonly postLogoutRedirectUri?: string;
   /** The only algorithm accepted for ID token signatures. */
   readonly idTokenAlg: string;
+  /**
+   * Audiences besides the client an ID token may name (OIDC Core 3.1.3.7): LATCH_TRUSTED_AUDIENCES,
+   * comma-separated. An ID token with any other extra audience is refused. default: none
+   */
+  readonly trustedAudiences: readonly string[];
   /** Loud opt-out: allow http:// for the issuer and base URL (development only). */
   readonly allowInsecureHttp: boolean;
   readonly logLevel: string;
@@ -381,6 +386,7 @@ export function loadConfig(env: Env = process.env): BffConfig {
     maxBodyBytes: int('LATCH_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     ...(first?.postLogoutRedirectUri ? { postLogoutRedirectUri: first.postLogoutRedirectUri } : {}),
     idTokenAlg,
+    trustedAudiences: (str('LATCH_TRUSTED_AUDIENCES') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     allowInsecureHttp,
     logLevel: str('LATCH_LOG_LEVEL') ?? 'info',
     host: str('LATCH_HOST') ?? '127.0.0.1',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../audit.ts';
 import { LatchError, sessionExpired } from '../errors.ts';
 import { SingleFlight } from '../oauth/singleflight.ts';
-import type { Provider } from '../providers/provider.ts';
+import { RefreshKeptTokens, type Provider } from '../providers/provider.ts';
 import type { Sealer } from './sealer.ts';
 import { accessTokenStale, tokenFields, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
@@ -13,7 +13,7 @@ export interface RefresherOptions {
   store?: KeyValueStore;
   /** Seals refresh results before they go to the store (they hold tokens). */
   sealer?: Sealer;
-  /** Refresh this long before the access token expires. default 30 s */
+  /** Refresh this long before the access token expires, or at half its lifetime if that is later. default 30 s */
   skewMs?: number;
   /** How long the lock holder may take before another instance takes over. default 15 s */
   lockTtlMs?: number;
@@ -140,15 +140,26 @@ export class SessionRefresher {
     } catch (err) {
       const code = err instanceof LatchError ? err.code : 'LATCH_INTERNAL';
       this.#audit?.({ type: 'refresh_failed', sid: session.sid, sub: session.user.sub, code, time: Date.now() });
+      if (err instanceof RefreshKeptTokens) {
+        // Granted, but the ID token could not be checked (no keys): keep the new tokens for the next
+        // request (the old refresh token may be spent), keep the claims and ID token we have, answer the 5xx.
+        const kept: Session = { ...session, ...tokenFields(err.tokens), ...(session.idt ? { idt: session.idt } : {}) };
+        await this.#publish(resultKey, { ok: kept }, this.#resultTtl(kept));
+        throw err;
+      }
       if (err instanceof LatchError && err.status < 500 && (err.code === 'LATCH_REFRESH_FAILED' || err.code === 'LATCH_ID_TOKEN_INVALID')) {
         await this.#publish(resultKey, { ended: err.code }, FAILURE_TTL_MS);
         throw sessionExpired(err);
       }
       throw err;
     }
-    const ttl = Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - this.#skewMs - Date.now()));
-    await this.#publish(resultKey, { ok: next }, ttl);
+    await this.#publish(resultKey, { ok: next }, this.#resultTtl(next));
     return next;
+  }
+
+  /** About the new access token's useful life, within bounds. */
+  #resultTtl(next: Session): number {
+    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - this.#skewMs - Date.now()));
   }
 
   /** Best effort: the refresh already happened; failing to share it must not fail this request. */

@@ -37,7 +37,7 @@ describe('LATCH_PROVIDER=oauth2 against oidc-provider serving /o/ endpoints', ()
     let setup: OidcSetup;
     before(async () => {
       setup = await startOidcSetup({
-        provider: { accessTokenTtl: 31, routes: O_ROUTES },
+        provider: { accessTokenTtl: 3, routes: O_ROUTES },
         env: (issuer) => ({ LATCH_PROVIDER: 'oauth2', LATCH_OAUTH2_BASE_URL: issuer, LATCH_JWKS_URI: `${issuer}/jwks` }),
       });
     });
@@ -64,7 +64,7 @@ describe('LATCH_PROVIDER=oauth2 against oidc-provider serving /o/ endpoints', ()
       assert.equal(me.json<{ user: { sub: string; email: string } }>().user.sub, setup.user.sub);
 
       setup.op.resetCounts();
-      await sleep(1100);
+      await sleep(1600);
       assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 200);
       assert.equal(setup.op.counts.tokenByGrant['refresh_token'], 1);
       const second = await sessionOf(setup, client);
@@ -92,7 +92,7 @@ describe('LATCH_PROVIDER=oauth2 against oidc-provider serving /o/ endpoints', ()
     let userinfo: ScriptedServer;
     before(async () => {
       setup = await startOidcSetup({
-        provider: { accessTokenTtl: 31, rotateRefreshTokens: false, routes: { ...O_ROUTES, userinfo: '/o/oidc-userinfo/' } },
+        provider: { accessTokenTtl: 3, rotateRefreshTokens: false, routes: { ...O_ROUTES, userinfo: '/o/oidc-userinfo/' } },
         prepare: async (op) => {
           userinfo = await startPlainUserinfo(op, (u) => ({ id: u.sub, username: u.login, email: u.email }));
         },
@@ -135,7 +135,7 @@ describe('LATCH_PROVIDER=oauth2 against oidc-provider serving /o/ endpoints', ()
       assert.equal(user['id'], undefined);
 
       setup.op.resetCounts();
-      await sleep(1100);
+      await sleep(1600);
       assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 200);
       assert.equal(setup.op.counts.tokenByGrant['refresh_token'], 1);
       const second = await sessionOf(setup, client);
