@@ -83,8 +83,9 @@ export function toLatchError(err: unknown, what: string): LatchError {
     if (code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK || code === oauth.INVALID_RESPONSE && ID_TOKEN_STEPS.has(what)) {
       return new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token did not verify.', { cause: err });
     }
-    if ((code === oauth.JSON_ATTRIBUTE_COMPARISON || code === oauth.INVALID_RESPONSE) && what === 'userinfo') {
-      // A userinfo answer about someone else, or naming no one (no `sub`).
+    if (what === 'userinfo' && (code === oauth.JSON_ATTRIBUTE_COMPARISON || (code === oauth.INVALID_RESPONSE && hasObjectBody(err.cause)))) {
+      // A userinfo object about someone else, or naming no one (no `sub`). A body that is not an object
+      // is no userinfo answer at all: LATCH_UPSTREAM_ERROR below.
       return new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo did not identify the signed-in user.', { cause: err });
     }
     return new LatchError('LATCH_UPSTREAM_ERROR', 502, `The authorization server gave an unusable ${what} answer.`, { cause: err });
@@ -99,6 +100,12 @@ export function toLatchError(err: unknown, what: string): LatchError {
 
 function hasBody(cause: unknown): boolean {
   return typeof cause === 'object' && cause !== null && 'body' in cause;
+}
+
+function hasObjectBody(cause: unknown): boolean {
+  if (!hasBody(cause)) return false;
+  const body = (cause as { body: unknown }).body;
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
 }
 
 /** A token response without a usable access_token or token_type: the server's answer is broken. */

@@ -72,7 +72,11 @@ export class RefreshKeptTokens extends LatchError {
  */
 export interface Provider {
   readonly kind: string;
-  /** Resolves when the server's metadata and keys are loaded; rejects while they cannot be. */
+  /**
+   * Resolves when the server's metadata and keys are loaded and usable; rejects while they cannot be.
+   * Called on every readiness probe: once loaded it must not reach the server again unless something
+   * needs reloading (a probe must neither hammer the server nor reset a refetch floor).
+   */
   ready(): Promise<void>;
   /** The URL to send the browser to. `params` are already allowlisted by the route. */
   authorizationUrl(tx: LoginTransaction, params: Record<string, string>): Promise<URL>;

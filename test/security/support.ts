@@ -45,6 +45,11 @@ export interface SecStack {
   users: DevUser[];
   /** Another BFF for the same client, e.g. with other secrets; closed with the stack. */
   addBff(env?: Record<string, string>, options?: BffOptions): Promise<BffInstance>;
+  /**
+   * Replaces the first BFF with a new one on the same port (so the provider's redirect URI still
+   * fits): nothing cached (metadata, keys), `env` over the stack's. `stack.bff` is the new one.
+   */
+  restartBff(env?: Record<string, string>): Promise<BffInstance>;
   close(): Promise<void>;
 }
 
@@ -143,22 +148,29 @@ export async function startSecStack(options: SecStackOptions = {}): Promise<SecS
       },
     };
   };
-  const bff = await start({}, options.bff ?? {}, bffPort);
-  return {
-    provider, bff, bffUrl, siteOrigin: SITE, clientId, clientSecret, cookieSecret, env, users,
+  const stack: SecStack = {
+    provider, bff: await start({}, options.bff ?? {}, bffPort), bffUrl, siteOrigin: SITE, clientId, clientSecret, cookieSecret, env, users,
     ...(interceptor ? { interceptor } : {}),
     async addBff(overrides = {}, bffOptions = {}) {
       const instance = await start(overrides, bffOptions);
       extra.push(instance);
       return instance;
     },
+    async restartBff(overrides = {}) {
+      await stack.bff.close();
+      // Clients' pooled keep-alive sockets to the old server must see it close before the next request.
+      await sleep(50);
+      stack.bff = await start(overrides, options.bff ?? {}, bffPort);
+      return stack.bff;
+    },
     async close() {
       for (const instance of extra) await instance.close();
-      await bff.close();
+      await stack.bff.close();
       await interceptor?.close();
       await provider.close();
     },
   };
+  return stack;
 }
 
 // ---------------------------------------------------------------------------------------------
