@@ -347,6 +347,8 @@ export function loadConfig(env: Env = process.env): BffConfig {
   if (kind === 'scayle' && apiRoutes.some((r) => r.token === 'service')) fail('LATCH_API_ROUTES', 'service-token routes need a standard token endpoint, which SCAYLE has not');
   const idTokenAlg = str('LATCH_ID_TOKEN_ALG') ?? 'RS256';
   if (idTokenAlg.toLowerCase() === 'none') fail('LATCH_ID_TOKEN_ALG', 'must name a signing algorithm; "none" is never accepted');
+  // HS* would need the client secret as the key: ID tokens are checked against the server's published keys only.
+  else if (/^HS/i.test(idTokenAlg)) fail('LATCH_ID_TOKEN_ALG', 'must be an asymmetric algorithm (RS256, PS256, ES256, EdDSA...); HMAC-signed ID tokens are not accepted');
 
   if (kind !== 'scayle') {
     const openid = scopes.split(' ').includes('openid');

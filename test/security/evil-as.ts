@@ -81,8 +81,8 @@ export interface Interceptor {
   onDiscovery: ((doc: Record<string, unknown>) => Record<string, unknown>) | undefined;
   /** Counts of requests by endpoint. */
   counts: { token: number; userinfo: number; jwks: number; discovery: number };
-  /** What came in: the token requests' Authorization scheme and grant, userinfo's Authorization scheme. */
-  seen: { tokenAuth: string[]; grants: string[]; userinfoAuth: string[]; userinfoQuery: string[] };
+  /** What came in: the token requests' client authentication and grant; userinfo's scheme, bearer token and query. */
+  seen: { tokenAuth: string[]; grants: string[]; userinfoAuth: string[]; userinfoTokens: string[]; userinfoQuery: string[] };
   /** The last token answer sent back (to look for leaks). */
   lastToken: Record<string, unknown> | undefined;
   /** K's public JWK, as published. */
@@ -178,7 +178,7 @@ export async function startInterceptor(upstreamIssuer: string): Promise<Intercep
     onJwks: undefined,
     onDiscovery: undefined,
     counts: { token: 0, userinfo: 0, jwks: 0, discovery: 0 },
-    seen: { tokenAuth: [], grants: [], userinfoAuth: [], userinfoQuery: [] },
+    seen: { tokenAuth: [], grants: [], userinfoAuth: [], userinfoTokens: [], userinfoQuery: [] },
     lastToken: undefined,
     publicJwk: () => k.publicJwk,
     async rotate() {
@@ -241,6 +241,7 @@ export async function startInterceptor(upstreamIssuer: string): Promise<Intercep
       if (path === '/me') {
         state.counts.userinfo++;
         state.seen.userinfoAuth.push(req.headers.authorization?.split(' ')[0] ?? 'none');
+        state.seen.userinfoTokens.push(req.headers.authorization?.split(' ')[1] ?? '');
         state.seen.userinfoQuery.push(url.search);
         const answer = await fetch(String(upstream['userinfo_endpoint']), {
           method: 'GET',

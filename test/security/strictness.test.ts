@@ -11,9 +11,9 @@ import type { HttpClient } from '../helpers/http.ts';
 import type { Answer, Claims, TokenRewrite } from './evil-as.ts';
 import {
   assertRefused,
+  callbackWithTokens,
   get,
   pendingCallback,
-  quickCallback,
   sessionCookieHeader,
   signedIn,
   sleep,
@@ -32,14 +32,7 @@ describe('a strict relying party', () => {
   });
   after(() => stack.close());
 
-  const attempt = async (rewrite: TokenRewrite | undefined) => {
-    stack.interceptor!.onToken = rewrite;
-    try {
-      return await quickCallback(client, stack.bffUrl);
-    } finally {
-      stack.interceptor!.onToken = undefined;
-    }
-  };
+  const attempt = (rewrite: TokenRewrite | undefined) => callbackWithTokens(stack, client, rewrite);
   const signsIn = (res: Awaited<ReturnType<typeof attempt>>, label: string) => {
     assert.equal(res.status, 302, `${label}: ${res.status} ${res.text.slice(0, 300)}`);
     const cookie = sessionCookieHeader(res.setCookies);

@@ -15,7 +15,7 @@ import { REDACT_PATHS } from '../../bff/logger.ts';
 import { startDevProvider, type DevProvider, type DevProviderOptions, type DevUser } from '../../dev/provider.ts';
 import { HttpClient, signIn, type HttpResult } from '../helpers/http.ts';
 import { freePort, listen, type Listening } from '../helpers/net.ts';
-import { startInterceptor, type Interceptor } from './evil-as.ts';
+import { startInterceptor, type Interceptor, type TokenRewrite } from './evil-as.ts';
 
 export const SITE = 'http://www.latch.test:8080';
 export const OTHER_SITE = 'https://shop.latch.test';
@@ -196,6 +196,19 @@ export async function signedIn(stack: SecStack, userIndex = 0, bffUrl = stack.bf
 export async function quickCallback(client: HttpClient, bffUrl: string, returnTo = `${SITE}/`, extra = ''): Promise<HttpResult> {
   const url = await pendingCallback(client, bffUrl, returnTo, extra);
   return client.request(url.href);
+}
+
+/**
+ * A sign-in (as quickCallback) whose token answers the interceptor rewrites as `rewrite` says; the
+ * rewrite is dropped afterwards, whatever happens.
+ */
+export async function callbackWithTokens(stack: SecStack, client: HttpClient, rewrite: TokenRewrite | undefined): Promise<HttpResult> {
+  stack.interceptor!.onToken = rewrite;
+  try {
+    return await quickCallback(client, stack.bffUrl);
+  } finally {
+    stack.interceptor!.onToken = undefined;
+  }
 }
 
 /** The authorization response the provider sends for a fresh /login, without requesting /callback. */

@@ -11,6 +11,7 @@ import type { Claims, SignMode, TokenRewrite } from './evil-as.ts';
 import {
   assertNoSessionSet,
   assertRefused,
+  callbackWithTokens,
   errorCode,
   pendingCallback,
   quickCallback,
@@ -34,14 +35,7 @@ describe('ID token defects at sign-in (the interceptor forges one defect at a ti
   });
   after(() => stack.close());
 
-  const attempt = async (rewrite: TokenRewrite | undefined) => {
-    stack.interceptor!.onToken = rewrite;
-    try {
-      return await quickCallback(client, stack.bffUrl);
-    } finally {
-      stack.interceptor!.onToken = undefined;
-    }
-  };
+  const attempt = (rewrite: TokenRewrite | undefined) => callbackWithTokens(stack, client, rewrite);
 
   it('accepts an ID token re-signed with a key in the JWKS (the control case: the harness itself works)', async () => {
     const res = await attempt({ grant: 'authorization_code', sign: 'valid' });
