@@ -117,6 +117,11 @@ export interface BffConfig {
   readonly postLogoutRedirectUri?: string;
   /** The only algorithm accepted for ID token signatures. */
   readonly idTokenAlg: string;
+  /**
+   * Audiences besides the client an ID token may name (OIDC Core 3.1.3.7): LATCH_TRUSTED_AUDIENCES,
+   * comma-separated. An ID token with any other extra audience is refused. default: none
+   */
+  readonly trustedAudiences: readonly string[];
   /** Loud opt-out: allow http:// for the issuer and base URL (development only). */
   readonly allowInsecureHttp: boolean;
   readonly logLevel: string;
@@ -379,6 +384,8 @@ export function loadConfig(env: Env = process.env): BffConfig {
   if (kind === 'scayle' && apiRoutes.some((r) => r.token === 'service')) fail('LATCH_API_ROUTES', 'service-token routes need a standard token endpoint, which SCAYLE has not');
   const idTokenAlg = str('LATCH_ID_TOKEN_ALG') ?? 'RS256';
   if (idTokenAlg.toLowerCase() === 'none') fail('LATCH_ID_TOKEN_ALG', 'must name a signing algorithm; "none" is never accepted');
+  // HS* would need the client secret as the key: ID tokens are checked against the server's published keys only.
+  else if (/^HS/i.test(idTokenAlg)) fail('LATCH_ID_TOKEN_ALG', 'must be an asymmetric algorithm (RS256, PS256, ES256, EdDSA...); HMAC-signed ID tokens are not accepted');
 
   if (kind !== 'scayle') {
     const openid = scopes.split(' ').includes('openid');
@@ -421,6 +428,7 @@ export function loadConfig(env: Env = process.env): BffConfig {
     maxBodyBytes: int('LATCH_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     ...(first?.postLogoutRedirectUri ? { postLogoutRedirectUri: first.postLogoutRedirectUri } : {}),
     idTokenAlg,
+    trustedAudiences: (str('LATCH_TRUSTED_AUDIENCES') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     allowInsecureHttp,
     logLevel: str('LATCH_LOG_LEVEL') ?? 'info',
     host: str('LATCH_HOST') ?? '127.0.0.1',

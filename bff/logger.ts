@@ -15,3 +15,14 @@ export const REDACT_PATHS = [
 export function createLogger(level = 'info'): Logger {
   return pino({ level, base: { service: 'latch-bff' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
 }
+
+/**
+ * A sign-in that went on without userinfo (docs/providers.md, "Userinfo"): one warning naming why,
+ * so an operator can alert on `event: userinfo_unavailable`. Never the answer's content.
+ */
+export function logUserinfoFallback(logger: Logger, result: { userinfoUnavailable?: Error & { code: string; status: number } }): void {
+  const err = result.userinfoUnavailable;
+  if (!err) return;
+  const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
+  logger.warn({ event: 'userinfo_unavailable', code: err.code, status: err.status, cause }, "userinfo gave no answer: signed in with the ID token's claims");
+}

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { LatchError } from '../errors.ts';
 import type { Provider } from '../providers/provider.ts';
-import { outbound, requestOptions } from './outbound.ts';
+import { assertBearer, outbound, requestOptions } from './outbound.ts';
 import { SingleFlight } from './singleflight.ts';
 
 /** What the BFF asks for when it calls an API as itself (client credentials, RFC 6749 4.4). */
@@ -71,7 +71,9 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
     try {
       response = await outbound(out, 'client credentials', async () => {
         const res = await oauth.clientCredentialsGrantRequest(as, client, clientAuth, params, requestOptions(out));
-        return oauth.processClientCredentialsResponse(as, client, res);
+        const processed = await oauth.processClientCredentialsResponse(as, client, res);
+        assertBearer(processed);
+        return processed;
       });
     } catch (err) {
       // A refusal (invalid_client, invalid_scope, invalid_target) is our configuration's fault, not the caller's.

@@ -50,6 +50,7 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     redirectUri: config.redirectUri,
     scopes: config.scopes,
     idTokenAlg: config.idTokenAlg,
+    trustedAudiences: config.trustedAudiences,
     outbound,
   };
 }

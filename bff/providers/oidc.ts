@@ -1,10 +1,12 @@
 import * as oauth from 'oauth4webapi';
-import { createRemoteJWKSet, jwtVerify, customFetch as joseCustomFetch } from 'jose';
+import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
+import { RemoteKeySet } from '../oauth/keys.ts';
+import { assertBearer, outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
 import {
   pickUserClaims,
+  RefreshKeptTokens,
   type LoginTransaction,
   type Provider,
   type RefreshResult,
@@ -31,8 +33,10 @@ export interface OidcProviderOptions {
   tokenAuthMethod?: TokenAuthMethod;
   redirectUri: string;
   scopes: string;
-  /** The one algorithm accepted for ID token signatures. */
+  /** The one algorithm accepted for ID token signatures (and logout tokens and signed userinfo). */
   idTokenAlg: string;
+  /** Audiences besides the client an ID token may name (LATCH_TRUSTED_AUDIENCES). default none */
+  trustedAudiences?: readonly string[];
   /** Plain OAuth 2.0: no ID token is required; the user comes from userinfo. */
   requireIdToken?: boolean;
   outbound: OutboundOptions;
@@ -56,7 +60,7 @@ export class OidcProvider implements Provider {
   protected readonly client: oauth.Client;
   protected readonly clientAuth: oauth.ClientAuth;
   #metadata: Promise<oauth.AuthorizationServer> | undefined;
-  #jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  #keys: RemoteKeySet | undefined;
 
   constructor(options: OidcProviderOptions) {
     this.options = options;
@@ -95,22 +99,53 @@ export class OidcProvider implements Provider {
     return { ...discovered, ...options.metadata };
   }
 
-  protected async jwks(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+  /** The server's signing keys: refetched at once for a token no cached key verifies (oauth/keys.ts). */
+  protected async keys(): Promise<RemoteKeySet> {
     const as = await this.metadata();
     if (!as.jwks_uri) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server publishes no JWKS.');
-    this.#jwks ??= createRemoteJWKSet(new URL(as.jwks_uri), {
-      timeoutDuration: this.options.outbound.timeoutMs,
-      cooldownDuration: 30_000,
-      [joseCustomFetch]: (url: string, init: RequestInit) => fetch(url, init),
+    const out = this.options.outbound;
+    this.#keys ??= new RemoteKeySet(new URL(as.jwks_uri), {
+      timeoutMs: out.timeoutMs,
+      ...(out.observe ? { observe: (ms: number, ok: boolean) => out.observe!('jwks', ms, ok) } : {}),
     });
-    return this.#jwks;
+    return this.#keys;
   }
 
+  /**
+   * Metadata loaded, and a key set holding a key for the pinned algorithm. The set is fetched only
+   * when it has never loaded, is past its maximum age or its last fetch failed: a probe never
+   * refetches a good set (which would hide nothing and cost the server a request a probe).
+   */
   async ready(): Promise<void> {
     await this.metadata();
     if (this.options.requireIdToken !== false) {
-      const jwks = await this.jwks();
-      await outbound(this.options.outbound, 'jwks', () => jwks.reload());
+      const keys = await this.keys();
+      await outbound(this.options.outbound, 'jwks', () => keys.ready(this.options.idTokenAlg));
+    }
+  }
+
+  /** A JWT signed by the server, with the pinned algorithm, against its keys (refetched on a miss). */
+  protected async verifyJwt(jwt: string, what: string, options: JWTVerifyOptions) {
+    const keys = await this.keys();
+    return outbound(this.options.outbound, what, () =>
+      keys.verify((getKey) => jwtVerify(jwt, getKey, { algorithms: [this.options.idTokenAlg], clockTolerance: 30, ...options })),
+    );
+  }
+
+  /**
+   * OIDC Core 3.1.3.7: every audience but ours must be trusted (LATCH_TRUSTED_AUDIENCES); several
+   * audiences need `azp`; `azp`, when present, must be us. jose has checked that we are among them.
+   */
+  protected checkAudience(payload: JWTPayload, what: 'ID token' | 'logout token' | 'userinfo'): void {
+    const code = what === 'userinfo' ? 'LATCH_USERINFO_INVALID' : 'LATCH_ID_TOKEN_INVALID';
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    const trusted = this.options.trustedAudiences ?? [];
+    if (audiences.some((aud) => aud !== this.options.clientId && !trusted.includes(aud as string))) {
+      throw new LatchError(code, 400, `The ${what} names an audience that is not trusted.`, { cause: new Error(`aud ${JSON.stringify(payload.aud)}`) });
+    }
+    if (what === 'logout token') return;
+    if ((audiences.length > 1 && payload['azp'] === undefined) || (payload['azp'] !== undefined && payload['azp'] !== this.options.clientId)) {
+      throw new LatchError(code, 400, `The ${what} was issued to another party (azp).`, { cause: new Error(`azp ${String(payload['azp'])}`) });
     }
   }
 
@@ -149,12 +184,16 @@ export class OidcProvider implements Provider {
     if ((iss !== null && iss !== as.issuer) || (iss === null && as.authorization_response_iss_parameter_supported)) {
       throw new LatchError('LATCH_ISSUER_MISMATCH', 400, 'The sign-in response came from an unexpected issuer.');
     }
+    let validated: URLSearchParams;
     try {
-      return oauth.validateAuthResponse(as, this.client, params, tx.state);
+      validated = oauth.validateAuthResponse(as, this.client, params, tx.state);
     } catch (err) {
       if (err instanceof oauth.AuthorizationResponseError) throw new CallbackError(err.error, err);
       throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response is malformed.', { cause: err });
     }
+    // Neither an error nor a code: nothing to exchange (oauth4webapi would only notice at the exchange).
+    if (!validated.get('code')) throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response carries no code.');
+    return validated;
   }
 
   async handleCallback(callback: URL, tx: LoginTransaction): Promise<SignInResult> {
@@ -166,10 +205,12 @@ export class OidcProvider implements Provider {
         as, this.client, this.clientAuth, params, tx.redirectUri ?? this.options.redirectUri, tx.codeVerifier,
         requestOptions(this.options.outbound),
       );
-      return oauth.processAuthorizationCodeResponse(as, this.client, res, {
+      const processed = await oauth.processAuthorizationCodeResponse(as, this.client, res, {
         expectedNonce: requireIdToken ? tx.nonce : oauth.expectNoNonce,
         requireIdToken,
       });
+      assertBearer(processed);
+      return processed;
     });
     return this.signInFromTokens(response, requireIdToken ? tx.nonce : undefined);
   }
@@ -185,7 +226,9 @@ export class OidcProvider implements Provider {
         as, this.client, this.clientAuth, 'password', { username, password, ...(this.options.scopes ? { scope: this.options.scopes } : {}) },
         requestOptions(this.options.outbound),
       );
-      return oauth.processGenericTokenEndpointResponse(as, this.client, res);
+      const processed = await oauth.processGenericTokenEndpointResponse(as, this.client, res);
+      assertBearer(processed);
+      return processed;
     }).catch((err: unknown) => {
       // invalid_grant is the server's "wrong username or password": the caller's mistake, not ours.
       if (err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError && err.cause.error === 'invalid_grant') {
@@ -202,28 +245,24 @@ export class OidcProvider implements Provider {
     let idClaims: Record<string, unknown> | undefined;
     if (response.id_token) idClaims = await this.verifyIdToken(response.id_token, nonce);
     const sub = typeof idClaims?.['sub'] === 'string' ? idClaims['sub'] : undefined;
-    const info = await this.userinfoOrNull(tokens.accessToken, sub);
+    const { user: info, unavailable } = await this.userinfoOrNull(tokens.accessToken, sub);
     const user = pickUserClaims({ ...(idClaims ?? {}), ...(info ?? {}) });
     if (typeof user.sub !== 'string' || user.sub === '') {
       throw new LatchError('LATCH_USERINFO_INVALID', 400, 'The authorization server did not identify the user.');
     }
     const sid = typeof idClaims?.['sid'] === 'string' ? idClaims['sid'] : undefined;
-    return { tokens, user, ...(sid ? { sid } : {}) };
+    return { tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}) };
   }
 
   /** Signature against the JWKS with the algorithm pinned; then iss, aud, exp and (at sign-in) nonce. */
   protected async verifyIdToken(idToken: string, nonce?: string): Promise<Record<string, unknown>> {
     const as = await this.metadata();
-    const jwks = await this.jwks();
-    const { payload } = await outbound(this.options.outbound, 'id token', () =>
-      jwtVerify(idToken, jwks, {
-        algorithms: [this.options.idTokenAlg],
-        issuer: as.issuer,
-        audience: this.options.clientId,
-        requiredClaims: ['sub', 'exp', 'iat'],
-        clockTolerance: 30,
-      }),
-    );
+    const { payload } = await this.verifyJwt(idToken, 'id token', {
+      issuer: as.issuer,
+      audience: this.options.clientId,
+      requiredClaims: ['sub', 'exp', 'iat'],
+    });
+    this.checkAudience(payload, 'ID token');
     if (nonce !== undefined && payload['nonce'] !== nonce) {
       throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token was not issued for this sign-in.');
     }
@@ -244,54 +283,93 @@ export class OidcProvider implements Provider {
    */
   async verifyLogoutToken(token: string): Promise<VerifiedLogoutToken> {
     const as = await this.metadata();
-    const jwks = await this.jwks();
-    const { payload, protectedHeader } = await outbound(this.options.outbound, 'logout token', () =>
-      jwtVerify(token, jwks, {
-        algorithms: [this.options.idTokenAlg],
-        issuer: as.issuer,
-        audience: this.options.clientId,
-        requiredClaims: ['iat', 'exp', 'jti'],
-        maxTokenAge: 300,
-        clockTolerance: 30,
-      }),
-    );
+    const { payload, protectedHeader } = await this.verifyJwt(token, 'logout token', {
+      issuer: as.issuer,
+      audience: this.options.clientId,
+      requiredClaims: ['iat', 'exp', 'jti'],
+      maxTokenAge: 300,
+    });
+    this.checkAudience(payload, 'logout token');
     return { header: protectedHeader as Record<string, unknown>, claims: payload as Record<string, unknown> };
   }
 
-  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined): Promise<LatchUser | null> {
+  /**
+   * Userinfo at sign-in, under one rule (docs/providers.md, "Userinfo"). With a verified ID token, a
+   * userinfo call that yields no answer to read — refused (401, 403), failed (5xx), not JSON or a
+   * JWT, timed out, unreachable, or signed with keys that cannot be fetched — leaves the ID token's
+   * claims as the user, and is reported (`unavailable`) for the log. An answer that can be read but
+   * is wrong — another `sub`, no `sub`, a signature, `iss` or `aud` that does not verify — refuses
+   * the sign-in (LATCH_USERINFO_INVALID). Without an ID token, userinfo is the only source of the
+   * user: every failure refuses.
+   */
+  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined): Promise<{ user: LatchUser | null; unavailable?: LatchError }> {
     const as = await this.metadata();
-    if (!as.userinfo_endpoint) return null;
+    if (!as.userinfo_endpoint) return { user: null };
     try {
-      return await this.userinfo(accessToken, expectedSub);
+      return { user: await this.userinfo(accessToken, expectedSub) };
     } catch (err) {
-      // An access token issued for an API (RFC 8707 resource, RFC 9068 JWT) may be refused at userinfo
-      // (401): the verified ID token has identified the user already, so its claims are enough.
-      if (expectedSub !== undefined && err instanceof LatchError && err.cause instanceof oauth.WWWAuthenticateChallengeError && err.cause.status === 401) return null;
-      throw err;
+      if (expectedSub === undefined || !(err instanceof LatchError) || err.code === 'LATCH_USERINFO_INVALID') throw err;
+      return { user: null, unavailable: err };
     }
   }
 
   async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server has no userinfo endpoint.');
-    const claims = await outbound(this.options.outbound, 'userinfo', async () => {
-      const res = await oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound));
-      return oauth.processUserInfoResponse(as, this.client, expectedSub ?? oauth.skipSubjectCheck, res);
-    });
-    return pickUserClaims(claims as Record<string, unknown>);
+    const res = await outbound(this.options.outbound, 'userinfo', () =>
+      oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound)),
+    );
+    let claims: Record<string, unknown>;
+    if (res.status === 200 && res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/jwt') {
+      claims = await this.verifySignedUserinfo(as, await outbound(this.options.outbound, 'userinfo', () => res.text()));
+    } else {
+      claims = (await outbound(this.options.outbound, 'userinfo', () =>
+        oauth.processUserInfoResponse(as, this.client, oauth.skipSubjectCheck, res),
+      )) as Record<string, unknown>;
+    }
+    if (typeof claims['sub'] !== 'string' || claims['sub'] === '') {
+      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo does not name the user (no "sub").');
+    }
+    if (expectedSub !== undefined && claims['sub'] !== expectedSub) {
+      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo did not match the signed-in user.');
+    }
+    return pickUserClaims(claims);
+  }
+
+  /**
+   * A signed userinfo answer (OIDC Core 5.3.2, `application/jwt`): the pinned algorithm against the
+   * server's keys, and `iss` and `aud` required (the spec's SHOULD, made a MUST: an RP that verifies
+   * the signature but not who it was for would accept another client's answer).
+   */
+  protected async verifySignedUserinfo(as: oauth.AuthorizationServer, jwt: string): Promise<Record<string, unknown>> {
+    const { payload } = await this.verifyJwt(jwt, 'userinfo', { issuer: as.issuer, audience: this.options.clientId, requiredClaims: ['iss', 'aud'] });
+    this.checkAudience(payload, 'userinfo');
+    return payload as Record<string, unknown>;
   }
 
   async refresh(refreshToken: string, expectedSub: string): Promise<RefreshResult> {
     const as = await this.metadata();
     const response = await outbound(this.options.outbound, 'refresh', async () => {
       const res = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, requestOptions(this.options.outbound));
-      return oauth.processRefreshTokenResponse(as, this.client, res);
+      const processed = await oauth.processRefreshTokenResponse(as, this.client, res);
+      assertBearer(processed);
+      return processed;
     });
     const tokens = toTokenSet(response);
     // Servers that do not rotate refresh tokens leave the old one valid.
     tokens.refreshToken ??= refreshToken;
     if (!response.id_token) return { tokens };
-    const claims = await this.verifyIdToken(response.id_token);
+    let claims: Record<string, unknown>;
+    try {
+      claims = await this.verifyIdToken(response.id_token);
+    } catch (err) {
+      // The keys could not be fetched: not the token's fault, and the refresh token may be spent already.
+      if (err instanceof LatchError && err.status >= 500) {
+        const { idToken: _unverified, ...kept } = tokens;
+        throw new RefreshKeptTokens(err, kept);
+      }
+      throw err;
+    }
     if (claims['sub'] !== expectedSub) {
       throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The refreshed ID token names another user.');
     }
@@ -348,6 +426,7 @@ export function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
   return {
     accessToken: response.access_token,
     expiresAt: Date.now() + ttl * 1000,
+    lifetime: ttl,
     ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
     ...(response.id_token ? { idToken: response.id_token } : {}),
     ...(response.scope ? { scope: response.scope } : {}),

@@ -1,5 +1,6 @@
 import type { AuthorizationServer, Client, ClientAuth } from 'oauth4webapi';
 import type { LatchUser } from '../contract.ts';
+import { LatchError } from '../errors.ts';
 import type { OutboundOptions } from '../oauth/outbound.ts';
 
 /** One sign-in attempt, sealed into its own short-lived cookie between /login and /callback. */
@@ -24,6 +25,8 @@ export interface TokenSet {
   accessToken: string;
   /** Epoch ms when the access token expires. */
   expiresAt: number;
+  /** The access token's lifetime as issued (`expires_in`), seconds: the refresh margin is at most half of it. */
+  lifetime?: number;
   refreshToken?: string;
   idToken?: string;
   scope?: string;
@@ -34,6 +37,11 @@ export interface SignInResult {
   user: LatchUser;
   /** The session id at the authorization server (`sid` claim), for back-channel logout. */
   sid?: string;
+  /**
+   * Userinfo gave no answer to read (refused, failed, timed out), so the verified ID token's claims
+   * stand alone (docs/providers.md, "Userinfo"). For the log: the sign-in went on.
+   */
+  userinfoUnavailable?: LatchError;
 }
 
 export interface RefreshResult {
@@ -43,13 +51,32 @@ export interface RefreshResult {
 }
 
 /**
+ * A refresh the token endpoint granted, whose ID token could not be checked because the server's keys
+ * could not be fetched (`cause`, a 5xx LatchError, whose code and status this error takes). The new
+ * tokens came straight from the token endpoint over TLS, and a rotated refresh token is spent
+ * already: the session keeps `tokens`, without the unverified ID token or its claims, and the request
+ * answers the 5xx. Never LATCH_SESSION_EXPIRED: the user did nothing wrong.
+ */
+export class RefreshKeptTokens extends LatchError {
+  readonly tokens: TokenSet;
+  constructor(cause: LatchError, tokens: TokenSet) {
+    super(cause.code, cause.status, cause.message, { cause });
+    this.tokens = tokens;
+  }
+}
+
+/**
  * What the routes need from an authorization server. Standard OpenID
  * Connect is one implementation; plain OAuth 2.0 and SCAYLE are others.
  * Implementations throw LatchError with stable codes, never raw errors.
  */
 export interface Provider {
   readonly kind: string;
-  /** Resolves when the server's metadata and keys are loaded; rejects while they cannot be. */
+  /**
+   * Resolves when the server's metadata and keys are loaded and usable; rejects while they cannot be.
+   * Called on every readiness probe: once loaded it must not reach the server again unless something
+   * needs reloading (a probe must neither hammer the server nor reset a refetch floor).
+   */
   ready(): Promise<void>;
   /** The URL to send the browser to. `params` are already allowlisted by the route. */
   authorizationUrl(tx: LoginTransaction, params: Record<string, string>): Promise<URL>;
@@ -99,7 +126,9 @@ export interface TokenEndpointAccess {
 }
 
 /** Claims never copied into the session's user object (large, or meaningless to a page). */
-const DROPPED_CLAIMS = new Set(['aud', 'iss', 'iat', 'exp', 'nbf', 'nonce', 'at_hash', 'c_hash', 'auth_time', 'azp', 'jti', 'sid', 'acr', 'amr', 's_hash', 'updated_at']);
+// `_claim_names`/`_claim_sources` (OIDC Core 5.6.2): aggregated and distributed claims are not
+// resolved, and a distributed source may carry an access token, which must never reach a page.
+const DROPPED_CLAIMS = new Set(['aud', 'iss', 'iat', 'exp', 'nbf', 'nonce', 'at_hash', 'c_hash', 'auth_time', 'azp', 'jti', 'sid', 'acr', 'amr', 's_hash', 'updated_at', '_claim_names', '_claim_sources']);
 
 /** Keeps the claims a page may see, and keeps them small. */
 export function pickUserClaims(claims: Record<string, unknown>): LatchUser {

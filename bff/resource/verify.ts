@@ -3,8 +3,9 @@
  * RFC 9068 JWT, or a provider's JWT access token, signed with a key from the issuer's JWKS.
  * Framework-free; require-token.ts wraps it as Koa middleware.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
-import type { JWTHeaderParameters, JWTPayload, JWTVerifyGetKey, FlattenedJWSInput } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTHeaderParameters, JWTPayload } from 'jose';
+import { KeySetUnavailable, RemoteKeySet } from '../oauth/keys.ts';
 
 export interface AccessTokenOptions {
   /** The expected `iss`, exactly. Also where the JWKS is discovered when `jwksUri` is not given. */
@@ -129,12 +130,12 @@ export function checkTokenType(header: Pick<JWTHeaderParameters, 'typ'>, claims:
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Keys: one remote JWKS per URL for the whole process, and one discovery per issuer.
+// Keys: one key set per JWKS URL for the whole process, and one discovery per issuer.
 
-/** The key endpoint could not be used (down, slow, not JSON): the caller fails closed with 503. */
+/** Discovery or the key endpoint could not be used (down, slow, not JSON): the caller fails closed with 503. */
 class KeysUnavailable extends Error {}
 
-const keySets = new Map<string, JWTVerifyGetKey>();
+const keySets = new Map<string, RemoteKeySet>();
 const discovered = new Map<string, Promise<string>>();
 
 function checkUrl(value: string, what: string, allowInsecureHttp: boolean): URL {
@@ -187,11 +188,13 @@ function discoverJwksUri(issuer: string, timeoutMs: number, allowInsecureHttp: b
 }
 
 /**
- * The key for a token: jose's remote JWKS, cached (10 minutes) with one refetch for an unknown `kid`
- * at most every 30 s. Token faults (no such key) stay token faults; fetch faults become KeysUnavailable.
+ * The issuer's key set (oauth/keys.ts): cached 10 minutes; a token whose kid is unknown, or that no
+ * cached key verifies, refetches it at once, single-flight and at most once a second. So a key the
+ * issuer just rotated in verifies at once, and a flood of made-up kids costs one fetch a second.
+ * Token faults (no such key) stay token faults; fetch faults are KeySetUnavailable, discovery faults KeysUnavailable.
  */
-function keyResolver(options: Required<Pick<AccessTokenOptions, 'issuer' | 'timeoutMs' | 'allowInsecureHttp'>> & { jwksUri?: string }): JWTVerifyGetKey {
-  return async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+function keySetFor(options: Required<Pick<AccessTokenOptions, 'issuer' | 'timeoutMs' | 'allowInsecureHttp'>> & { jwksUri?: string }): () => Promise<RemoteKeySet> {
+  return async () => {
     let jwksUri: string;
     try {
       jwksUri = options.jwksUri ?? (await discoverJwksUri(options.issuer, options.timeoutMs, options.allowInsecureHttp));
@@ -200,15 +203,10 @@ function keyResolver(options: Required<Pick<AccessTokenOptions, 'issuer' | 'time
     }
     let keys = keySets.get(jwksUri);
     if (!keys) {
-      keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, timeoutDuration: options.timeoutMs });
+      keys = new RemoteKeySet(new URL(jwksUri), { timeoutMs: options.timeoutMs });
       keySets.set(jwksUri, keys);
     }
-    try {
-      return await keys(header, token);
-    } catch (err) {
-      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JOSENotSupported) throw err;
-      throw new KeysUnavailable('JWKS unavailable', { cause: err });
-    }
+    return keys;
   };
 }
 
@@ -231,7 +229,7 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
   const required = [...new Set(options.scopes ?? [])];
   const clockTolerance = options.clockTolerance ?? 30;
   const strictTyp = options.strictTyp ?? false;
-  const getKey = keyResolver({
+  const keySet = keySetFor({
     issuer: options.issuer,
     ...(options.jwksUri !== undefined ? { jwksUri: options.jwksUri } : {}),
     timeoutMs: options.timeoutMs ?? 5000,
@@ -248,13 +246,14 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
       throw new AccessTokenError('invalid_token', 'The access token is malformed.', 'not a JWS', { cause: err });
     }
     try {
-      ({ payload: claims, protectedHeader: header } = await jwtVerify(token, getKey, {
+      const keys = await keySet();
+      ({ payload: claims, protectedHeader: header } = await keys.verify((getKey) => jwtVerify(token, getKey, {
         issuer: options.issuer,
         audience,
         algorithms,
         clockTolerance,
         requiredClaims: ['exp'],
-      }));
+      })));
     } catch (err) {
       throw translate(err);
     }
@@ -277,8 +276,9 @@ export function verifyAccessToken(token: string, options: AccessTokenOptions): P
 
 function translate(err: unknown): Error {
   if (err instanceof AccessTokenError) return err;
-  if (err instanceof KeysUnavailable) {
-    return new AccessTokenError('temporarily_unavailable', 'The signing keys cannot be loaded. Try again later.', err.message, { cause: err.cause });
+  if (err instanceof KeysUnavailable || err instanceof KeySetUnavailable) {
+    const cause = err instanceof KeysUnavailable ? err.cause : err;
+    return new AccessTokenError('temporarily_unavailable', 'The signing keys cannot be loaded. Try again later.', err.message, { cause });
   }
   if (err instanceof joseErrors.JWTExpired) return new AccessTokenError('invalid_token', 'The access token has expired.', 'expired', { cause: err });
   if (err instanceof joseErrors.JWTClaimValidationFailed) {

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { LatchPopupMessage } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { issueHandoff, issueProof } from '../handoff.ts';
+import { logUserinfoFallback } from '../logger.ts';
 import { popupResultPage } from '../pages.ts';
 import { CallbackError } from '../providers/oidc.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
@@ -50,6 +51,7 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
       }
       throw err;
     }
+    logUserinfoFallback(deps.logger, result);
 
     const session = createSession(result, deps.config.sessionMaxAge);
     const message: LatchPopupMessage = { type: 'latch:login', ok: true };

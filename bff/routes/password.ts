@@ -2,6 +2,7 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { MeResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
+import { logUserinfoFallback } from '../logger.ts';
 import { readBody } from '../middleware/limits.ts';
 import { FixedWindowLimiter, rateLimited } from '../middleware/rate-limit.ts';
 import { requireCsrf } from '../middleware/security.ts';
@@ -42,6 +43,7 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
       if (!decision.allowed) throw rateLimited(decision.retryAfterS);
     }
     const result = await provider.passwordGrant(username, password);
+    logUserinfoFallback(deps.logger, result);
     const session = createSession(result, deps.config.sessionMaxAge);
     const sessions = siteOf(ctx).sessions;
     ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));

@@ -4,8 +4,6 @@ import type { ReadinessCheck, RouteDeps } from './deps.ts';
 
 /** A probe must answer before the orchestrator gives up on it (Kubernetes' default is 1 s; we document 3 s). */
 export const READY_TIMEOUT_MS = 2500;
-/** A provider that answered is not asked again for this long: probes must not hammer the authorization server. */
-export const PROVIDER_OK_TTL_MS = 10_000;
 
 export interface ReadyBody {
   ready: boolean;
@@ -15,27 +13,24 @@ export interface ReadyBody {
 
 /**
  * GET /readyz: readiness, unlike /healthz (liveness). 503 while the provider's discovery document or
- * JWKS cannot be loaded, or while any extra check in `deps.readiness` fails (e.g. a configured Redis
- * that is down). The list is read on every probe, so checks may be added after start-up.
+ * key set cannot be loaded or holds no key for the pinned algorithm, or while any extra check in
+ * `deps.readiness` fails (e.g. a configured Redis that is down). The list is read on every probe, so
+ * checks may be added after start-up.
+ *
+ * The provider is asked on every probe, and its answer is not cached here: `Provider.ready()` is
+ * cheap once loaded (oidc.ts reaches the server only when the key set is missing, past its age or
+ * its last fetch failed), so a cache would only hide a failed key refetch, and a probe that forced
+ * a refetch would delay the one a key rotation needs.
  */
 export function readyRoute(router: RouteTable, deps: RouteDeps) {
-  let providerOkUntil = 0;
   let providerInFlight: Promise<void> | undefined;
   const provider: ReadinessCheck = {
     name: 'provider',
-    async check() {
-      if (Date.now() < providerOkUntil) return;
-      // Concurrent probes share one round of discovery + JWKS.
-      providerInFlight ??= deps.provider.ready().then(
-        () => {
-          providerOkUntil = Date.now() + PROVIDER_OK_TTL_MS;
-          providerInFlight = undefined;
-        },
-        (err: unknown) => {
-          providerInFlight = undefined;
-          throw err;
-        },
-      );
+    check() {
+      // Concurrent probes share one round of discovery + keys.
+      providerInFlight ??= deps.provider.ready().finally(() => {
+        providerInFlight = undefined;
+      });
       return providerInFlight;
     },
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../audit.ts';
 import { LatchError, sessionExpired } from '../errors.ts';
 import { SingleFlight } from '../oauth/singleflight.ts';
-import type { Provider } from '../providers/provider.ts';
+import { RefreshKeptTokens, type Provider } from '../providers/provider.ts';
 import type { Sealer } from './sealer.ts';
 import { accessTokenStale, tokenFields, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
@@ -13,7 +13,7 @@ export interface RefresherOptions {
   store?: KeyValueStore;
   /** Seals refresh results before they go to the store (they hold tokens). */
   sealer?: Sealer;
-  /** Refresh this long before the access token expires. default 30 s */
+  /** Refresh this long before the access token expires, or at half its lifetime if that is later. default 30 s */
   skewMs?: number;
   /** How long the lock holder may take before another instance takes over. default 15 s */
   lockTtlMs?: number;
@@ -218,6 +218,13 @@ export class SessionRefresher {
     } catch (err) {
       const code = err instanceof LatchError ? err.code : 'LATCH_INTERNAL';
       this.#audit?.({ type: 'refresh_failed', sid: session.sid, sub: session.user.sub, code, time: Date.now() });
+      if (err instanceof RefreshKeptTokens) {
+        // Granted, but the ID token could not be checked (no keys): keep the new tokens for the next
+        // request (the old refresh token may be spent), keep the claims and ID token we have, answer the 5xx.
+        const kept: Session = { ...session, ...tokenFields(err.tokens), ...(session.idt ? { idt: session.idt } : {}) };
+        await this.#persist(resultKey, kept);
+        throw err;
+      }
       if (err instanceof LatchError && err.status < 500 && (err.code === 'LATCH_REFRESH_FAILED' || err.code === 'LATCH_ID_TOKEN_INVALID')) {
         // Best effort: the others would refresh themselves and be refused the same way.
         await this.#publish(resultKey, { ended: err.code }, FAILURE_TTL_MS).catch(() => undefined);

@@ -11,6 +11,8 @@ export interface Session {
   /** Access token and its expiry (epoch ms). */
   at: string;
   atExp: number;
+  /** The access token's lifetime as issued, seconds (absent in sessions sealed before it was kept). */
+  atl?: number;
   rt?: string;
   /** ID token, kept for the logout hint. */
   idt?: string;
@@ -43,18 +45,24 @@ export function createSession(result: SignInResult, maxAgeSeconds: number, now =
   };
 }
 
-export function tokenFields(tokens: TokenSet): Pick<Session, 'at' | 'atExp' | 'rt' | 'idt'> {
+export function tokenFields(tokens: TokenSet): Pick<Session, 'at' | 'atExp' | 'atl' | 'rt' | 'idt'> {
   return {
     at: tokens.accessToken,
     atExp: tokens.expiresAt,
+    ...(tokens.lifetime !== undefined ? { atl: tokens.lifetime } : {}),
     ...(tokens.refreshToken ? { rt: tokens.refreshToken } : {}),
     ...(tokens.idToken ? { idt: tokens.idToken } : {}),
   };
 }
 
-/** Whether the access token is expired or will be within `skewMs`. */
+/**
+ * Whether the access token is expired or will be within the refresh margin: `skewMs`, but at most half
+ * the token's lifetime. A token that lives 20 s is refreshed 10 s before it ends, not on every request
+ * (a 30 s margin would make it stale from birth).
+ */
 export function accessTokenStale(session: Session, skewMs = 30_000, now = Date.now()): boolean {
-  return session.atExp - skewMs <= now;
+  const margin = session.atl === undefined ? skewMs : Math.min(skewMs, (session.atl * 1000) / 2);
+  return session.atExp - margin <= now;
 }
 
 /** When the idle window ends, epoch ms. */

@@ -44,6 +44,11 @@ describe('loadConfig', () => {
     assert.deepEqual(problemsOf({ ...valid, LATCH_ID_TOKEN_ALG: 'none', PORT: 'eighty' }).sort(), ['LATCH_ID_TOKEN_ALG', 'PORT']);
   });
 
+  it('refuses an HMAC LATCH_ID_TOKEN_ALG (ID tokens are checked against published keys only)', () => {
+    assert.deepEqual(problemsOf({ ...valid, LATCH_ID_TOKEN_ALG: 'HS256' }), ['LATCH_ID_TOKEN_ALG']);
+    assert.deepEqual(problemsOf({ ...valid, LATCH_ID_TOKEN_ALG: 'ES256' }), []);
+  });
+
   it('reports every problem at once', () => {
     assert.deepEqual(problemsOf({}).sort(), ['LATCH_ALLOWED_ORIGINS', 'LATCH_BASE_URL', 'LATCH_CLIENT_ID', 'LATCH_CLIENT_SECRET', 'LATCH_COOKIE_SECRET', 'LATCH_ISSUER']);
   });

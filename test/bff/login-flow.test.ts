@@ -12,8 +12,8 @@ function sessionCookie(setCookies: string[], name = 'latch') {
 describe('the walking skeleton against oidc-provider', () => {
   let stack: Stack;
   before(async () => {
-    // Access tokens live 31 s, so with the BFF's 30 s refresh margin they are "about to expire" after ~1 s.
-    stack = await startStack({ provider: { accessTokenTtl: 31 } });
+    // Access tokens live 3 s, so with the BFF's refresh margin (half their life) they are "about to expire" after 1.5 s.
+    stack = await startStack({ provider: { accessTokenTtl: 3 } });
   });
   after(() => stack.close());
 
@@ -44,7 +44,7 @@ describe('the walking skeleton against oidc-provider', () => {
 
     // The access token is now within the refresh margin: /me refreshes it once, with the refresh token.
     stack.provider.resetCounts();
-    await sleep(1500);
+    await sleep(1600);
     const refreshed = await client.request(`${stack.bffUrl}/me`);
     assert.equal(refreshed.status, 200);
     assert.equal(stack.provider.counts.tokenByGrant['refresh_token'], 1);

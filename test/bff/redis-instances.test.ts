@@ -88,7 +88,7 @@ describe('Redis store (cookie sessions): two instances', redisSuiteOptions(), ()
     relay = await startRelay(redis.port);
     stack = await startSecStack({
       backchannel: true,
-      provider: { accessTokenTtl: 31 },
+      provider: { accessTokenTtl: 3 },
       env: { LATCH_REDIS_URL: relay.url, LATCH_REDIS_TIMEOUT_MS: '500' },
     });
     a = stack.bffUrl;
@@ -142,7 +142,7 @@ describe('Redis store (cookie sessions): two instances', redisSuiteOptions(), ()
 
   it('makes one refresh for 50 concurrent expired-token requests split across A and B', async () => {
     const { cookie } = await signedIn(stack, 2);
-    await sleep(1200); // the access token (31 s) is now within the 30 s refresh margin
+    await sleep(1600); // the access token (3 s) is now within its refresh margin (half its life)
     stack.provider.resetCounts();
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => me(i % 2 ? b.url : a, cookie)));
     assert.deepEqual(answers.map((r) => r.status), Array(50).fill(200), answers.map((r) => r.text.slice(0, 80)).find((t) => !t.includes('user')));
@@ -213,7 +213,7 @@ describe('Redis store (server-side sessions): LATCH_SESSION_STORE=redis', redisS
   before(async () => {
     redis = await startRedis();
     stack = await startSecStack({
-      provider: { accessTokenTtl: 31 },
+      provider: { accessTokenTtl: 3 },
       env: { LATCH_REDIS_URL: redis.url, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_PREFIX: 'ss:', LATCH_REDIS_TIMEOUT_MS: '500' },
     });
     b = await startChild(stack.env);
@@ -249,7 +249,7 @@ describe('Redis store (server-side sessions): LATCH_SESSION_STORE=redis', redisS
 
   it('makes one refresh for 50 concurrent expired-token requests across both', async () => {
     const { cookie } = await signedIn(stack);
-    await sleep(1200);
+    await sleep(1600);
     stack.provider.resetCounts();
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => me(i % 2 ? b.url : stack.bffUrl, cookie)));
     assert.deepEqual(answers.map((r) => r.status), Array(50).fill(200));

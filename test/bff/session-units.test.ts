@@ -11,14 +11,14 @@ import { createAudit, type AuditEvent } from '../../bff/audit.ts';
 import { loadConfig } from '../../bff/config.ts';
 import { LatchError } from '../../bff/errors.ts';
 import { FixedWindowLimiter } from '../../bff/middleware/rate-limit.ts';
-import type { Provider, RefreshResult } from '../../bff/providers/provider.ts';
+import { RefreshKeptTokens, type Provider, type RefreshResult } from '../../bff/providers/provider.ts';
 import { checkLogoutToken, BACKCHANNEL_LOGOUT_EVENT } from '../../bff/routes/backchannel.ts';
 import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, parseCookies, splitChunks } from '../../bff/session/cookies.ts';
 import { DenyList } from '../../bff/session/denylist.ts';
 import { IDLE_RENEW_FRACTION, SessionManager } from '../../bff/session/manager.ts';
 import { SessionRefresher } from '../../bff/session/refresh.ts';
 import { Sealer } from '../../bff/session/sealer.ts';
-import type { Session } from '../../bff/session/session.ts';
+import { accessTokenStale, type Session } from '../../bff/session/session.ts';
 import { MemoryStore } from '../../bff/session/stores/memory.ts';
 import { storeUnavailable } from '../../bff/session/store.ts';
 
@@ -307,6 +307,50 @@ describe('SessionRefresher: a store that goes away in the middle of a refresh', 
   });
 });
 
+describe('the refresh margin (accessTokenStale)', () => {
+  it('is 30 s for tokens that live a minute or more', () => {
+    const now = Date.now();
+    assert.equal(accessTokenStale(session({ atExp: now + 31_000, atl: 3600 }), 30_000, now), false);
+    assert.equal(accessTokenStale(session({ atExp: now + 29_000, atl: 3600 }), 30_000, now), true);
+  });
+
+  it('is at most half the lifetime: a 20 s token is fresh for its first 10 s, then due', () => {
+    const now = Date.now();
+    assert.equal(accessTokenStale(session({ atExp: now + 19_000, atl: 20 }), 30_000, now), false);
+    assert.equal(accessTokenStale(session({ atExp: now + 11_000, atl: 20 }), 30_000, now), false);
+    assert.equal(accessTokenStale(session({ atExp: now + 9_000, atl: 20 }), 30_000, now), true);
+  });
+
+  it('keeps the 30 s margin for sessions sealed before the lifetime was kept', () => {
+    const now = Date.now();
+    assert.equal(accessTokenStale(session({ atExp: now + 19_000 }), 30_000, now), true);
+  });
+});
+
+describe('SessionRefresher: a refresh whose ID token could not be checked (keys unavailable)', () => {
+  it('answers the 5xx, never LATCH_SESSION_EXPIRED, and the next request gets the refreshed tokens without a second call', async () => {
+    let calls = 0;
+    const provider = {
+      kind: 'fake',
+      async refresh(): Promise<RefreshResult> {
+        calls++;
+        throw new RefreshKeptTokens(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'keys down'), {
+          accessToken: 'at-new', refreshToken: 'rt-rotated', expiresAt: Date.now() + 3600_000, lifetime: 3600,
+        });
+      },
+    } as unknown as Provider;
+    const refresher = new SessionRefresher(provider, { store: new MemoryStore() });
+    const s = session({ atExp: Date.now() - 1, idt: 'old-id-token' });
+    await assert.rejects(refresher.ensureFresh(s), (err: unknown) => err instanceof LatchError && err.code === 'LATCH_UPSTREAM_ERROR' && err.status === 502);
+    const next = await refresher.ensureFresh(s);
+    assert.equal(calls, 1, 'the spent refresh token is not sent again');
+    assert.equal(next.session.at, 'at-new');
+    assert.equal(next.session.rt, 'rt-rotated');
+    assert.equal(next.session.idt, 'old-id-token', 'the unverified ID token is not kept');
+    assert.deepEqual(next.session.user, s.user, 'nor its claims');
+  });
+});
+
 describe('FixedWindowLimiter', () => {
   it('allows max per key per window, with Retry-After until the window ends, and per-username keys', () => {
     let now = 10_000;
@@ -369,6 +413,10 @@ describe('configuration', () => {
     assert.deepEqual(c.rateLimit, { max: 100, windowSeconds: 60 });
     assert.equal(c.maxHeaderBytes, 16384);
     assert.equal(c.maxBodyBytes, 1048576);
+    assert.deepEqual(c.trustedAudiences, []);
+  });
+  it('reads LATCH_TRUSTED_AUDIENCES as a comma-separated list', () => {
+    assert.deepEqual(loadConfig({ ...env, LATCH_TRUSTED_AUDIENCES: 'https://api.example, urn:example:reports ,' }).trustedAudiences, ['https://api.example', 'urn:example:reports']);
   });
   it('requires LATCH_REDIS_URL for LATCH_SESSION_STORE=redis, and never echoes the URL', () => {
     assert.throws(() => loadConfig({ ...env, LATCH_SESSION_STORE: 'redis' }), /LATCH_REDIS_URL: is required/);

@@ -186,11 +186,11 @@ describe('GET /metrics', () => {
     let stack: Stack;
     let text: string;
     before(async () => {
-      // Access tokens live 31 s: within the BFF's 30 s margin after one second, so /me refreshes.
-      stack = await startStack({ env: { LATCH_METRICS: 'true' }, provider: { accessTokenTtl: 31 } });
+      // Access tokens live 3 s: within the BFF's refresh margin (half their life) after 1.5 s, so /me refreshes.
+      stack = await startStack({ env: { LATCH_METRICS: 'true' }, provider: { accessTokenTtl: 3 } });
       const client = new HttpClient();
       await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/')}`, stack.user);
-      await sleep(1100);
+      await sleep(1600);
       assert.equal((await client.request(`${stack.bffUrl}/me`)).status, 200);
       assert.equal((await fetch(`${stack.bffUrl}/me`)).status, 401);
       await fetch(`${stack.bffUrl}/callback?code=x&state=nope`);

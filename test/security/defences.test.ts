@@ -249,7 +249,7 @@ describe('rate limit on /login and /callback', () => {
 describe('logs', () => {
   let stack: SecStack;
   before(async () => {
-    stack = await startSecStack({ interceptor: true, backchannel: true, provider: { accessTokenTtl: 31 } });
+    stack = await startSecStack({ interceptor: true, backchannel: true, provider: { accessTokenTtl: 3 } });
   });
   after(() => stack.close());
 
@@ -278,13 +278,13 @@ describe('logs', () => {
     await client.request(pending.href);
 
     // A refresh, a failed refresh, a logout, a forged and a valid back-channel logout.
-    await sleep(1200);
+    await sleep(1600);
     const refreshed = await client.request(`${stack.bffUrl}/me`);
     assert.equal(refreshed.status, 200);
     const second = (await stack.bff.app.latch.sessions.read(sessionCookieHeader(refreshed.setCookies)))!.session;
     secrets.push(['refreshed access token', second.at], ['rotated refresh token', second.rt!]);
     stack.interceptor!.onToken = { grant: 'refresh_token', sign: 'bad-signature' };
-    await sleep(1200);
+    await sleep(1600);
     await client.request(`${stack.bffUrl}/me`);
     stack.interceptor!.onToken = undefined;
     const forged = await stack.interceptor!.sign({ iss: stack.provider.issuer, aud: stack.clientId, sub: 'user-dana', jti: 'j1', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 }, 'bad-signature');

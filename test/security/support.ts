@@ -15,7 +15,7 @@ import { REDACT_PATHS } from '../../bff/logger.ts';
 import { startDevProvider, type DevProvider, type DevProviderOptions, type DevUser } from '../../dev/provider.ts';
 import { HttpClient, signIn, type HttpResult } from '../helpers/http.ts';
 import { freePort, listen, type Listening } from '../helpers/net.ts';
-import { startInterceptor, type Interceptor } from './evil-as.ts';
+import { startInterceptor, type Interceptor, type TokenRewrite } from './evil-as.ts';
 
 export const SITE = 'http://www.latch.test:8080';
 export const OTHER_SITE = 'https://shop.latch.test';
@@ -45,6 +45,11 @@ export interface SecStack {
   users: DevUser[];
   /** Another BFF for the same client, e.g. with other secrets; closed with the stack. */
   addBff(env?: Record<string, string>, options?: BffOptions): Promise<BffInstance>;
+  /**
+   * Replaces the first BFF with a new one on the same port (so the provider's redirect URI still
+   * fits): nothing cached (metadata, keys), `env` over the stack's. `stack.bff` is the new one.
+   */
+  restartBff(env?: Record<string, string>): Promise<BffInstance>;
   close(): Promise<void>;
 }
 
@@ -143,22 +148,29 @@ export async function startSecStack(options: SecStackOptions = {}): Promise<SecS
       },
     };
   };
-  const bff = await start({}, options.bff ?? {}, bffPort);
-  return {
-    provider, bff, bffUrl, siteOrigin: SITE, clientId, clientSecret, cookieSecret, env, users,
+  const stack: SecStack = {
+    provider, bff: await start({}, options.bff ?? {}, bffPort), bffUrl, siteOrigin: SITE, clientId, clientSecret, cookieSecret, env, users,
     ...(interceptor ? { interceptor } : {}),
     async addBff(overrides = {}, bffOptions = {}) {
       const instance = await start(overrides, bffOptions);
       extra.push(instance);
       return instance;
     },
+    async restartBff(overrides = {}) {
+      await stack.bff.close();
+      // Clients' pooled keep-alive sockets to the old server must see it close before the next request.
+      await sleep(50);
+      stack.bff = await start(overrides, options.bff ?? {}, bffPort);
+      return stack.bff;
+    },
     async close() {
       for (const instance of extra) await instance.close();
-      await bff.close();
+      await stack.bff.close();
       await interceptor?.close();
       await provider.close();
     },
   };
+  return stack;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +196,19 @@ export async function signedIn(stack: SecStack, userIndex = 0, bffUrl = stack.bf
 export async function quickCallback(client: HttpClient, bffUrl: string, returnTo = `${SITE}/`, extra = ''): Promise<HttpResult> {
   const url = await pendingCallback(client, bffUrl, returnTo, extra);
   return client.request(url.href);
+}
+
+/**
+ * A sign-in (as quickCallback) whose token answers the interceptor rewrites as `rewrite` says; the
+ * rewrite is dropped afterwards, whatever happens.
+ */
+export async function callbackWithTokens(stack: SecStack, client: HttpClient, rewrite: TokenRewrite | undefined): Promise<HttpResult> {
+  stack.interceptor!.onToken = rewrite;
+  try {
+    return await quickCallback(client, stack.bffUrl);
+  } finally {
+    stack.interceptor!.onToken = undefined;
+  }
 }
 
 /** The authorization response the provider sends for a fresh /login, without requesting /callback. */

@@ -11,6 +11,7 @@ import type { Claims, SignMode, TokenRewrite } from './evil-as.ts';
 import {
   assertNoSessionSet,
   assertRefused,
+  callbackWithTokens,
   errorCode,
   pendingCallback,
   quickCallback,
@@ -34,14 +35,7 @@ describe('ID token defects at sign-in (the interceptor forges one defect at a ti
   });
   after(() => stack.close());
 
-  const attempt = async (rewrite: TokenRewrite | undefined) => {
-    stack.interceptor!.onToken = rewrite;
-    try {
-      return await quickCallback(client, stack.bffUrl);
-    } finally {
-      stack.interceptor!.onToken = undefined;
-    }
-  };
+  const attempt = (rewrite: TokenRewrite | undefined) => callbackWithTokens(stack, client, rewrite);
 
   it('accepts an ID token re-signed with a key in the JWKS (the control case: the harness itself works)', async () => {
     const res = await attempt({ grant: 'authorization_code', sign: 'valid' });
@@ -95,14 +89,14 @@ describe('ID token defects at sign-in (the interceptor forges one defect at a ti
 describe('an ID token from a refresh that names another user', () => {
   let stack: SecStack;
   before(async () => {
-    // Access tokens that are "about to expire" (30 s margin) a second after sign-in.
-    stack = await startSecStack({ interceptor: true, provider: { accessTokenTtl: 31 } });
+    // Access tokens that are "about to expire" (the margin: half their 3 s life) 1.5 s after sign-in.
+    stack = await startSecStack({ interceptor: true, provider: { accessTokenTtl: 3 } });
   });
   after(() => stack.close());
 
   it('ends the session (401 LATCH_SESSION_EXPIRED) instead of switching users, and seals nothing new', async () => {
     const { client } = await signedIn(stack);
-    await sleep(1200);
+    await sleep(1600);
     stack.interceptor!.onToken = { grant: 'refresh_token', claims: (c) => ({ ...c, sub: 'user-erin' }) };
     try {
       const res = await client.request(`${stack.bffUrl}/me`, { headers: { origin: SITE } });

@@ -21,7 +21,7 @@ const byHand = (issuer: string) => ({
 
 /**
  * The whole life of a session: sign in, /me, a refresh once the access token is about to
- * expire (they live 31 s against a 30 s margin), logout through the end-session endpoint.
+ * expire (they live 3 s; the margin is half that), logout through the end-session endpoint.
  */
 async function fullCycle(setup: OidcSetup) {
   const client = new HttpClient();
@@ -36,7 +36,7 @@ async function fullCycle(setup: OidcSetup) {
   assert.equal(user['email'], setup.user.email);
 
   setup.op.resetCounts();
-  await sleep(1100);
+  await sleep(1600);
   const refreshed = await client.request(`${setup.bffUrl}/me`);
   assert.equal(refreshed.status, 200, refreshed.text);
   assert.equal(setup.op.counts.tokenByGrant['refresh_token'], 1, 'offline_access gave a refresh token, and it was used');
@@ -60,7 +60,7 @@ describe('LATCH_PROVIDER=oidc against oidc-provider', () => {
     const tokenAuth: string[] = [];
     before(async () => {
       setup = await startOidcSetup({
-        provider: { accessTokenTtl: 31 },
+        provider: { accessTokenTtl: 3 },
         env: (issuer) => ({ LATCH_ISSUER: issuer, LATCH_POST_LOGOUT_REDIRECT_URI: `${SITE}/` }),
       });
       setup.op.provider.on('grant.success', (ctx: { get(name: string): string }) => {
@@ -145,7 +145,7 @@ describe('LATCH_PROVIDER=oidc against oidc-provider', () => {
       // The metadata, served from elsewhere than the issuer's well-known URL.
       mirror = await startScriptedServer();
       setup = await startOidcSetup({
-        provider: { accessTokenTtl: 31 },
+        provider: { accessTokenTtl: 3 },
         env: (issuer) => ({ LATCH_ISSUER: issuer, LATCH_DISCOVERY_URL: `${mirror.url}/tenants/acme/openid-configuration` }),
       });
       const doc = await (await fetch(`${setup.op.issuer}/.well-known/openid-configuration`)).text();
@@ -173,7 +173,7 @@ describe('LATCH_PROVIDER=oidc against oidc-provider', () => {
     const tokenRequests: Array<{ basic: boolean }> = [];
     before(async () => {
       setup = await startOidcSetup({
-        provider: { accessTokenTtl: 31 },
+        provider: { accessTokenTtl: 3 },
         client: { token_endpoint_auth_method: 'client_secret_post' },
         env: (issuer) => ({ ...byHand(issuer), LATCH_TOKEN_AUTH_METHOD: 'client_secret_post' }),
       });
@@ -347,14 +347,14 @@ describe('LATCH_PROVIDER=oidc against oidc-provider', () => {
   describe('without offline_access', () => {
     it('gets no refresh token, so the session ends with the access token', async () => {
       const setup = await startOidcSetup({
-        provider: { accessTokenTtl: 31 },
+        provider: { accessTokenTtl: 3 },
         env: (issuer) => ({ LATCH_ISSUER: issuer, LATCH_SCOPES: 'openid profile email' }),
       });
       try {
         const client = new HttpClient();
         await signIn(client, login(setup.bffUrl), setup.user);
         assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 200);
-        await sleep(1100);
+        await sleep(1600);
         const later = await client.request(`${setup.bffUrl}/me`);
         assert.equal(later.status, 401);
         assert.equal(errorCode(later), 'LATCH_SESSION_EXPIRED');

@@ -35,7 +35,7 @@ describe('POST /login/password', () => {
     before(async () => {
       setup = await startOidcSetup({
         passwordGrant: true,
-        provider: { accessTokenTtl: 31 },
+        provider: { accessTokenTtl: 3 },
         env: (issuer) => ({ LATCH_ISSUER: issuer, LATCH_ENABLE_PASSWORD_GRANT: 'true' }),
       });
     });
@@ -63,7 +63,7 @@ describe('POST /login/password', () => {
       const me = await client.request(`${setup.bffUrl}/me`);
       assert.equal(me.status, 200);
       setup.op.resetCounts();
-      await sleep(1100);
+      await sleep(1600);
       assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 200);
       assert.equal(setup.op.counts.tokenByGrant['refresh_token'], 1);
       assert.ok(!setup.bff.logs.join('\n').includes(setup.user.password), 'the password is never logged');
