@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { ErrorBody } from '../contract.ts';
-import { LatchError } from '../errors.ts';
+import { ClientTransferError, LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
 /** Routes answered as pages: a browser navigates to them, so errors are friendly HTML. */
@@ -10,11 +10,12 @@ const NAVIGATION_PATHS = new Set(['/login', '/callback']);
 /**
  * Answers a failure with a coded answer: known errors keep their status; anything else is logged with
  * its stack and answered 500 LATCH_INTERNAL without detail. Never a stack trace on the wire. Headers
- * set before the failure (security headers, CORS) stay.
+ * set before the failure (security headers, CORS) stay. A client that went away mid-body is logged at
+ * debug, and its answer goes nowhere (Koa writes nothing to a closed connection).
  */
 export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
   const err = normalize(raw);
-  const level = err.status >= 500 ? 'error' : 'warn';
+  const level = err instanceof ClientTransferError ? 'debug' : err.status >= 500 ? 'error' : 'warn';
   logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
   ctx.status = err.status;
   for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
