@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { HttpClient, signIn } from '../helpers/http.ts';
-import { listen, type Listening } from '../helpers/net.ts';
+import { listen, trickle, type Listening } from '../helpers/net.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { wireBytes, wireRequest } from '../bff/proxy-support.ts';
 
@@ -140,32 +140,22 @@ describe('bodies that never finish', () => {
     for (const reader of readers) {
       it(`${reader.name}: cut off after LATCH_REQUEST_TIMEOUT_MS with 408 (or a closed connection), not held`, async () => {
         const from = stack.logs.length;
-        const socket = net.connect({ host: '127.0.0.1', port: stack.bff.port });
-        await new Promise<void>((resolve) => socket.once('connect', resolve));
-        socket.on('error', () => {});
-        let answer = '';
-        socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
-        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-        const started = performance.now();
-        socket.write(head(reader));
         // One byte every 100 ms: never idle long enough for an idle timeout, never done.
-        const trickle = setInterval(() => socket.writable && socket.write(part(reader, 1)), 100);
+        const slow = await trickle(stack.bff.port, head(reader), () => part(reader, 1));
         try {
           // This test server is a plain node:http server with Node's defaults (requestTimeout 300 s): only
           // the readers' own deadline can end this within the bound.
           const bound = REQUEST_TIMEOUT_MS + 2000;
-          const ended = await Promise.race([closed.then(() => true), sleep(bound).then(() => false)]);
-          const elapsed = performance.now() - started;
-          assert.ok(ended, `the connection was still open after ${bound} ms`);
+          const elapsed = await Promise.race([slow.closed, sleep(bound).then(() => undefined)]);
+          assert.ok(elapsed !== undefined, `the connection was still open after ${bound} ms`);
           assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 50, `not before the timeout: ${Math.round(elapsed)} ms`);
-          assert.match(answer, /^HTTP\/1\.1 408 /, `answered 408: ${JSON.stringify(answer.slice(0, 200))}`);
-          assert.match(answer, /"code":"LATCH_BAD_REQUEST"/);
+          assert.match(slow.answer(), /^HTTP\/1\.1 408 /, `answered 408: ${JSON.stringify(slow.answer().slice(0, 200))}`);
+          assert.match(slow.answer(), /"code":"LATCH_BAD_REQUEST"/);
           for (const line of stack.logs.slice(from).map((l) => JSON.parse(l) as LogLine)) {
             assert.ok(line.level < 50 && line.status !== 500, JSON.stringify(line));
           }
         } finally {
-          clearInterval(trickle);
-          socket.destroy();
+          slow.stop();
         }
       });
     }
