@@ -320,6 +320,9 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorizat
     const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers: outHeaders, timeout: limits.timeoutMs });
     request.once('timeout', () => request.destroy(new UpstreamTimeout()));
     request.once('response', resolve);
+    // Closed with neither an answer nor an error: an upstream that answers 101 to a request that asked for
+    // no upgrade, which Node's client drops in silence. Without this the call would hang for good.
+    request.once('close', () => reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: new Error('the upstream connection closed without an answer') })));
     request.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof LatchError) {
         // The body's own failures (413, 408, the browser gone). No Connection: close on the 413: the rest of

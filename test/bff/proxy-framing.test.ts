@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { chunked, header, startWireUpstream, wireBytes, wireRequest, type WireAnswer, type WireRequest } from './proxy-support.ts';
+import { chunked, header, startWireUpstream, wireBytes, wireRequest, type WireAnswer, type WireReply, type WireRequest } from './proxy-support.ts';
 
 /** A whole request as a body: forwarded without framing, the upstream would run it as a second request. */
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: upstream.internal\r\n\r\n';
@@ -200,5 +200,42 @@ describe('the /api proxy on the wire: one request upstream per proxied call', ()
     } finally {
       upstream.setResponder();
     }
+  });
+
+  describe('answers the upstream frames badly', () => {
+    const answer = async (bytes: WireReply, connection = 'close') => {
+      upstream.setResponder((req) => (req.target === '/base/bad' ? bytes : undefined));
+      try {
+        const from = upstream.requests.length;
+        const res = await wireRequest(stack.bff.port, wireBytes('GET', '/api/wire/bad', { ...a, connection }), { timeoutMs: 5000 });
+        // The BFF still serves the next call, over a clean upstream connection.
+        const next = await wireRequest(stack.bff.port, wireBytes('GET', '/api/wire/next', a));
+        assert.equal(next.status, 200);
+        assert.equal((JSON.parse(next.body.toString('utf8')) as { target: string }).target, '/base/next');
+        assert.deepEqual(upstream.requests.slice(from).map((r) => r.target), ['/base/bad', '/base/next']);
+        return res;
+      } finally {
+        upstream.setResponder();
+      }
+    };
+
+    it('Content-Length with Transfer-Encoding: 502 LATCH_UPSTREAM_ERROR', async () => {
+      const res = await answer('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+      assert.equal(res.status, 502);
+      assert.equal(res.code, 'LATCH_UPSTREAM_ERROR');
+    });
+
+    it('101 Switching Protocols to a request that asked for no upgrade: 502, not a call left hanging', async () => {
+      const res = await answer('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\nGET /inside HTTP/1.1\r\n\r\n');
+      assert.equal(res.status, 502);
+      assert.equal(res.code, 'LATCH_UPSTREAM_ERROR');
+    });
+
+    it('a body cut short of its Content-Length: the browser sees its keep-alive connection end, never a complete answer', async () => {
+      const res = await answer({ bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b', close: true }, 'keep-alive');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['content-length'], '100');
+      assert.ok(res.body.length < 100, 'the connection closed before the announced length');
+    });
   });
 });

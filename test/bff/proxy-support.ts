@@ -107,6 +107,9 @@ export async function sessionFrom(app: Bff, setCookies: string[]): Promise<Sessi
 // ---------------------------------------------------------------------------------------------------------
 // Raw bytes on the wire: an upstream on node:net that parses what it gets itself, and raw inbound requests.
 
+/** Raw bytes to answer with, or bytes after which the upstream closes the connection. */
+export type WireReply = Buffer | string | { bytes: Buffer | string; close: true };
+
 /** One request as the raw upstream parsed it off its connection. */
 export interface WireRequest {
   /** Which TCP connection it came on (0, 1, … in accept order). */
@@ -137,7 +140,7 @@ export async function startWireUpstream() {
   const requests: WireRequest[] = [];
   const sockets = new Set<net.Socket>();
   let connections = 0;
-  let respond: ((req: WireRequest) => Buffer | string | undefined) | undefined;
+  let respond: ((req: WireRequest) => WireReply | undefined) | undefined;
   const server = net.createServer((socket) => {
     const conn = connections++;
     sockets.add(socket);
@@ -155,6 +158,10 @@ export async function startWireUpstream() {
           return;
         }
         const answer = respond?.(parsed.request);
+        if (typeof answer === 'object' && !Buffer.isBuffer(answer)) {
+          socket.end(answer.bytes);
+          return;
+        }
         if (answer !== undefined) socket.write(answer);
         else {
           const body = JSON.stringify({ n: requests.length - 1, method: parsed.request.method, target: parsed.request.target });
@@ -177,8 +184,8 @@ export async function startWireUpstream() {
     get connections() {
       return connections;
     },
-    /** Answers with these bytes instead of the JSON echo (undefined: the echo). */
-    setResponder(fn?: (req: WireRequest) => Buffer | string | undefined) {
+    /** Answers with these bytes instead of the JSON echo (undefined: the echo; `{ bytes, close }`: then closes). */
+    setResponder(fn?: (req: WireRequest) => WireReply | undefined) {
       respond = fn;
     },
     close: () =>
