@@ -131,6 +131,15 @@ describe('the /api proxy on the wire: one request upstream per proxied call', ()
     }
   });
 
+  it('two Content-Length headers never reach the upstream', async () => {
+    for (const lengths of [['5', '5'], ['5', String(SMUGGLED.length)]]) {
+      const head = `POST /api/wire/x HTTP/1.1\r\n${Object.entries(a).map(([k, v]) => `${k}: ${v}\r\n`).join('')}${lengths.map((l) => `content-length: ${l}\r\n`).join('')}\r\n`;
+      const { answer, seen } = await exchange(Buffer.from(head + SMUGGLED, 'latin1'));
+      assert.equal(answer.status, 400, answer.raw.slice(0, 200));
+      assert.equal(seen.length, 0, show(seen));
+    }
+  });
+
   it('a transfer coding other than chunked is refused with 400 and never reaches the upstream', async () => {
     for (const coding of ['gzip, chunked', 'gzip', 'identity', 'chunked, chunked']) {
       for (const method of ['GET', 'POST']) {
