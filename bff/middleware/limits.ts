@@ -91,6 +91,8 @@ export function readBody(ctx: Context, maxBytes: number, timeoutMs: number): Pro
     const onClose = () => settle(bodyCutShort());
     const onError = (err: Error) => settle(bodyCutShort(err));
     const deadline = setTimeout(() => settle(bodyTimedOut()), timeoutMs);
+    // Already ended (no body, and a server that ends such requests at once): nothing to wait for.
+    if (req.readableEnded) return settle();
     if (req.destroyed) return settle(bodyCutShort());
     req.on('data', onData);
     req.once('end', onEnd);

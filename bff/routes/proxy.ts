@@ -352,7 +352,9 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorizat
       });
       counter.once('error', (err) => request.destroy(err));
       body.pipe(counter).pipe(request);
+      // The deadline is the upload's: it ends with the body, however long the answer then takes.
       const deadline = setTimeout(() => request.destroy(bodyTimedOut()), limits.bodyTimeoutMs);
+      body.once('end', () => clearTimeout(deadline));
       // The browser went away mid-upload: so does the upstream request (a 400 nobody reads, logged at debug).
       body.once('close', () => {
         clearTimeout(deadline);

@@ -178,6 +178,39 @@ describe('bodies that never finish', () => {
     });
   });
 
+  it('the deadline is the upload\'s only: a download that outlasts it after a streamed upload goes on', async () => {
+    const download = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write('x'.repeat(1000));
+          if (++sent === 20) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, (2 * REQUEST_TIMEOUT_MS) / 20);
+      });
+    });
+    const slowStack = await startStack({ env: { LATCH_API_ROUTES: `down=${download.url}`, LATCH_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) } });
+    try {
+      const client = new HttpClient();
+      await signIn(client, `${slowStack.bffUrl}/login?returnTo=${encodeURIComponent(`${slowStack.siteOrigin}/`)}`, slowStack.user);
+      const headers = { host: `127.0.0.1:${slowStack.bff.port}`, origin: slowStack.siteOrigin, 'latch-csrf': '1', cookie: await client.jar.getCookieString(slowStack.bffUrl), connection: 'close' };
+      const framings: Array<Record<string, string>> = [{ 'content-length': String(100 * 1024) }, { 'transfer-encoding': 'chunked' }];
+      for (const framing of framings) {
+        const body = framing['transfer-encoding'] ? Buffer.from(`${(100 * 1024).toString(16)}\r\n${'u'.repeat(100 * 1024)}\r\n0\r\n\r\n`) : Buffer.alloc(100 * 1024, 'u');
+        const res = await wireRequest(slowStack.bff.port, wireBytes('POST', '/api/down/file', { ...headers, ...framing }, body), { timeoutMs: 10_000 });
+        assert.equal(res.status, 200, JSON.stringify(framing));
+        assert.equal(res.body.length, 20 * 1000, `the whole download, over twice the request timeout (${JSON.stringify(framing)})`);
+      }
+    } finally {
+      await slowStack.close();
+      await download.close();
+    }
+  });
+
   it('the BFF still answers afterwards', async () => {
     const res = await wireRequest(stack.bff.port, wireBytes('GET', '/healthz', { host: host(), connection: 'close' }));
     assert.equal(res.status, 200);
