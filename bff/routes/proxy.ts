@@ -254,9 +254,9 @@ function connectionTokens(connection: string | string[] | undefined): Set<string
 type Framing = 'none' | 'length' | 'chunked';
 
 /**
- * How the browser framed its body, checked before anything else is done with the request. Node's
- * parser has already refused the ambiguous cases with its bare 400 (Content-Length with
- * Transfer-Encoding, two Content-Lengths, a coding list that does not end in chunked). Refused here with
+ * How the browser framed its body, checked before the session is read or anything is sent. Node's
+ * parser answers the ambiguous cases with its bare 400 itself (Content-Length with Transfer-Encoding,
+ * two Content-Lengths, a coding list that does not end in chunked). Refused here with
  * 400 LATCH_BAD_REQUEST, the connection closed without reading the body: a transfer coding before
  * chunked (`gzip, chunked`: we would forward the decoded bytes under no coding), and any body on GET,
  * HEAD or DELETE, chunked ones included even when empty. A `Content-Length: 0` is no body.
@@ -319,10 +319,16 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorizat
     } else if (!BODYLESS_METHODS.has(method)) outHeaders['content-length'] = '0';
     const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers: outHeaders, timeout: limits.timeoutMs });
     request.once('timeout', () => request.destroy(new UpstreamTimeout()));
-    request.once('response', resolve);
+    let answered = false;
+    request.once('response', (res: IncomingMessage) => {
+      answered = true;
+      resolve(res);
+    });
     // Closed with neither an answer nor an error: an upstream that answers 101 to a request that asked for
     // no upgrade, which Node's client drops in silence. Without this the call would hang for good.
-    request.once('close', () => reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: new Error('the upstream connection closed without an answer') })));
+    request.once('close', () => {
+      if (!answered) reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: new Error('the upstream connection closed without an answer') }));
+    });
     request.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof LatchError) {
         // The body's own failures (413, 408, the browser gone). No Connection: close on the 413: the rest of
