@@ -90,6 +90,11 @@ export interface BffConfig {
   readonly apiRoutes: readonly ApiRoute[];
   /** LATCH_API_TIMEOUT_MS: an upstream API call fails with 504 after this long without progress. */
   readonly apiTimeoutMs: number;
+  /**
+   * LATCH_REQUEST_TIMEOUT_MS: a request, its body included, must arrive within this long (408 or a closed
+   * connection otherwise): Node's requestTimeout in bff/server.ts, and the deadline of every body read.
+   */
+  readonly requestTimeoutMs: number;
   readonly port: number;
   /** Timeout for every call to the authorization server, ms. */
   readonly httpTimeoutMs: number;
@@ -418,6 +423,7 @@ export function loadConfig(env: Env = process.env): BffConfig {
     scopes: [...new Set([...scopes.split(' '), ...apiRoutes.flatMap((r) => (r.token === 'user' && r.scope ? r.scope.split(' ') : []))])].filter(Boolean).join(' '),
     apiRoutes,
     apiTimeoutMs: int('LATCH_API_TIMEOUT_MS', 30_000, 100, 600_000),
+    requestTimeoutMs: int('LATCH_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     port: int('PORT', 8787, 0, 65535),
     httpTimeoutMs: int('LATCH_HTTP_TIMEOUT_MS', 5000, 100, 60000),
     sessionMaxAge: int('LATCH_SESSION_MAX_AGE', 8 * 60 * 60, 60, 400 * 24 * 60 * 60),

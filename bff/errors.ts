@@ -25,6 +25,13 @@ export class LatchError extends Error {
   }
 }
 
+/**
+ * The client's own side of the transfer failed: it went away before its body was all there, or sent it
+ * too slowly. Answered with its 4xx when anyone still listens, and logged at debug: it is not a server
+ * fault, and anyone can cause it (an error line per aborted upload would page the on-call).
+ */
+export class ClientTransferError extends LatchError {}
+
 export const unauthenticated = (cause?: unknown) =>
   new LatchError('LATCH_UNAUTHENTICATED', 401, 'Not signed in.', { cause });
 

@@ -10,7 +10,11 @@ import { serverOptions } from './middleware/limits.ts';
 
 /** On SIGTERM, requests in flight get this long to finish: under the 10 s Docker and most orchestrators wait before SIGKILL. */
 export const SHUTDOWN_GRACE_MS = 9_000;
-/** Longer than the idle timeout of the load balancers in front (AWS ALB: 60 s), so they never reuse a connection we just closed. */
+/**
+ * Longer than the idle timeout of the load balancers in front (AWS ALB: 60 s), so they never reuse a
+ * connection we just closed. (headersTimeout need not exceed it: since Node 18 the head's clock starts at
+ * the request's first byte, not when the connection went idle.)
+ */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export interface ServerHandle {
@@ -33,10 +37,9 @@ export async function startServer(config: BffConfig, options: BffOptions = {}): 
   // is made). No per-request bookkeeping here: a Set of the responses in flight, touched twice per
   // request, made every young-generation GC of a proxied request several times dearer (docs/bench.md).
   const app = createBff(config, { ...options, logger, closing: () => draining });
-  // Node's header ceiling above LATCH_MAX_HEADER_BYTES, so oversized heads get the coded 431 from the app.
-  const server = createServer(serverOptions(config), app.callback());
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+  // Node's header ceiling above LATCH_MAX_HEADER_BYTES, so oversized heads get the coded 431 from the app;
+  // each request, body included, within LATCH_REQUEST_TIMEOUT_MS (serverOptions() has Node's rules).
+  const server = createServer({ ...serverOptions(config), keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { ErrorBody, LatchErrorCode } from '../contract.ts';
-import { LatchError } from '../errors.ts';
+import { ClientTransferError, LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
 /** Routes answered as pages: a browser navigates to them, so errors are friendly HTML. */
@@ -10,7 +10,8 @@ const NAVIGATION_PATHS = new Set(['/login', '/callback']);
 /**
  * Answers a failure with a coded answer: known errors keep their status; anything else is logged with
  * its stack and answered 500 LATCH_INTERNAL without detail. Never a stack trace on the wire. Headers
- * set before the failure (security headers, CORS) stay.
+ * set before the failure (security headers, CORS) stay. A client that went away mid-body is logged at
+ * debug, and its answer goes nowhere (Koa writes nothing to a closed connection).
  */
 export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
   const err = normalize(raw);
@@ -45,7 +46,7 @@ const ROUTINE = new Set<LatchErrorCode>(['LATCH_UNAUTHENTICATED', 'LATCH_NOT_FOU
  * state mismatch, rate limit, sizes...) at warn; other faults (5xx) at error.
  */
 function levelOf(err: LatchError): 'debug' | 'info' | 'warn' | 'error' {
-  if (ROUTINE.has(err.code) || err.status === 405 || err.code === 'LATCH_STORE_UNAVAILABLE') return 'debug';
+  if (err instanceof ClientTransferError || ROUTINE.has(err.code) || err.status === 405 || err.code === 'LATCH_STORE_UNAVAILABLE') return 'debug';
   if (err.code === 'LATCH_SESSION_EXPIRED') return 'info';
   return err.status >= 500 ? 'error' : 'warn';
 }

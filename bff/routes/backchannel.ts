@@ -77,7 +77,7 @@ export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
     const verify = deps.provider.verifyLogoutToken?.bind(deps.provider);
     if (!verify) throw new LatchError('LATCH_NOT_FOUND', 404, 'Back-channel logout is not offered for this authorization server.');
     if (!ctx.is('application/x-www-form-urlencoded')) throw invalid('not application/x-www-form-urlencoded');
-    const form = new URLSearchParams((await readBody(ctx, MAX_BODY_BYTES)).toString('utf8'));
+    const form = new URLSearchParams((await readBody(ctx, MAX_BODY_BYTES, deps.config.requestTimeoutMs)).toString('utf8'));
     const tokens = form.getAll('logout_token');
     if (tokens.length !== 1 || !tokens[0]) throw invalid('needs exactly one logout_token');
 

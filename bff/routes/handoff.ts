@@ -25,7 +25,7 @@ export function handoffRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/handoff', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
     const site = siteOf(ctx);
     const partitioned = site.partitioned!;
-    const { code, verifier } = await readHandoff(ctx);
+    const { code, verifier } = await readHandoff(ctx, deps.config.requestTimeoutMs);
     const session = await redeemHandoff(partitioned, { code, verifier, origin: ctx.get('Origin'), host: site.host });
     ctx.append('Set-Cookie', await partitioned.write(session, { cookieHeader: ctx.get('Cookie') }));
     deps.logger.info({ event: 'handoff', sid: session.sid }, 'hand-off redeemed: partitioned session cookie set');
@@ -34,9 +34,9 @@ export function handoffRoute(router: RouteTable, deps: RouteDeps) {
   });
 }
 
-async function readHandoff(ctx: Context): Promise<Partial<Record<keyof HandoffRequest, unknown>>> {
+async function readHandoff(ctx: Context, timeoutMs: number): Promise<Partial<Record<keyof HandoffRequest, unknown>>> {
   if (!ctx.is('application/json')) throw new LatchError('LATCH_HANDOFF_INVALID', 400, 'Send the hand-off as application/json.');
-  const raw = await readBody(ctx, MAX_BODY_BYTES);
+  const raw = await readBody(ctx, MAX_BODY_BYTES, timeoutMs);
   try {
     const body: unknown = JSON.parse(raw.toString('utf8'));
     if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;

@@ -37,7 +37,7 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
     if (!supportsPasswordGrant(provider)) {
       throw new LatchError('LATCH_NOT_FOUND', 404, 'This server offers no password sign-in.');
     }
-    const { username, password } = await readCredentials(ctx);
+    const { username, password } = await readCredentials(ctx, deps.config.requestTimeoutMs);
     for (const [limiter, key] of [[byIp, ctx.ip], [byUsername, username.trim().toLowerCase()]] as const) {
       const decision = limiter.hit(key);
       if (!decision.allowed) throw rateLimited(decision.retryAfterS);
@@ -55,11 +55,11 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
 }
 
 /** The JSON body `{username, password}`, both non-empty strings; anything else is a coded 4xx. */
-async function readCredentials(ctx: Context): Promise<{ username: string; password: string }> {
+async function readCredentials(ctx: Context, timeoutMs: number): Promise<{ username: string; password: string }> {
   if (!ctx.is('application/json')) {
     throw new LatchError('LATCH_BAD_REQUEST', 415, 'Send the credentials as application/json.');
   }
-  const raw = await readBody(ctx, MAX_BODY_BYTES);
+  const raw = await readBody(ctx, MAX_BODY_BYTES, timeoutMs);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));

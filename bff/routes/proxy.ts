@@ -5,6 +5,7 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { badRequest, LatchError, unauthenticated } from '../errors.ts';
+import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
 import { requireCsrf } from '../middleware/security.ts';
 import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
 import type { SessionManager } from '../session/manager.ts';
@@ -23,6 +24,13 @@ import type { RouteDeps } from './deps.ts';
  * body) can be sent twice, so only it is retried after an upstream 401 (refresh once, retry once). A
  * larger or chunked body has gone upstream already: the 401 passes through, but the token is
  * renewed so that the page's next call carries a fresh one.
+ *
+ * Framing (request smuggling): the upstream connection is pooled and shared by every user, so a body
+ * it could read differently from us would let one user's bytes become a request of their own there,
+ * sent with the BFF's Authorization, or swallow the next user's request, token included. So every body
+ * forwarded carries its framing explicitly (Content-Length, or chunked), and a body on GET, HEAD or
+ * DELETE is refused with 400 before anything is sent: Node's client sends such a body with no framing
+ * at all. See `bodyFraming()`.
  */
 export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
   const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
@@ -31,6 +39,7 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
       ctx.set('Allow', [...FORWARDED_METHODS].join(', '));
       throw new LatchError('LATCH_BAD_REQUEST', 405, 'This method is not forwarded.');
     }
+    const framing = bodyFraming(ctx);
     const { route, url } = resolveTarget(ctx.req.url ?? '', routes);
 
     const site = siteOf(ctx);
@@ -41,9 +50,9 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
       ? serviceAuth(serviceTokens, route)
       : userAuth(ctx, deps, sessions, read.session, read.stale);
 
-    const body = await requestBody(ctx);
+    const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
-    const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes };
+    const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes, bodyTimeoutMs: deps.config.requestTimeoutMs };
     const forward = (token: string) => send(url, ctx.method, headers, `Bearer ${token}`, body, limits);
     let res: IncomingMessage;
     try {
@@ -78,7 +87,10 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
   });
 }
 
+/** OPTIONS (a preflight, answered by the edge), TRACE and CONNECT are never forwarded: 405. */
 const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** Forwarded without a body: RFC 9110 gives their content no meaning, and Node's client sends it unframed. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 
 /** Request headers passed on. Everything else stays behind: Cookie, Authorization, Origin, X-Forwarded-*, hop-by-hop. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -239,23 +251,42 @@ function connectionTokens(connection: string | string[] | undefined): Set<string
   return new Set(value.split(',').map((s) => s.trim()));
 }
 
-/** null (no body), the whole body when small enough to replay, or the request stream itself. */
-async function requestBody(ctx: Context): Promise<Body> {
-  const length = ctx.get('Content-Length');
-  const chunked = ctx.get('Transfer-Encoding') !== '';
-  if (!chunked && (length === '' || length === '0')) return null;
-  const declared = Number(length);
-  if (chunked || !(declared <= REPLAYABLE_BODY_BYTES)) return ctx.req;
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-  } catch (err) {
-    throw badRequest('The request body was cut short.', err);
+type Framing = 'none' | 'length' | 'chunked';
+
+/**
+ * How the browser framed its body, checked before the session is read or anything is sent. Node's
+ * parser answers the ambiguous cases with its bare 400 itself (Content-Length with Transfer-Encoding,
+ * two Content-Lengths, a coding list that does not end in chunked). Refused here with
+ * 400 LATCH_BAD_REQUEST, the connection closed without reading the body: a transfer coding before
+ * chunked (`gzip, chunked`: we would forward the decoded bytes under no coding), and any body on GET,
+ * HEAD or DELETE, chunked ones included even when empty. A `Content-Length: 0` is no body.
+ */
+function bodyFraming(ctx: Context): Framing {
+  const { headers } = ctx.req;
+  const coding = headers['transfer-encoding'];
+  let framing: Framing = 'none';
+  if (coding !== undefined) {
+    if (coding.toLowerCase() !== 'chunked') throw refuseBody('Only the chunked transfer coding is accepted.');
+    framing = 'chunked';
+  } else if (Number(headers['content-length'] ?? 0) > 0) {
+    framing = 'length';
   }
-  return Buffer.concat(chunks);
+  if (framing !== 'none' && BODYLESS_METHODS.has(ctx.method)) throw refuseBody(`A ${ctx.method} request cannot have a body.`);
+  return framing;
 }
 
-class BodyTooLarge extends Error {}
+function refuseBody(message: string): LatchError {
+  return new LatchError('LATCH_BAD_REQUEST', 400, message, { headers: { Connection: 'close' } });
+}
+
+/** null (no body), the whole body when small enough to replay (read with readBody's limits), or the request stream itself. */
+async function requestBody(ctx: Context, framing: Framing, timeoutMs: number): Promise<Body> {
+  if (framing === 'none') return null;
+  if (framing === 'length' && Number(ctx.req.headers['content-length']) <= REPLAYABLE_BODY_BYTES) {
+    return readBody(ctx, REPLAYABLE_BODY_BYTES, timeoutMs);
+  }
+  return ctx.req;
+}
 
 class UpstreamTimeout extends Error {
   constructor() {
@@ -270,24 +301,40 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGA
  * One upstream request. Resolves with the response once its headers arrive. The timeout is an idle
  * timeout (no bytes either way for `timeoutMs`), so a slow but steady upload or download goes on.
  * A streamed body is counted on its way: past `maxBodyBytes` (LATCH_MAX_BODY_BYTES, which bodies
- * with a Content-Length meet before they get here) the upstream request is dropped with 413.
+ * with a Content-Length meet before they get here) the upstream request is dropped with 413; not all
+ * there after `bodyTimeoutMs` (LATCH_REQUEST_TIMEOUT_MS), with 408; the browser gone, with nothing.
+ *
+ * The framing is always set here, never left to Node's defaults (which send a GET's or DELETE's body
+ * unframed): a buffer has its length, a stream the browser's Content-Length (never a byte more goes
+ * out) or else chunked, and no body on POST, PUT or PATCH is `Content-Length: 0`.
  */
-function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorization: string, body: Body, limits: { timeoutMs: number; maxBodyBytes: number }): Promise<IncomingMessage> {
+function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorization: string, body: Body, limits: { timeoutMs: number; maxBodyBytes: number; bodyTimeoutMs: number }): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const outHeaders: OutgoingHttpHeaders = { ...headers, authorization };
     if (Buffer.isBuffer(body)) outHeaders['content-length'] = String(body.length);
     else if (body) {
       const length = body.headers['content-length'];
       if (length !== undefined) outHeaders['content-length'] = length;
-    }
+      else outHeaders['transfer-encoding'] = 'chunked';
+    } else if (!BODYLESS_METHODS.has(method)) outHeaders['content-length'] = '0';
     const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers: outHeaders, timeout: limits.timeoutMs });
     request.once('timeout', () => request.destroy(new UpstreamTimeout()));
-    request.once('response', resolve);
+    let answered = false;
+    request.once('response', (res: IncomingMessage) => {
+      answered = true;
+      resolve(res);
+    });
+    // Closed with neither an answer nor an error: an upstream that answers 101 to a request that asked for
+    // no upgrade, which Node's client drops in silence. Without this the call would hang for good.
+    request.once('close', () => {
+      if (!answered) reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: new Error('the upstream connection closed without an answer') }));
+    });
     request.on('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof BodyTooLarge) {
-        // No Connection: close: the rest of the upload is read and dropped, so the browser sees this 413
-        // rather than a reset connection (the server's request timeout bounds how long that may take).
-        reject(new LatchError('LATCH_BODY_TOO_LARGE', 413, 'The request body is too large.'));
+      if (err instanceof LatchError) {
+        // The body's own failures (413, 408, the browser gone). No Connection: close on the 413: the rest of
+        // the upload is read and dropped, so the browser sees it rather than a reset connection (the
+        // request timeout bounds how long that may take).
+        reject(err);
       } else if (err instanceof UpstreamTimeout) {
         reject(new LatchError('LATCH_UPSTREAM_TIMEOUT', 504, 'The API did not answer in time.', { cause: err }));
       } else if (err.code && UNREACHABLE.has(err.code)) {
@@ -299,20 +346,28 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorizat
     if (body === null) request.end();
     else if (Buffer.isBuffer(body)) request.end(body);
     else {
+      // Node's parser already stops a body at its Content-Length; the cap makes sure no byte past the
+      // length announced upstream is ever written to the pooled connection.
+      const cap = Math.min(limits.maxBodyBytes, Number(body.headers['content-length'] ?? Infinity));
       let seen = 0;
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           seen += chunk.length;
-          done(seen > limits.maxBodyBytes ? new BodyTooLarge() : null, chunk);
+          done(seen > cap ? bodyTooLarge() : null, chunk);
         },
       });
       counter.once('error', (err) => request.destroy(err));
       body.pipe(counter).pipe(request);
-      // The browser went away mid-upload: so does the upstream request.
+      // The deadline is the upload's: it ends with the body, however long the answer then takes.
+      const deadline = setTimeout(() => request.destroy(bodyTimedOut()), limits.bodyTimeoutMs);
+      body.once('end', () => clearTimeout(deadline));
+      // The browser went away mid-upload: so does the upstream request (a 400 nobody reads, logged at debug).
       body.once('close', () => {
-        if (!body.complete) request.destroy();
+        clearTimeout(deadline);
+        if (!body.complete) request.destroy(bodyCutShort());
       });
       request.once('error', () => {
+        clearTimeout(deadline);
         body.unpipe(counter);
         body.resume();
       });

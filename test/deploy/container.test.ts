@@ -23,12 +23,14 @@ import { after, before, describe, it } from 'node:test';
 import { buildBff } from '../../scripts/build-bff.ts';
 import { startDevProvider, type DevProvider } from '../../dev/provider.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
-import { freePort, listen, type Listening } from '../helpers/net.ts';
+import { freePort, listen, trickle, type Listening } from '../helpers/net.ts';
 import { all, env as dockerEnv, execForm, last, parseDockerfile, type Stage } from './dockerfile.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SITE = 'http://www.latch.test:8080';
 const SLOW_TOKEN_MS = 3000;
+/** Short, so that a slow client's fate is seen quickly (default 30 s). */
+const REQUEST_TIMEOUT_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves true when a new TCP connection to the port is refused. */
@@ -113,6 +115,7 @@ describe('the container image (Dockerfile), run as Docker would run it', () => {
       LATCH_ALLOW_INSECURE_HTTP: 'true',
       LATCH_HTTP_TIMEOUT_MS: String(SLOW_TOKEN_MS + 3000),
       LATCH_METRICS: 'true',
+      LATCH_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     };
   });
 
@@ -237,6 +240,19 @@ describe('the container image (Dockerfile), run as Docker would run it', () => {
     assert.equal((await client.request(`${bffUrl}/me`)).status, 401);
     const metrics = await (await fetch(`${bffUrl}/metrics`)).text();
     assert.match(metrics, /latch_logins_total\{result="success"\} 1/);
+  });
+
+  it('cuts a request body that trickles past LATCH_REQUEST_TIMEOUT_MS (408, connection closed)', async () => {
+    const slow = await trickle(port, 'POST /backchannel-logout HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n', () => 'a');
+    try {
+      const bound = REQUEST_TIMEOUT_MS + 1500;
+      const elapsed = await Promise.race([slow.closed, sleep(bound).then(() => undefined)]);
+      assert.ok(elapsed !== undefined, `still open after ${bound} ms`);
+      assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 50, `closed after ${Math.round(elapsed)} ms`);
+      assert.match(slow.answer(), /^HTTP\/1\.1 408 /);
+    } finally {
+      slow.stop();
+    }
   });
 
   it('on SIGTERM stops accepting, finishes the request in flight, and exits 0 within 10 s', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +14,7 @@ import type { Provider } from '../../bff/providers/provider.ts';
 import { defaultWidgetDir } from '../../bff/routes/widget-asset.ts';
 import { startServer } from '../../bff/server.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
-import { freePort, listen, type Listening } from '../helpers/net.ts';
+import { freePort, listen, trickle, type Listening } from '../helpers/net.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { captureLogs } from '../helpers/logs.ts';
 
@@ -356,5 +357,89 @@ describe('bff/server.ts graceful shutdown', () => {
     await sleep(100);
     assert.equal(await running.shutdown(300), 'forced');
     assert.equal(await inFlight, 'cut');
+  });
+});
+
+describe('bff/server.ts request timeouts (LATCH_REQUEST_TIMEOUT_MS)', () => {
+  const TIMEOUT_MS = 1000;
+  /** The timeout, then one connection check (a tenth of it), and room for a loaded machine. */
+  const BOUND_MS = TIMEOUT_MS + 1500;
+  let running: Awaited<ReturnType<typeof startServer>>;
+  let port: number;
+
+  before(async () => {
+    const config = loadConfig(env({ PORT: String(await freePort()), LATCH_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) }));
+    port = config.port;
+    running = await startServer(config, { logger: captureLogs().logger });
+  });
+  after(() => running?.shutdown(500));
+
+  it('reads LATCH_REQUEST_TIMEOUT_MS (default 30 s) and names it when out of range', () => {
+    assert.equal(loadConfig(env()).requestTimeoutMs, 30_000);
+    assert.equal(loadConfig(env({ LATCH_REQUEST_TIMEOUT_MS: '120000' })).requestTimeoutMs, 120_000);
+    for (const bad of ['0', '999', '3600001', '5s', '-1']) assert.deepEqual(problemsOf(env({ LATCH_REQUEST_TIMEOUT_MS: bad })), ['LATCH_REQUEST_TIMEOUT_MS'], bad);
+  });
+
+  it('sets Node\'s timeouts so that the request timeout holds: headersTimeout no larger, checked often', () => {
+    const { server } = running;
+    assert.equal(server.requestTimeout, TIMEOUT_MS);
+    assert.ok(server.headersTimeout > 0 && server.headersTimeout <= server.requestTimeout, `headersTimeout ${server.headersTimeout}`);
+    // Node looks for expired requests only this often (30 s by default).
+    const interval = (server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval;
+    assert.ok(interval > 0 && interval <= TIMEOUT_MS / 10, `connectionsCheckingInterval ${interval}`);
+    assert.equal(server.keepAliveTimeout, 65_000);
+  });
+
+  /** Twenty slow clients at once; every one must be closed within the bound. */
+  async function twenty(head: () => string, drip: string): Promise<{ elapsed: number[]; answers: string[] }> {
+    const slow = await Promise.all(Array.from({ length: 20 }, () => trickle(port, head(), () => drip)));
+    try {
+      const elapsed = await Promise.all(slow.map((s) => Promise.race([s.closed, sleep(BOUND_MS).then(() => Infinity)])));
+      return { elapsed, answers: slow.map((s) => s.answer()) };
+    } finally {
+      for (const s of slow) s.stop();
+    }
+  }
+
+  it('closes twenty connections trickling a body to /backchannel-logout, each with 408, within the timeout', async () => {
+    const { elapsed, answers } = await twenty(() => `POST /backchannel-logout HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n`, 'a');
+    const open = elapsed.filter((ms) => ms === Infinity).length;
+    assert.equal(open, 0, `${open} of 20 connections still open after ${BOUND_MS} ms`);
+    for (const ms of elapsed) assert.ok(ms >= TIMEOUT_MS - 50, `closed after ${Math.round(ms)} ms, before the timeout`);
+    for (const answer of answers) assert.match(answer, /^HTTP\/1\.1 408 /, JSON.stringify(answer.slice(0, 120)));
+  });
+
+  it('closes twenty connections trickling their request head, within the timeout (Node answers 408)', async () => {
+    let n = 0;
+    const { elapsed, answers } = await twenty(() => `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow-${n++}: `, 'a');
+    assert.equal(elapsed.filter((ms) => ms === Infinity).length, 0, `still open after ${BOUND_MS} ms`);
+    for (const answer of answers) assert.match(answer, /^HTTP\/1\.1 408 /, JSON.stringify(answer.slice(0, 120)));
+  });
+
+  it('closes twenty connections trickling a body that no route reads, within the timeout', async () => {
+    // /logout refuses it at once (no CSRF header) and never reads the body: only Node's requestTimeout ends it.
+    const { elapsed } = await twenty(() => `POST /logout HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\n\r\n`, 'a');
+    assert.equal(elapsed.filter((ms) => ms === Infinity).length, 0, `still open after ${BOUND_MS} ms`);
+  });
+
+  it('leaves an idle keep-alive connection alone for longer than the request timeout', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    const ask = async () => {
+      got = '';
+      socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      for (let i = 0; i < 100 && !/\r\n\r\n[\s\S]*\}/.test(got); i++) await sleep(10);
+      return got;
+    };
+    try {
+      assert.match(await ask(), /^HTTP\/1\.1 200 /);
+      await sleep(TIMEOUT_MS + 500);
+      assert.equal(socket.destroyed, false, 'the idle connection was closed');
+      assert.match(await ask(), /^HTTP\/1\.1 200 /, 'a second request on the same connection');
+    } finally {
+      socket.destroy();
+    }
   });
 });

@@ -112,6 +112,48 @@ export async function listen(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Slow clients
+
+export interface Trickle {
+  /** Resolves with the milliseconds from the first byte to the server closing the connection. */
+  closed: Promise<number>;
+  /** What the server sent so far (latin1). */
+  answer(): string;
+  /** Stops sending and drops the connection. */
+  stop(): void;
+}
+
+/**
+ * A slow client on a raw socket: writes `head`, then `drip()`'s bytes every `everyMs` (never idle long
+ * enough for an idle timeout, never done) until the server closes the connection or `stop()`.
+ */
+export async function trickle(port: number, head: string | Buffer, drip: () => string | Buffer, everyMs = 100): Promise<Trickle> {
+  const socket = net.connect({ host: LOOPBACK, port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {});
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  const started = performance.now();
+  socket.write(head);
+  const timer = setInterval(() => socket.writable && socket.write(drip()), everyMs);
+  const closed = new Promise<number>((resolve) => socket.once('close', () => {
+    clearInterval(timer);
+    resolve(performance.now() - started);
+  }));
+  return {
+    closed,
+    answer: () => answer,
+    stop() {
+      clearInterval(timer);
+      socket.destroy();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // redis-server
 
 /** Path of redis-server: $LATCH_REDIS_SERVER, else the first one on $PATH; undefined if none. */
