@@ -12,6 +12,7 @@ import type { ReadinessCheck, RouteDeps } from './routes/deps.ts';
 import { healthRoute } from './routes/health.ts';
 import { loginRoute } from './routes/login.ts';
 import { logoutRoute } from './routes/logout.ts';
+import { logoutEndRoute } from './routes/logout-end.ts';
 import { meRoute } from './routes/me.ts';
 import { proxyRoute } from './routes/proxy.ts';
 import { RouteTable } from './routes/table.ts';
@@ -82,7 +83,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   app.maxIpsCount = config.trustedProxyHops;
 
   const router = new RouteTable();
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
   // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name.
   const sites = createSites(config, sessions);
 

@@ -5,7 +5,7 @@ import { LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
 /** Routes answered as pages: a browser navigates to them, so errors are friendly HTML. */
-const NAVIGATION_PATHS = new Set(['/login', '/callback']);
+const NAVIGATION_PATHS = new Set(['/login', '/callback', '/logout/end']);
 
 /**
  * Answers a failure with a coded answer: known errors keep their status; anything else is logged with

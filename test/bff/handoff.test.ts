@@ -106,6 +106,45 @@ describe('the partitioned hand-off (POST /handoff)', () => {
     assert.equal(replay.status, 401, 'the deny-list refuses the copy');
   });
 
+  it('looks for the partitioned cookie by name: a cookie whose value holds "__Host-latch-p=" changes nothing, /me works and /logout ends the real session', async () => {
+    const client = new HttpClient();
+    await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/`)}`, stack.user);
+    const real = await client.jar.getCookieString(stack.bffUrl);
+    assert.match(real, /(^|; )latch=/, 'signed in with the site cookie');
+    // Any cookie on the BFF's host (a sibling's, an analytics one) may carry that text in its value.
+    const decoys = [`note=${PARTITIONED}=x`, `"q"="${PARTITIONED}=1"`, `z=a%3B${PARTITIONED}=1`];
+    for (const decoy of decoys) {
+      const me = await client.request(`${stack.bffUrl}/me`, { headers: { cookie: decoy } });
+      assert.equal(me.status, 200, `${decoy}: ${me.text}`);
+    }
+    const copy = `${real}; ${decoys[0]}`;
+    const out = await client.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', cookie: decoys[0]! } });
+    assert.equal(out.status, 200, out.text);
+    const replay = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: copy } });
+    assert.equal(replay.status, 401, 'the session the cookie held was ended, so a copy of it is refused');
+    assert.equal(errorCode(replay), 'LATCH_UNAUTHENTICATED');
+  });
+
+  it('ends every session whose cookie a logout carries: the site cookie and the partitioned one', async () => {
+    const page = new HttpClient();
+    await signIn(page, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/`)}`, stack.user);
+    const { verifier, code } = await handoffSignIn();
+    assert.equal((await redeem({ code, verifier }, { client: page })).status, 200);
+    const both = await page.jar.getCookieString(stack.bffUrl);
+    assert.match(both, /(^|; )latch=/);
+    assert.match(both, new RegExp(`(^|; )${PARTITIONED}=`));
+    const site = both.split('; ').filter((c) => !c.startsWith(`${PARTITIONED}=`)).join('; ');
+    const partitioned = both.split('; ').filter((c) => c.startsWith(`${PARTITIONED}=`)).join('; ');
+    assert.equal((await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: site } })).status, 200);
+    assert.equal((await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: partitioned } })).status, 200);
+    const out = await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
+    assert.equal(out.status, 200, out.text);
+    for (const [name, cookie] of [['site', site], ['partitioned', partitioned]] as const) {
+      const replay = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie } });
+      assert.equal(replay.status, 401, `a copy of the ${name} cookie is refused after the logout`);
+    }
+  });
+
   it('refuses a code redeemed twice', async () => {
     const { verifier, code } = await handoffSignIn();
     assert.equal((await redeem({ code, verifier })).status, 200);
