@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import * as Iron from '@hapi/iron';
 import { LRUCache } from 'lru-cache';
 
@@ -39,7 +39,8 @@ interface Opened {
  * node:crypto (several times cheaper per seal than iron-session's WebCrypto path, see docs/bench.md),
  * in iron-session's format (above). Several passwords, newest first: the newest seals, every one
  * opens. Password ids are derived from the passwords themselves, so adding a key never re-labels the
- * old ones.
+ * old ones: keyed (passwordId()), so that the id, which every cookie shows, is no fingerprint of the
+ * secret. Seals with the id Latch wrote before (legacyPasswordId()) still open, and are stale.
  */
 export class Sealer {
   readonly #passwords: Record<string, string>;
@@ -51,6 +52,8 @@ export class Sealer {
     if (secrets.length === 0) throw new Error('Sealer needs at least one secret');
     this.#passwords = {};
     for (const secret of secrets) this.#passwords[passwordId(secret)] = secret;
+    // Cookies sealed before the ids were keyed: opened with the same secret (a keyed id wins a clash).
+    for (const secret of secrets) this.#passwords[legacyPasswordId(secret)] ??= secret;
     this.#currentId = passwordId(secrets[0]!);
     this.#current = { id: this.#currentId, secret: secrets[0]! };
     const cacheBytes = options.cacheBytes ?? DEFAULT_UNSEAL_CACHE_BYTES;
@@ -136,7 +139,7 @@ export class Sealer {
     return undefined;
   }
 
-  /** Whether a seal was made with an older key (and should be resealed with the newest). */
+  /** Whether a seal was made with an older key, or under the legacy id (and should be resealed with the newest). */
   isStale(sealed: string): boolean {
     // Fe26.2*<password id>*<salt>*...: the id is the second field.
     const start = sealed.indexOf('*') + 1;
@@ -148,6 +151,11 @@ export class Sealer {
   /** The id iron writes for a secret (not secret itself): lets tests and tools tell keys apart. */
   static passwordId(secret: string): string {
     return passwordId(secret);
+  }
+
+  /** The id Latch wrote for a secret before ids were keyed (seals carrying it still open). */
+  static legacyPasswordId(secret: string): string {
+    return legacyPasswordId(secret);
   }
 }
 
@@ -209,7 +217,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** A stable, numeric iron password id: not secret, as iron writes it in the clear. */
+/**
+ * A stable, numeric iron password id (numeric, as iron-session wants its ids), written in the clear in
+ * every seal: the first 4 bytes of HMAC-SHA256 keyed with the secret over a label of Latch's own. Keyed,
+ * so it is no fingerprint of the secret: it matches no SHA-256 of it kept anywhere else (a key id of
+ * another product, a table of hashed leaked secrets). A guess at the secret can still be checked
+ * against it, as against any seal's own MAC: against guessing, the secret's strength is the defence
+ * (bff/secret-strength.ts).
+ */
 function passwordId(secret: string): string {
+  return String(createHmac('sha256', secret).update('latch/iron-password-id/v2').digest().readUInt32BE(0));
+}
+
+/** The id before it was keyed: the first 4 bytes of SHA-256 of the secret, an unkeyed fingerprint. */
+function legacyPasswordId(secret: string): string {
   return String(createHash('sha256').update(secret).digest().readUInt32BE(0));
 }

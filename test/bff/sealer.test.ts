@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, it, mock } from 'node:test';
 import * as Iron from '@hapi/iron';
@@ -81,6 +81,39 @@ describe('Sealer: cookies sealed by iron-session and by the Sealer open with eit
     } finally {
       now.mock.restore();
     }
+  });
+});
+
+describe('Sealer: the password id every seal shows', () => {
+  it('is keyed: not the first 4 bytes of SHA-256 of the secret (an unkeyed fingerprint), and the same for the same secret', async () => {
+    const key = secret();
+    const id = (await new Sealer([key]).seal(value, 60)).split('*')[1];
+    const sha256 = String(createHash('sha256').update(key).digest().readUInt32BE(0));
+    assert.notEqual(id, sha256);
+    assert.equal(id, Sealer.passwordId(key));
+    assert.equal(id, String(createHmac('sha256', key).update('latch/iron-password-id/v2').digest().readUInt32BE(0)));
+    assert.equal((await new Sealer([key]).seal(value, 60)).split('*')[1], id, 'stable: every instance writes it');
+    assert.notEqual(Sealer.passwordId(secret()), id);
+  });
+
+  it('still opens a cookie sealed under the legacy id (by Latch or iron-session), marks it stale, and reseals it under the keyed id', async () => {
+    const key = secret();
+    const sealer = new Sealer([key]);
+    const legacy = Sealer.legacyPasswordId(key);
+    assert.equal(legacy, String(createHash('sha256').update(key).digest().readUInt32BE(0)));
+    const byLatch = `${await Iron.seal(value, { id: legacy, secret: key }, { ...Iron.defaults, ttl: 3600_000 })}~2`;
+    const byIronSession = await sealData(value, { password: { [legacy]: key }, ttl: 3600 });
+    for (const sealed of [byLatch, byIronSession]) {
+      assert.equal(sealed.split('*')[1], legacy);
+      assert.deepEqual(await sealer.unseal(sealed), value);
+      assert.equal(sealer.isStale(sealed), true, 'stale: resealed on the way out');
+    }
+    const resealed = await sealer.seal(value, 3600);
+    assert.equal(sealer.isStale(resealed), false);
+    assert.equal(resealed.split('*')[1], Sealer.passwordId(key));
+    // A legacy id of another secret opens nothing.
+    const foreign = `${await Iron.seal(value, { id: Sealer.legacyPasswordId(secret()), secret: secret() }, { ...Iron.defaults, ttl: 3600_000 })}~2`;
+    assert.equal(await sealer.unseal(foreign), null);
   });
 });
 

@@ -23,7 +23,7 @@ const base = {
   LATCH_ISSUER: 'https://login.example.com',
   LATCH_CLIENT_ID: 'web',
   LATCH_CLIENT_SECRET: 'client-secret',
-  LATCH_COOKIE_SECRET: 'x'.repeat(32),
+  LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
 };
 const SITES = [
   { baseUrl: 'https://auth.shop-a.example', allowedOrigins: ['https://shop-a.example', 'https://www.shop-a.example'] },

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import * as Iron from '@hapi/iron';
 import { loadConfig } from '../../bff/config.ts';
 import { Sealer } from '../../bff/session/sealer.ts';
 import { startServer, type ServerHandle } from '../../bff/server.ts';
@@ -110,6 +111,20 @@ describe('session cookies', () => {
       const onlyNew = await stack.addBff({ LATCH_COOKIE_SECRET: newest });
       assert.equal((await me(onlyNew.url, resealed)).status, 200);
       assertRefused(await me(onlyNew.url, cookie), 401, 'LATCH_UNAUTHENTICATED', 'removed key');
+    });
+
+    it('keeps a cookie from before the keyed password id working: it opens, and is resealed under the keyed id', async () => {
+      const { session } = (await stack.bff.app.latch.sessions.read(cookie))!;
+      assert.equal(sealId(cookie), Sealer.passwordId(stack.cookieSecret));
+      assert.notEqual(sealId(cookie), Sealer.legacyPasswordId(stack.cookieSecret), 'the id is no SHA-256 fingerprint of the secret');
+      // What this deployment wrote before: the same session, under the SHA-256 id.
+      const legacy = `${await Iron.seal(session, { id: Sealer.legacyPasswordId(stack.cookieSecret), secret: stack.cookieSecret }, { ...Iron.defaults, ttl: 3600_000 })}~2`;
+      const res = await me(stack.bffUrl, `latch=${legacy}`);
+      assert.equal(res.status, 200, res.text);
+      const resealed = sessionCookieHeader(res.setCookies);
+      assert.ok(resealed, 'resealed');
+      assert.equal(sealId(resealed), Sealer.passwordId(stack.cookieSecret));
+      assert.equal((await me(stack.bffUrl, resealed)).status, 200);
     });
 
     it('does not reseal a cookie already sealed with the newest key on every request', async () => {
