@@ -21,7 +21,7 @@ import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
-import { createSites, siteResolver } from './sites.ts';
+import { createSites, siteOf, siteResolver } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
@@ -102,7 +102,8 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
     setSecurityHeaders,
     siteResolver(sites),
     cors(config.allowedOrigins),
-    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes),
+    // A refused request's sign-in transaction cookies are cleared with the 431 (middleware/limits.ts).
+    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes, (cookie) => siteOf(ctx).sessions.clearTransactions(cookie)),
     (ctx) => checkBodySize(ctx, config.maxBodyBytes),
   ];
   if (config.rateLimit.max > 0) {

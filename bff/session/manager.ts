@@ -21,6 +21,15 @@ import { digest, type KeyValueStore } from './store.ts';
 /** Login transactions live ten minutes at most. */
 export const TRANSACTION_TTL_S = 600;
 
+/**
+ * Sign-ins in flight at once in one browser: a new one drops the oldest beyond this. Each transaction
+ * cookie is up to about 2 KB (a returnTo of 1,024 characters, routes/login.ts), so three stay under
+ * 6.2 KB: with a session of three chunks (11.4 KB) a request keeps under the 16 KB header limit
+ * (more than that would let any page that opens /login in popups answer every route 431, issue 13).
+ * Three, not one: two tabs (or a tab and a popup) signing in at once both complete.
+ */
+export const MAX_TRANSACTIONS = 3;
+
 /** Default idle timeout, seconds: 30 minutes (OWASP ASVS 4 §3.3.2, level 2). */
 export const DEFAULT_IDLE_TIMEOUT_S = 30 * 60;
 
@@ -238,13 +247,39 @@ export class SessionManager {
     return `sess:${sid}`;
   }
 
-  #txName(state: string): string {
-    return this.#txPrefix + state.slice(0, 16);
+  /**
+   * A transaction cookie's name: `latch-tx-<createdAt, base36, 9 digits>-<first 16 characters of the
+   * state>`. The time makes names sort oldest first without opening a seal; the state finds the cookie
+   * at the callback, so tabs never overwrite each other's.
+   */
+  #txName(tx: Pick<LoginTransaction, 'state' | 'createdAt'>): string {
+    return `${this.#txPrefix}${Math.max(0, Math.floor(tx.createdAt)).toString(36).padStart(9, '0').slice(-9)}-${tx.state.slice(0, 16)}`;
   }
 
-  async writeTransaction(tx: LoginTransaction): Promise<string> {
+  /** The transaction cookies among `cookies`, oldest first (a name without a time, from before names had one, first). */
+  #txNames(cookies: Record<string, string>): string[] {
+    const time = (name: string) => (/^[0-9a-z]{9}-/.test(name.slice(this.#txPrefix.length)) ? name.slice(this.#txPrefix.length, this.#txPrefix.length + 9) : '');
+    return Object.keys(cookies)
+      .filter((name) => name.startsWith(this.#txPrefix))
+      .sort((a, b) => time(a).localeCompare(time(b)));
+  }
+
+  /** The names of the transaction cookies that belong to `state` (with or without a time). */
+  #txNamesFor(cookies: Record<string, string>, state: string): string[] {
+    const key = state.slice(0, 16);
+    if (!key) return [];
+    return this.#txNames(cookies).filter((name) => name === this.#txPrefix + key || name.endsWith(`-${key}`));
+  }
+
+  /**
+   * The Set-Cookie values that start a sign-in: the transaction's own cookie, after clearing the
+   * oldest of those the request carries, so that at most MAX_TRANSACTIONS remain.
+   */
+  async writeTransaction(tx: LoginTransaction, cookieHeader?: string): Promise<string[]> {
     const sealed = await this.sealer.seal(tx, TRANSACTION_TTL_S);
-    return serializeCookie(this.#policy, this.#txName(tx.state), sealed, TRANSACTION_TTL_S);
+    const present = this.#txNames(parseCookies(cookieHeader));
+    const dropped = present.slice(0, Math.max(0, present.length - (MAX_TRANSACTIONS - 1)));
+    return [...dropped.map((name) => clearCookie(this.#policy, name)), serializeCookie(this.#policy, this.#txName(tx), sealed, TRANSACTION_TTL_S)];
   }
 
   /**
@@ -255,15 +290,24 @@ export class SessionManager {
    */
   async readTransaction(cookieHeader: string | undefined, state: string): Promise<LoginTransaction | null> {
     if (!state) return null;
-    const sealed = parseCookies(cookieHeader)[this.#txName(state)];
-    if (!sealed) return null;
-    const tx = await this.sealer.unseal<LoginTransaction>(sealed, TRANSACTION_TTL_S);
-    if (!tx || tx.state !== state) return null;
+    const cookies = parseCookies(cookieHeader);
+    let tx: LoginTransaction | null = null;
+    for (const name of this.#txNamesFor(cookies, state)) {
+      const opened = await this.sealer.unseal<LoginTransaction>(cookies[name]!, TRANSACTION_TTL_S);
+      if (opened && opened.state === state) tx = opened;
+    }
+    if (!tx) return null;
     if (!(await this.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL_S * 1000))) return null;
     return tx;
   }
 
-  clearTransaction(state: string): string {
-    return clearCookie(this.#policy, this.#txName(state));
+  /** The Set-Cookie values that remove this state's transaction cookie (single use, whatever the outcome). */
+  clearTransaction(cookieHeader: string | undefined, state: string): string[] {
+    return this.#txNamesFor(parseCookies(cookieHeader), state).map((name) => clearCookie(this.#policy, name));
+  }
+
+  /** The Set-Cookie values that remove every transaction cookie the request carries (a request refused for its size). */
+  clearTransactions(cookieHeader: string | undefined): string[] {
+    return this.#txNames(parseCookies(cookieHeader)).map((name) => clearCookie(this.#policy, name));
   }
 }

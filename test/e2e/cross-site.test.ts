@@ -28,7 +28,7 @@ import { signInAtProvider } from '../helpers/e2e.ts';
 import { freePort, listen, type Listening } from '../helpers/net.ts';
 import { makeCertificates, opensslSuiteOptions, type TestCertificates } from '../helpers/tls.ts';
 
-const HOSTS = ['www.brand.test', 'auth.brand.test', 'shop-a.test', 'auth.shop-a.test', 'campaign-b.test', 'auth.campaign-b.test', 'probe.test'];
+const HOSTS = ['www.brand.test', 'auth.brand.test', 'shop-a.test', 'auth.shop-a.test', 'campaign-b.test', 'auth.campaign-b.test', 'probe.test', 'evil.test'];
 
 interface World {
   certs: TestCertificates;
@@ -99,6 +99,8 @@ async function startWorld(): Promise<World> {
     'shop-a.test/mounted/': page(`${siteAt('shop-a.test')}/latch`),
     'shop-a.test/cross/': page(bffAt('auth.brand.test')),
     'shop-a.test/handoff/': page(bffAt('auth.brand.test'), 'mode="handoff"'),
+    // A page on an unrelated site: one click opens a popup, which its script then sends anywhere.
+    'evil.test/': '<!doctype html><title>elsewhere</title><button id="go" onclick="window.w = open(window.target, \'bomb\', \'popup\')">Win a prize</button>',
   };
   const site = await listen((req: IncomingMessage, res: ServerResponse) => {
     const host = (req.headers.host ?? '').split(':')[0]!;
@@ -200,6 +202,36 @@ describe('microsites on other sites, in Chromium over HTTPS', { ...browserSuiteO
       const res = await fetch(`${url}/me`, { credentials: 'include' });
       return { status: res.status, body: await res.json() };
     }, bff);
+
+  it('a page on another site cannot lock the user out by opening /login with long returnTo six times in a popup: /me never answers 431, and sign-in still works', async () => {
+    const { page } = await freshBrowser('block');
+    const bff = world.bffAt('auth.brand.test');
+    const bomb = `${bff}/login?returnTo=${encodeURIComponent(`${world.siteAt('www.brand.test')}/${'a'.repeat(2000)}`)}`;
+    await page.goto(`${world.siteAt('evil.test')}/`);
+    await page.evaluate((url) => ((window as unknown as { target: string }).target = url), bomb);
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#go')]);
+    await popup.waitForURL((u) => u.origin === world.provider.issuer);
+    for (let i = 1; i < 6; i++) {
+      // The page's script sends its popup to /login again (no user gesture needed for that).
+      const before = popup.url();
+      await page.evaluate((url) => ((window as unknown as { w: Window }).w.location.href = url), bomb);
+      await popup.waitForURL((u) => u.origin === world.provider.issuer && u.href !== before);
+    }
+    await popup.close();
+    const tx = (await browser!.context.cookies(bff)).filter((c) => c.name.includes('latch-tx-'));
+    assert.ok(tx.length <= 3, `${tx.length} transaction cookies are left`);
+    const bytes = tx.reduce((sum, c) => sum + c.name.length + c.value.length + 3, 0);
+    assert.ok(bytes < 7 * 1024, `${bytes} bytes of transaction cookies`);
+
+    // The user's own site: /me answers (signed out, not 431), and a sign-in completes.
+    const site = `${world.siteAt('www.brand.test')}/`;
+    await page.goto(site);
+    const status = await page.evaluate(async (url) => (await fetch(`${url}/me`, { credentials: 'include' })).status, bff);
+    assert.equal(status, 401, 'signed out, and not 431');
+    await signInByRedirect(page, site);
+    assert.equal((await meFromPage(page, bff)).status, 200);
+    await signOut(page, world.siteAt('www.brand.test'));
+  });
 
   it('serves the hand-off chunk beside the bundle, from the BFF (and its manifest) and from the microsite', async () => {
     const get = (url: string) =>
