@@ -77,6 +77,11 @@ export type LatchErrorCode =
 /** Body of every JSON error the BFF answers. */
 export interface ErrorBody {
   error: { code: LatchErrorCode; message: string };
+  /**
+   * On `GET /me`'s 401 answers: what MeResponse's `sameSite` says, so that a signed-out page learns
+   * where it stands (same-site with the BFF, or in need of docs/embedding.md) without signing in.
+   */
+  sameSite?: boolean | null;
 }
 
 /**

@@ -24,7 +24,7 @@ export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
     ctx.type = 'html';
     ctx.body = pageOut.html;
   } else {
-    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    const body: ErrorBody = { ...err.body, error: { code: err.code, message: err.message } };
     ctx.body = body;
   }
 }

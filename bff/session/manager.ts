@@ -1,6 +1,7 @@
 import { LatchError } from '../errors.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import {
+  CHUNK_BYTES,
   chunkName,
   clearCookie,
   cookieName,
@@ -74,7 +75,16 @@ export interface WriteOptions {
   cookieHeader?: string | undefined;
 }
 
-/** What the cookie holds in server-side mode. */
+/**
+ * The longest seal a partitioned cookie holds: one cookie (CHUNK_BYTES). Chromium keeps at most 10 KiB
+ * of partitioned cookies (names and values) per embedded site in each partition (CHIPS), shared by
+ * every host of the BFF's site; a three-chunk session of 10.5 KB lost its first chunk there, and the
+ * page was told third-party cookies are blocked (issue 13). A longer session is kept in the store, the
+ * partitioned cookie holding a sealed reference, as in server-side mode.
+ */
+export const PARTITIONED_COOKIE_BYTES = CHUNK_BYTES;
+
+/** What the cookie holds in server-side mode (and for a partitioned session too large for one cookie). */
 interface SessionRef {
   v: 1;
   ref: string;
@@ -101,6 +111,8 @@ export class SessionManager {
   readonly #idleMs: number;
   readonly #txPrefix: string;
   readonly #options: SessionManagerOptions;
+  /** A seal longer than this goes to the store behind a reference (partitioned cookies); undefined: never (chunks). */
+  readonly #overflowBytes: number | undefined;
 
   constructor(options: SessionManagerOptions) {
     this.#options = options;
@@ -113,6 +125,7 @@ export class SessionManager {
     this.denyList = new DenyList(this.store, { retentionMs: options.maxAge * 1000 });
     this.sessionCookie = cookieName(options.policy, options.cookieName ?? 'latch');
     this.#txPrefix = cookieName(options.policy, 'latch-tx-');
+    this.#overflowBytes = options.policy.partitioned && !this.serverSide ? PARTITIONED_COOKIE_BYTES : undefined;
   }
 
   /**
@@ -140,7 +153,7 @@ export class SessionManager {
     if (!sealed) return null;
     let stale = this.sealer.isStale(sealed);
     let data: unknown = this.sealer.openedBefore<object>(sealed) ?? (await this.sealer.unsealCached<object>(sealed, this.#maxAgeS));
-    if (this.serverSide) {
+    if (this.serverSide || (this.#overflowBytes !== undefined && isRef(data))) {
       if (!isRef(data)) return null;
       const ref = data.ref;
       const record = await this.store.get(SessionManager.recordKey(ref));
@@ -174,22 +187,21 @@ export class SessionManager {
   /**
    * The Set-Cookie values for a session (one, or several chunks), renewing
    * its idle window. In server-side mode the session goes to the store and
-   * the cookie holds a sealed reference. A session that will not fit is a
-   * coded error (502 LATCH_SESSION_TOO_LARGE), never a 500.
+   * the cookie holds a sealed reference; so does a partitioned session whose
+   * seal is longer than one cookie (PARTITIONED_COOKIE_BYTES). A session that
+   * will not fit is a coded error (502 LATCH_SESSION_TOO_LARGE), never a 500.
    */
   async write(session: Session, options: WriteOptions = {}): Promise<string[]> {
     const now = options.now ?? Date.now();
     const touched = this.touch(session, now);
     const endsAt = sessionEnd(touched, this.#idleMs);
     const remaining = Math.max(1, Math.floor((endsAt - now) / 1000));
-    let sealed: string;
-    if (this.serverSide) {
-      const record = await this.sealer.seal(touched, remaining);
+    let sealed = this.serverSide ? undefined : await this.sealer.seal(touched, remaining);
+    if (sealed === undefined || (this.#overflowBytes !== undefined && sealed.length > this.#overflowBytes)) {
+      const record = sealed ?? (await this.sealer.seal(touched, remaining));
       await this.store.set(SessionManager.recordKey(session.sid), record, remaining * 1000);
       const ref: SessionRef = { v: 1, ref: session.sid };
       sealed = await this.sealer.seal(ref, remaining);
-    } else {
-      sealed = await this.sealer.seal(touched, remaining);
     }
     const parts = splitChunks(sealed);
     if (!parts) {
@@ -225,7 +237,7 @@ export class SessionManager {
    */
   async end(session: Session, now = Date.now()): Promise<void> {
     await this.denyList.denySession(session.sid, session.exp, now);
-    if (this.serverSide) await this.store.del(SessionManager.recordKey(session.sid));
+    if (this.serverSide || this.#overflowBytes !== undefined) await this.store.del(SessionManager.recordKey(session.sid));
   }
 
   /** Ends every session of a user created until `at` ("sign out everywhere", back-channel logout by sub). */

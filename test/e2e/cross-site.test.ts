@@ -28,6 +28,9 @@ import { signInAtProvider } from '../helpers/e2e.ts';
 import { freePort, listen, type Listening } from '../helpers/net.ts';
 import { makeCertificates, opensslSuiteOptions, type TestCertificates } from '../helpers/tls.ts';
 
+/** The second user's groups (a large hand-off session, test below). */
+const BIG_GROUPS = Array.from({ length: 88 }, (_, i) => `engineering-platform-group-${String(i).padStart(3, '0')}`);
+
 const HOSTS = ['www.brand.test', 'auth.brand.test', 'shop-a.test', 'auth.shop-a.test', 'campaign-b.test', 'auth.campaign-b.test', 'probe.test', 'evil.test'];
 
 interface World {
@@ -67,7 +70,13 @@ async function startWorld(): Promise<World> {
     { baseUrl: bffAt('auth.campaign-b.test'), allowedOrigins: [siteAt('campaign-b.test')] },
     { baseUrl: `${siteAt('shop-a.test')}/latch`, allowedOrigins: [siteAt('shop-a.test')] },
   ];
+  const password = randomBytes(12).toString('base64url');
   const provider = await startDevProvider({
+    users: [
+      { sub: 'demo-user-1', login: 'demo@latch.test', password, name: 'Dana Demo', email: 'demo@latch.test', email_verified: true },
+      // Claims enough for a session that seals to about 10.5 KB: three cookies, over CHIPS' 10 KiB.
+      { sub: 'big-user-1', login: 'big@latch.test', password, name: 'Gus Groups', email: 'big@latch.test', email_verified: true, extra: { groups: BIG_GROUPS } },
+    ],
     clients: [{
       client_id: clientId,
       client_secret: clientSecret,
@@ -185,9 +194,9 @@ describe('microsites on other sites, in Chromium over HTTPS', { ...browserSuiteO
   }
 
   /** Sign out from the account menu; the provider asks to confirm, then returns to the page, signed out. */
-  async function signOut(page: Page, origin: string) {
+  async function signOut(page: Page, origin: string, who = name()) {
     const login = page.locator('latch-login');
-    await login.getByRole('button', { name: new RegExp(name()) }).click();
+    await login.getByRole('button', { name: new RegExp(who) }).click();
     await login.getByRole('menuitem', { name: 'Sign out' }).click();
     await page.waitForURL((u) => u.origin === world.provider.issuer);
     await page.getByRole('button', { name: /yes|sign.?out|logout/i }).first().click();
@@ -254,6 +263,9 @@ describe('microsites on other sites, in Chromium over HTTPS', { ...browserSuiteO
   it('same site (www.brand.test and auth.brand.test): signs in, /me says same-site, signs out', async () => {
     const { page } = await freshBrowser('block');
     const url = `${world.siteAt('www.brand.test')}/`;
+    await page.goto(url);
+    const before = await meFromPage(page, world.bffAt('auth.brand.test'));
+    assert.deepEqual([before.status, before.body.error.code, before.body.sameSite], [401, 'LATCH_UNAUTHENTICATED', true], 'signed out, and same-site');
     await signInByRedirect(page, url);
     const me = await meFromPage(page, world.bffAt('auth.brand.test'));
     assert.equal(me.status, 200);
@@ -322,6 +334,7 @@ describe('microsites on other sites, in Chromium over HTTPS', { ...browserSuiteO
       const me = await meFromPage(page, world.bffAt('auth.brand.test'));
       assert.equal(me.status, 401);
       assert.equal(me.body.error.code, 'LATCH_UNAUTHENTICATED', 'the proof counted once');
+      assert.equal(me.body.sameSite, false, 'a signed-out /me tells the page it is not same-site (Chromium\'s Sec-Fetch-Site)');
     });
   }
 
@@ -370,4 +383,38 @@ describe('microsites on other sites, in Chromium over HTTPS', { ...browserSuiteO
       assert.equal((await browser!.context.cookies(bff)).some((c) => c.name === '__Host-latch-p'), false, 'the partitioned cookie is gone');
     });
   }
+
+  it('keeps a hand-off session too large for CHIPS\' 10 KiB in the store: one small partitioned cookie, signed in, every claim there', async () => {
+    const { page, console } = await freshBrowser('block');
+    const url = `${world.siteAt('shop-a.test')}/handoff/`;
+    const bff = world.bffAt('auth.brand.test');
+    const big = world.provider.users[1]!;
+    await page.goto(url);
+    const login = page.locator('latch-login');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), login.getByRole('button', { name: 'Sign in' }).click()]);
+    const closed = popup.waitForEvent('close', { timeout: 15_000 });
+    await signInAtProvider(popup, big.login, big.password);
+    await closed;
+    // The hand-off ends in a sign-in or in an error (before: LATCH_THIRD_PARTY_COOKIES_BLOCKED, the first chunk gone).
+    await page.waitForFunction(() => (window as unknown as { latchEvents: unknown[] }).latchEvents.length > 0);
+    const events = await page.evaluate(() => (window as unknown as { latchEvents: { type: string; detail: { code?: string } }[] }).latchEvents.map((e) => `${e.type} ${e.detail.code ?? ''}`.trim()));
+    assert.deepEqual(events, ['latch-login'], 'signed in, no LATCH_THIRD_PARTY_COOKIES_BLOCKED');
+    await login.getByRole('button', { name: new RegExp(big.name) }).waitFor();
+    await page.locator('#members').waitFor({ state: 'visible' });
+    assert.equal(console.filter((m) => m.includes('latch:')).length, 0, console.join('\n'));
+
+    const me = await meFromPage(page, bff);
+    assert.equal(me.status, 200);
+    assert.deepEqual(me.body.user.groups, BIG_GROUPS);
+    const cookies = (await browser!.context.cookies(bff)).filter((c) => c.name.startsWith('__Host-latch-p'));
+    assert.deepEqual(cookies.map((c) => c.name), ['__Host-latch-p'], 'one partitioned cookie, no chunks');
+    assert.ok(cookies[0]!.value.length < 1024, `${cookies[0]!.value.length} bytes`);
+    // What it stands for would have sealed to more than the partition keeps.
+    const partitioned = world.app.latch.sessions.withCookies({ secure: true, partitioned: true }, 'latch-p');
+    const read = await partitioned.read(`__Host-latch-p=${cookies[0]!.value}`);
+    assert.ok(read, 'the cookie opens');
+    const full = await partitioned.sealer.seal(read.session, 3600);
+    assert.ok(full.length > 10 * 1024 && full.length <= 3 * 3800, `the session seals to ${full.length} bytes`);
+    await signOut(page, world.siteAt('shop-a.test'), big.name);
+  });
 });
