@@ -213,7 +213,7 @@ describe('Sealer: only canonical seals open, so one cookie is one cache entry', 
 /**
  * Heap figures, from a child process with a settled heap (gc()) before and after 3,000 reads, each with
  * its own ~15 KB Cookie header (test/bff/seal-cache-heap.ts). Below 1 MiB a growth is noise (the same
- * cookie's reads grow the heap by 0 to 0.1 MiB); the defect this guards against grew it by 53 MiB.
+ * cookie's reads grow the heap by 0 to 0.1 MiB); the defect this guards against grew it by 51 MiB.
  */
 describe('Sealer cache: heap figures', () => {
   const NOISE = 1024 * 1024;
