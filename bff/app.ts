@@ -13,6 +13,7 @@ import type { ReadinessCheck, RouteDeps } from './routes/deps.ts';
 import { healthRoute } from './routes/health.ts';
 import { loginRoute } from './routes/login.ts';
 import { logoutRoute } from './routes/logout.ts';
+import { logoutEndRoute } from './routes/logout-end.ts';
 import { meRoute } from './routes/me.ts';
 import { proxyRoute } from './routes/proxy.ts';
 import { RouteTable } from './routes/table.ts';
@@ -21,7 +22,7 @@ import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
-import { createSites, siteResolver } from './sites.ts';
+import { createSites, siteOf, siteResolver } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
@@ -82,7 +83,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   app.maxIpsCount = config.trustedProxyHops;
 
   const router = new RouteTable();
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
   // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name.
   const sites = createSites(config, sessions);
 
@@ -102,7 +103,8 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
     setSecurityHeaders,
     siteResolver(sites),
     cors(config.allowedOrigins),
-    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes),
+    // A refused request's sign-in transaction cookies are cleared with the 431 (middleware/limits.ts).
+    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes, (cookie) => siteOf(ctx).sessions.clearTransactions(cookie)),
     (ctx) => checkBodySize(ctx, config.maxBodyBytes),
   ];
   if (config.rateLimit.max > 0) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.ts';
+import { GENERATE_SECRET, secretWeakness } from './secret-strength.ts';
 
 /** Which kind of authorization server the BFF talks to (LATCH_PROVIDER). */
 export type ProviderKind = 'oidc' | 'oauth2' | 'scayle';
@@ -80,7 +81,7 @@ export interface BffConfig {
   readonly baseUrl: URL;
   /** `baseUrl` + `/callback`. */
   readonly redirectUri: string;
-  /** Cookie-sealing passwords, newest first (at least 32 characters each). */
+  /** Cookie-sealing passwords, newest first (each passes bff/secret-strength.ts: 32+ characters, no placeholder, 128+ bits estimated). */
   readonly cookieSecrets: readonly string[];
   /** Exact origins (scheme://host[:port]) allowed to call with credentials and to be returned to. */
   readonly allowedOrigins: readonly string[];
@@ -169,8 +170,6 @@ export interface SiteConfig {
 }
 
 type Env = Record<string, string | undefined>;
-
-const MIN_SECRET_LENGTH = 32;
 
 /** Authorization parameters Latch sets itself; LATCH_AUTHORIZE_PARAMS may not name them. */
 const RESERVED_AUTHORIZE_PARAMS = new Set([
@@ -337,9 +336,13 @@ export function loadConfig(env: Env = process.env): BffConfig {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (cookieSecrets.length === 0) fail('LATCH_COOKIE_SECRET', 'is required (at least 32 random characters; e.g. `openssl rand -base64 32`)');
-  else if (cookieSecrets.some((s) => s.length < MIN_SECRET_LENGTH))
-    fail('LATCH_COOKIE_SECRET', `every secret must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (cookieSecrets.length === 0) fail('LATCH_COOKIE_SECRET', `is required: make one with \`${GENERATE_SECRET}\``);
+  // Weak or placeholder secrets stop the process (the rule: bff/secret-strength.ts). Never echoed.
+  cookieSecrets.forEach((secret, i) => {
+    const weakness = secretWeakness(secret);
+    const which = cookieSecrets.length > 1 ? `secret ${i + 1} of ${cookieSecrets.length}` : 'the secret';
+    if (weakness) fail('LATCH_COOKIE_SECRET', `${which} ${weakness}: make a random one with \`${GENERATE_SECRET}\``);
+  });
 
   const origins = (variable: string, items: readonly string[]): string[] => {
     const out: string[] = [];

@@ -33,7 +33,12 @@ export interface MeResponse {
 
 /** Body of `POST /logout` (200). */
 export interface LogoutResponse {
-  /** Where the browser should go next to end the session at the authorization server, if anywhere. */
+  /**
+   * Where the browser should go next (a top-level navigation, within 60 s) to end the session at the
+   * authorization server too, or null when it has no sign-out page. Always the BFF's own
+   * `GET /logout/end?handle=<opaque>`, which redirects to the server's sign-out page and adds the ID
+   * token hint there: this answer never carries a token.
+   */
   logoutUrl: string | null;
 }
 
@@ -76,6 +81,11 @@ export type LatchErrorCode =
 /** Body of every JSON error the BFF answers. */
 export interface ErrorBody {
   error: { code: LatchErrorCode; message: string };
+  /**
+   * On `GET /me`'s 401 answers: what MeResponse's `sameSite` says, so that a signed-out page learns
+   * where it stands (same-site with the BFF, or in need of docs/embedding.md) without signing in.
+   */
+  sameSite?: boolean | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { LatchErrorCode } from './contract.ts';
+import type { ErrorBody, LatchErrorCode } from './contract.ts';
 
 /**
  * The one error type the BFF answers with. `code` is stable (clients and
@@ -10,18 +10,21 @@ export class LatchError extends Error {
   readonly expose = true;
   /** Extra response headers (e.g. WWW-Authenticate). */
   readonly headers: Record<string, string>;
+  /** Members of the JSON error body besides `error` (ErrorBody), e.g. `/me`'s `sameSite`. */
+  readonly body: Omit<ErrorBody, 'error'>;
 
   constructor(
     code: LatchErrorCode,
     status: number,
     message: string,
-    options: { cause?: unknown; headers?: Record<string, string> } = {},
+    options: { cause?: unknown; headers?: Record<string, string>; body?: Omit<ErrorBody, 'error'> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LatchError';
     this.code = code;
     this.status = status;
     this.headers = options.headers ?? {};
+    this.body = options.body ?? {};
   }
 }
 

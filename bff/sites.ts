@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { BffConfig, SiteConfig } from './config.ts';
 import { LatchError } from './errors.ts';
+import { parseCookies } from './session/cookies.ts';
 import type { SessionManager } from './session/manager.ts';
 
 /** The partitioned hand-off cookie's name (before its prefix): `__Host-latch-p`. */
@@ -26,8 +27,10 @@ export interface Site {
   readonly sessions: SessionManager;
   /** With LATCH_HANDOFF: the partitioned cookie (`__Host-latch-p; SameSite=None; Partitioned`). */
   readonly partitioned?: SessionManager;
-  /** The cookies this request's session is in: the partitioned ones when the request carries them. */
+  /** The cookies this request's session is in: the partitioned ones when the request carries a cookie of that name. */
   sessionsFor(cookieHeader: string | undefined): SessionManager;
+  /** Every session cookie the request carries by name (the site's, the partitioned one), for logout. */
+  sessionsIn(cookieHeader: string | undefined): SessionManager[];
 }
 
 export interface Sites {
@@ -58,7 +61,10 @@ function createSite(site: SiteConfig, base: SessionManager, handoff: boolean, fi
   const sessions = first && !basePath ? base : base.withCookies({ secure, path });
   // Partitioned cookies must be Secure; on plain http (development only) the browser drops them.
   const partitioned = handoff ? base.withCookies({ secure: true, path, partitioned: true }, PARTITIONED_COOKIE) : undefined;
-  const marker = partitioned ? `${partitioned.sessionCookie}=` : '';
+  // By the parsed cookie name, never by a substring: any cookie's value may hold the text `__Host-latch-p=`.
+  // The substring test only spares the common request (no hand-off) a second parse of its Cookie header.
+  const carries = (cookieHeader: string | undefined, manager: SessionManager) =>
+    cookieHeader !== undefined && cookieHeader.includes(`${manager.sessionCookie}=`) && parseCookies(cookieHeader)[manager.sessionCookie] !== undefined;
   return {
     baseUrl: site.baseUrl,
     host: site.baseUrl.host.toLowerCase(),
@@ -70,8 +76,9 @@ function createSite(site: SiteConfig, base: SessionManager, handoff: boolean, fi
     sessions,
     ...(partitioned ? { partitioned } : {}),
     sessionsFor: partitioned
-      ? (cookieHeader) => (cookieHeader !== undefined && cookieHeader.includes(marker) ? partitioned : sessions)
+      ? (cookieHeader) => (carries(cookieHeader, partitioned) ? partitioned : sessions)
       : () => sessions,
+    sessionsIn: (cookieHeader) => [sessions, ...(partitioned ? [partitioned] : [])].filter((manager) => carries(cookieHeader, manager)),
   };
 }
 

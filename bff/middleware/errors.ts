@@ -5,7 +5,7 @@ import { ClientTransferError, LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
 /** Routes answered as pages: a browser navigates to them, so errors are friendly HTML. */
-const NAVIGATION_PATHS = new Set(['/login', '/callback']);
+const NAVIGATION_PATHS = new Set(['/login', '/callback', '/logout/end']);
 
 /**
  * Answers a failure with a coded answer: known errors keep their status; anything else is logged with
@@ -25,7 +25,7 @@ export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
     ctx.type = 'html';
     ctx.body = pageOut.html;
   } else {
-    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    const body: ErrorBody = { ...err.body, error: { code: err.code, message: err.message } };
     ctx.body = body;
   }
 }

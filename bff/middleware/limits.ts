@@ -39,10 +39,18 @@ export function headerBytes(ctx: Context): number {
   return total;
 }
 
-/** Throws 431 LATCH_HEADERS_TOO_LARGE when the request head is larger than `maxBytes`. */
-export function checkHeaderSize(ctx: Context, maxBytes = DEFAULT_MAX_HEADER_BYTES): void {
+/**
+ * Throws 431 LATCH_HEADERS_TOO_LARGE when the request head is larger than `maxBytes`. The answer
+ * carries `clear(cookieHeader)`'s Set-Cookie values: the app clears every sign-in transaction cookie
+ * the request carries, the one part of a Cookie header that a page on another site can grow (each
+ * /login it opens in a popup adds one). So a browser refused once is let through the next time, and no
+ * page can lock a user out (issue 13).
+ */
+export function checkHeaderSize(ctx: Context, maxBytes = DEFAULT_MAX_HEADER_BYTES, clear?: (cookieHeader: string) => string[]): void {
   if (headerBytes(ctx) > maxBytes) {
     ctx.set('Connection', 'close');
+    const cleared = clear?.(ctx.get('Cookie')) ?? [];
+    if (cleared.length > 0) ctx.append('Set-Cookie', cleared);
     throw headersTooLarge();
   }
 }

@@ -38,7 +38,7 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
       throw new LatchError('LATCH_STATE_MISMATCH', 400, 'This sign-in response does not belong to this browser, or it has expired. Start again.');
     }
     // The transaction is single use, whatever happens next.
-    ctx.append('Set-Cookie', sessions.clearTransaction(state));
+    ctx.append('Set-Cookie', sessions.clearTransaction(ctx.get('Cookie'), state));
 
     let result;
     try {

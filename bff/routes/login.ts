@@ -18,6 +18,21 @@ const FORWARDED: Record<string, readonly string[] | null> = {
 const MAX_PARAM_LENGTH = 256;
 
 /**
+ * The longest `returnTo` a transaction cookie carries, characters: its cookie is then about 2 KB (a
+ * 2,048-character one made it 3.3 KB, and six of them answered every route 431). A longer one loses
+ * its query and fragment, then its path: the user comes back to a less precise page of the same site.
+ */
+export const MAX_RETURN_TO_LENGTH = 1024;
+
+/** `url` (already an allowed, absolute URL) cut to MAX_RETURN_TO_LENGTH characters as above. */
+export function boundReturnTo(url: string): string {
+  if (url.length <= MAX_RETURN_TO_LENGTH) return url;
+  const parsed = new URL(url);
+  const path = `${parsed.origin}${parsed.pathname}`;
+  return path.length <= MAX_RETURN_TO_LENGTH ? path : `${parsed.origin}/`;
+}
+
+/**
  * GET /login?returnTo=URL: starts a sign-in with PKCE (S256), state and nonce, for the request's
  * site (its redirect URI, allowed origins and cookies). `mode=popup`: the callback answers with a
  * page that messages the opener. `proof=1`: the callback hands the page a one-time sign-in proof
@@ -28,7 +43,7 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/login', { rateLimited: true }, async (ctx) => {
     const site = siteOf(ctx);
     const query = new URLSearchParams(ctx.querystring);
-    const returnTo = safeRedirect(query.get('returnTo'), site.allowedOrigins);
+    const returnTo = boundReturnTo(safeRedirect(query.get('returnTo'), site.allowedOrigins));
     const handoff = query.get('handoff');
     if (handoff !== null) {
       if (!deps.config.handoff) throw badRequest('The partitioned hand-off is not enabled on this BFF (LATCH_HANDOFF=true).');
@@ -59,7 +74,8 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
     }
     Object.assign(params, deps.config.authorizeFixedParams);
     const url = await deps.provider.authorizationUrl(tx, params);
-    ctx.append('Set-Cookie', await site.sessions.writeTransaction(tx));
+    // At most MAX_TRANSACTIONS sign-ins in flight: the oldest of the browser's others are dropped.
+    ctx.append('Set-Cookie', await site.sessions.writeTransaction(tx, ctx.get('Cookie')));
     ctx.redirect(url.href);
   });
 }

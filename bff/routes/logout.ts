@@ -3,6 +3,8 @@ import type { LogoutResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { requireCsrf } from '../middleware/security.ts';
 import { safeRedirect } from '../redirects.ts';
+import { issueLogoutHandle } from '../session/logout-handle.ts';
+import type { ReadSession, SessionManager } from '../session/manager.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -13,34 +15,39 @@ import type { RouteDeps } from './deps.ts';
  * revoke, and answers where the browser should go to end the session at the
  * server too (`?returnTo=` on an allowed origin, else the calling page's origin).
  *
+ * That address is the BFF's own `GET /logout/end?handle=…` (routes/logout-end.ts), never the
+ * provider's logout URL: this answer is readable by the calling page through CORS, and the provider's
+ * URL carries the ID token as `id_token_hint`. The handle is that URL sealed for 60 s
+ * (session/logout-handle.ts); the browser's navigation to it is redirected to the provider.
+ *
  * POST /logout?everywhere=1 ("sign out everywhere") also ends every other
  * session of the user, on every browser and instance. It needs the store:
  * when the store is down it answers 503 and keeps the session, so the user
  * can try again.
  *
  * On the request's site: its cookies (the partitioned hand-off cookie too, cleared with its own
- * attributes), its allowed origins and post-logout target.
+ * attributes), its allowed origins and post-logout target. Every session whose cookie the request
+ * carries by name ends: the site cookie's and the partitioned cookie's.
  */
 export function logoutRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/logout', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
     const site = siteOf(ctx);
-    const sessions = site.sessionsFor(ctx.get('Cookie'));
+    const cookie = ctx.get('Cookie');
     const query = new URLSearchParams(ctx.querystring);
     const everywhere = query.get('everywhere') === '1' || query.get('everywhere') === 'true';
-    let read: Awaited<ReturnType<typeof deps.sessions.read>>;
-    try {
-      read = await sessions.read(ctx.get('Cookie'));
-    } catch (err) {
-      // The store is down: sign-out everywhere must wait (503), a plain logout still clears this browser.
-      if (everywhere || !(err instanceof LatchError && err.code === 'LATCH_STORE_UNAVAILABLE')) throw err;
-      read = await sessions.read(ctx.get('Cookie'), Date.now(), { denyList: false }).catch(() => null);
+    // The session the rest of the request's routes use first (its ID token names the provider session).
+    const primary = site.sessionsFor(cookie);
+    const present = site.sessionsIn(cookie).sort((a, b) => Number(b === primary) - Number(a === primary));
+    const reads: Array<{ sessions: SessionManager; read: ReadSession }> = [];
+    for (const sessions of present) {
+      const read = await readForLogout(sessions, cookie, everywhere);
+      if (read) reads.push({ sessions, read });
     }
-    if (read && everywhere) await sessions.endAllFor(read.session.user.sub);
-    ctx.append('Set-Cookie', site.sessions.clear(ctx.get('Cookie')));
-    if (site.partitioned) ctx.append('Set-Cookie', site.partitioned.clear(ctx.get('Cookie')));
+    for (const { sessions, read } of reads) if (everywhere) await sessions.endAllFor(read.session.user.sub);
+    ctx.append('Set-Cookie', site.sessions.clear(cookie));
+    if (site.partitioned) ctx.append('Set-Cookie', site.partitioned.clear(cookie));
     let logoutUrl: string | null = null;
-    if (read) {
-      const { session } = read;
+    for (const { sessions, read: { session } } of reads) {
       try {
         await sessions.end(session);
       } catch (err) {
@@ -49,13 +56,30 @@ export function logoutRoute(router: RouteTable, deps: RouteDeps) {
       }
       deps.audit?.({ type: 'logout', sid: session.sid, sub: session.user.sub, everywhere, time: Date.now() });
       await deps.provider.revoke({ accessToken: session.at, ...(session.rt ? { refreshToken: session.rt } : {}) });
+      deps.logger.info({ event: 'logout', sid: session.sid }, 'signed out');
+    }
+    const first = reads[0]?.read.session;
+    if (first) {
       const returnTo = query.get('returnTo');
       const postLogout = site.postLogoutRedirectUri ??
         safeRedirect(returnTo ?? `${ctx.get('Origin')}/`, site.allowedOrigins);
-      logoutUrl = await deps.provider.logoutUrl({ accessToken: session.at, ...(session.idt ? { idToken: session.idt } : {}) }, postLogout);
-      deps.logger.info({ event: 'logout', sid: session.sid }, 'signed out');
+      const providerUrl = await deps.provider.logoutUrl({ accessToken: first.at, ...(first.idt ? { idToken: first.idt } : {}) }, postLogout);
+      if (providerUrl) {
+        const handle = await issueLogoutHandle(site.sessions, providerUrl, site.host);
+        logoutUrl = `${site.baseUrl.href.replace(/\/$/, '')}/logout/end?handle=${encodeURIComponent(handle)}`;
+      }
     }
     const body: LogoutResponse = { logoutUrl };
     ctx.body = body;
   });
+}
+
+/** The session a logout ends; with the store down, a plain logout still reads it (to clear it), sign-out everywhere waits (503). */
+async function readForLogout(sessions: SessionManager, cookie: string, everywhere: boolean): Promise<ReadSession | null> {
+  try {
+    return await sessions.read(cookie);
+  } catch (err) {
+    if (everywhere || !(err instanceof LatchError && err.code === 'LATCH_STORE_UNAVAILABLE')) throw err;
+    return sessions.read(cookie, Date.now(), { denyList: false }).catch(() => null);
+  }
 }

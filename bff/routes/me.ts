@@ -10,14 +10,18 @@ import { sameSiteOf, siteOf } from '../sites.ts';
  * GET /me: the signed-in user's claims from the session, refreshing an expired access token first.
  * The session is the site's (or its partitioned hand-off cookie's). Without one, a `?proof=` of a
  * sign-in that just completed means the browser kept the cookie from this page: 401
- * LATCH_THIRD_PARTY_COOKIES_BLOCKED instead of LATCH_UNAUTHENTICATED.
+ * LATCH_THIRD_PARTY_COOKIES_BLOCKED instead of LATCH_UNAUTHENTICATED. Every 401 carries `sameSite`
+ * beside its `error`, as a 200 does: a signed-out page learns where it stands without signing in.
  */
 export function meRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/me', async (ctx) => {
     const cookie = ctx.req.headers.cookie;
     const sessions = siteOf(ctx).sessionsFor(cookie);
     const read = await sessions.read(cookie);
-    if (!read) throw (await provesBlockedCookies(sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
+    if (!read) {
+      const refusal = (await provesBlockedCookies(sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
+      throw withSameSite(refusal, sameSiteOf(ctx.get('Sec-Fetch-Site')));
+    }
     let { session } = read;
     let changed = read.stale;
     try {
@@ -26,7 +30,7 @@ export function meRoute(router: RouteTable, deps: RouteDeps) {
       changed ||= fresh.refreshed;
     } catch (err) {
       if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(cookie));
-      throw err;
+      throw err instanceof LatchError && err.status === 401 ? withSameSite(err, sameSiteOf(ctx.get('Sec-Fetch-Site'))) : err;
     }
     // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
     if (changed) {
@@ -55,4 +59,9 @@ function answerFor(session: object, sameSite: boolean | null, body: () => MeResp
   let text = bySameSite.get(sameSite);
   if (text === undefined) bySameSite.set(sameSite, (text = JSON.stringify(body())));
   return text;
+}
+
+/** `err` with `/me`'s `sameSite` beside it in the body (ErrorBody); code, status, message and headers kept. */
+function withSameSite(err: LatchError, sameSite: boolean | null): LatchError {
+  return new LatchError(err.code, err.status, err.message, { cause: err.cause, headers: err.headers, body: { sameSite } });
 }

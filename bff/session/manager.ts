@@ -1,6 +1,7 @@
 import { LatchError } from '../errors.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import {
+  CHUNK_BYTES,
   chunkName,
   clearCookie,
   cookieName,
@@ -20,6 +21,15 @@ import { digest, type KeyValueStore } from './store.ts';
 
 /** Login transactions live ten minutes at most. */
 export const TRANSACTION_TTL_S = 600;
+
+/**
+ * Sign-ins in flight at once in one browser: a new one drops the oldest beyond this. Each transaction
+ * cookie is up to about 2 KB (a returnTo of 1,024 characters, routes/login.ts), so three stay under
+ * 6.2 KB: with a session of three chunks (11.4 KB) a request keeps under the 16 KB header limit
+ * (more than that would let any page that opens /login in popups answer every route 431, issue 13).
+ * Three, not one: two tabs (or a tab and a popup) signing in at once both complete.
+ */
+export const MAX_TRANSACTIONS = 3;
 
 /** Default idle timeout, seconds: 30 minutes (OWASP ASVS 4 §3.3.2, level 2). */
 export const DEFAULT_IDLE_TIMEOUT_S = 30 * 60;
@@ -65,7 +75,16 @@ export interface WriteOptions {
   cookieHeader?: string | undefined;
 }
 
-/** What the cookie holds in server-side mode. */
+/**
+ * The longest seal a partitioned cookie holds: one cookie (CHUNK_BYTES). Chromium keeps at most 10 KiB
+ * of partitioned cookies (names and values) per embedded site in each partition (CHIPS), shared by
+ * every host of the BFF's site; a three-chunk session of 10.5 KB lost its first chunk there, and the
+ * page was told third-party cookies are blocked (issue 13). A longer session is kept in the store, the
+ * partitioned cookie holding a sealed reference, as in server-side mode.
+ */
+export const PARTITIONED_COOKIE_BYTES = CHUNK_BYTES;
+
+/** What the cookie holds in server-side mode (and for a partitioned session too large for one cookie). */
 interface SessionRef {
   v: 1;
   ref: string;
@@ -92,6 +111,8 @@ export class SessionManager {
   readonly #idleMs: number;
   readonly #txPrefix: string;
   readonly #options: SessionManagerOptions;
+  /** A seal longer than this goes to the store behind a reference (partitioned cookies); undefined: never (chunks). */
+  readonly #overflowBytes: number | undefined;
 
   constructor(options: SessionManagerOptions) {
     this.#options = options;
@@ -104,6 +125,7 @@ export class SessionManager {
     this.denyList = new DenyList(this.store, { retentionMs: options.maxAge * 1000 });
     this.sessionCookie = cookieName(options.policy, options.cookieName ?? 'latch');
     this.#txPrefix = cookieName(options.policy, 'latch-tx-');
+    this.#overflowBytes = options.policy.partitioned && !this.serverSide ? PARTITIONED_COOKIE_BYTES : undefined;
   }
 
   /**
@@ -131,7 +153,7 @@ export class SessionManager {
     if (!sealed) return null;
     let stale = this.sealer.isStale(sealed);
     let data: unknown = this.sealer.openedBefore<object>(sealed) ?? (await this.sealer.unsealCached<object>(sealed, this.#maxAgeS));
-    if (this.serverSide) {
+    if (this.serverSide || (this.#overflowBytes !== undefined && isRef(data))) {
       if (!isRef(data)) return null;
       const ref = data.ref;
       const record = await this.store.get(SessionManager.recordKey(ref));
@@ -165,20 +187,19 @@ export class SessionManager {
   /**
    * The Set-Cookie values for a session (one, or several chunks), renewing
    * its idle window. In server-side mode the session goes to the store and
-   * the cookie holds a sealed reference. A session that will not fit is a
-   * coded error (502 LATCH_SESSION_TOO_LARGE), never a 500.
+   * the cookie holds a sealed reference; so does a partitioned session whose
+   * seal is longer than one cookie (PARTITIONED_COOKIE_BYTES). A session that
+   * will not fit is a coded error (502 LATCH_SESSION_TOO_LARGE), never a 500.
    */
   async write(session: Session, options: WriteOptions = {}): Promise<string[]> {
     const now = options.now ?? Date.now();
     const touched = this.touch(session, now);
     const remaining = this.#remainingS(touched, now);
-    let sealed: string;
-    if (this.serverSide) {
-      await this.#storeRecord(touched, remaining);
+    let sealed = this.serverSide ? undefined : await this.sealer.seal(touched, remaining);
+    if (sealed === undefined || (this.#overflowBytes !== undefined && sealed.length > this.#overflowBytes)) {
+      await this.#storeRecord(touched, remaining, sealed);
       const ref: SessionRef = { v: 1, ref: session.sid };
       sealed = await this.sealer.seal(ref, remaining);
-    } else {
-      sealed = await this.sealer.seal(touched, remaining);
     }
     const parts = splitChunks(sealed);
     if (!parts) {
@@ -212,8 +233,8 @@ export class SessionManager {
     return Math.max(1, Math.floor((sessionEnd(session, this.#idleMs) - now) / 1000));
   }
 
-  async #storeRecord(touched: Session, remainingS: number): Promise<void> {
-    const record = await this.sealer.seal(touched, remainingS);
+  async #storeRecord(touched: Session, remainingS: number, sealed?: string): Promise<void> {
+    const record = sealed ?? (await this.sealer.seal(touched, remainingS));
     await this.store.set(SessionManager.recordKey(touched.sid), record, remainingS * 1000);
   }
 
@@ -235,7 +256,7 @@ export class SessionManager {
    */
   async end(session: Session, now = Date.now()): Promise<void> {
     await this.denyList.denySession(session.sid, session.exp, now);
-    if (this.serverSide) await this.store.del(SessionManager.recordKey(session.sid));
+    if (this.serverSide || this.#overflowBytes !== undefined) await this.store.del(SessionManager.recordKey(session.sid));
   }
 
   /** Ends every session of a user created until `at` ("sign out everywhere", back-channel logout by sub). */
@@ -257,13 +278,39 @@ export class SessionManager {
     return `sess:${sid}`;
   }
 
-  #txName(state: string): string {
-    return this.#txPrefix + state.slice(0, 16);
+  /**
+   * A transaction cookie's name: `latch-tx-<createdAt, base36, 9 digits>-<first 16 characters of the
+   * state>`. The time makes names sort oldest first without opening a seal; the state finds the cookie
+   * at the callback, so tabs never overwrite each other's.
+   */
+  #txName(tx: Pick<LoginTransaction, 'state' | 'createdAt'>): string {
+    return `${this.#txPrefix}${Math.max(0, Math.floor(tx.createdAt)).toString(36).padStart(9, '0').slice(-9)}-${tx.state.slice(0, 16)}`;
   }
 
-  async writeTransaction(tx: LoginTransaction): Promise<string> {
+  /** The transaction cookies among `cookies`, oldest first (a name without a time, from before names had one, first). */
+  #txNames(cookies: Record<string, string>): string[] {
+    const time = (name: string) => (/^[0-9a-z]{9}-/.test(name.slice(this.#txPrefix.length)) ? name.slice(this.#txPrefix.length, this.#txPrefix.length + 9) : '');
+    return Object.keys(cookies)
+      .filter((name) => name.startsWith(this.#txPrefix))
+      .sort((a, b) => time(a).localeCompare(time(b)));
+  }
+
+  /** The names of the transaction cookies that belong to `state` (with or without a time). */
+  #txNamesFor(cookies: Record<string, string>, state: string): string[] {
+    const key = state.slice(0, 16);
+    if (!key) return [];
+    return this.#txNames(cookies).filter((name) => name === this.#txPrefix + key || name.endsWith(`-${key}`));
+  }
+
+  /**
+   * The Set-Cookie values that start a sign-in: the transaction's own cookie, after clearing the
+   * oldest of those the request carries, so that at most MAX_TRANSACTIONS remain.
+   */
+  async writeTransaction(tx: LoginTransaction, cookieHeader?: string): Promise<string[]> {
     const sealed = await this.sealer.seal(tx, TRANSACTION_TTL_S);
-    return serializeCookie(this.#policy, this.#txName(tx.state), sealed, TRANSACTION_TTL_S);
+    const present = this.#txNames(parseCookies(cookieHeader));
+    const dropped = present.slice(0, Math.max(0, present.length - (MAX_TRANSACTIONS - 1)));
+    return [...dropped.map((name) => clearCookie(this.#policy, name)), serializeCookie(this.#policy, this.#txName(tx), sealed, TRANSACTION_TTL_S)];
   }
 
   /**
@@ -274,15 +321,24 @@ export class SessionManager {
    */
   async readTransaction(cookieHeader: string | undefined, state: string): Promise<LoginTransaction | null> {
     if (!state) return null;
-    const sealed = parseCookies(cookieHeader)[this.#txName(state)];
-    if (!sealed) return null;
-    const tx = await this.sealer.unseal<LoginTransaction>(sealed, TRANSACTION_TTL_S);
-    if (!tx || tx.state !== state) return null;
+    const cookies = parseCookies(cookieHeader);
+    let tx: LoginTransaction | null = null;
+    for (const name of this.#txNamesFor(cookies, state)) {
+      const opened = await this.sealer.unseal<LoginTransaction>(cookies[name]!, TRANSACTION_TTL_S);
+      if (opened && opened.state === state) tx = opened;
+    }
+    if (!tx) return null;
     if (!(await this.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL_S * 1000))) return null;
     return tx;
   }
 
-  clearTransaction(state: string): string {
-    return clearCookie(this.#policy, this.#txName(state));
+  /** The Set-Cookie values that remove this state's transaction cookie (single use, whatever the outcome). */
+  clearTransaction(cookieHeader: string | undefined, state: string): string[] {
+    return this.#txNamesFor(parseCookies(cookieHeader), state).map((name) => clearCookie(this.#policy, name));
+  }
+
+  /** The Set-Cookie values that remove every transaction cookie the request carries (a request refused for its size). */
+  clearTransactions(cookieHeader: string | undefined): string[] {
+    return this.#txNames(parseCookies(cookieHeader)).map((name) => clearCookie(this.#policy, name));
   }
 }

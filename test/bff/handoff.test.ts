@@ -15,6 +15,8 @@ import { startStack, type Stack } from '../helpers/stack.ts';
 const SITE = 'https://shop-a.test';
 const OTHER = 'https://campaign-b.test';
 const PARTITIONED = '__Host-latch-p';
+/** Groups of the large hand-off session's user (test below). */
+const GROUPS = 88;
 
 const newVerifier = () => randomBytes(32).toString('base64url');
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
@@ -104,6 +106,45 @@ describe('the partitioned hand-off (POST /handoff)', () => {
     await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
     const replay = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: copy } });
     assert.equal(replay.status, 401, 'the deny-list refuses the copy');
+  });
+
+  it('looks for the partitioned cookie by name: a cookie whose value holds "__Host-latch-p=" changes nothing, /me works and /logout ends the real session', async () => {
+    const client = new HttpClient();
+    await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/`)}`, stack.user);
+    const real = await client.jar.getCookieString(stack.bffUrl);
+    assert.match(real, /(^|; )latch=/, 'signed in with the site cookie');
+    // Any cookie on the BFF's host (a sibling's, an analytics one) may carry that text in its value.
+    const decoys = [`note=${PARTITIONED}=x`, `"q"="${PARTITIONED}=1"`, `z=a%3B${PARTITIONED}=1`];
+    for (const decoy of decoys) {
+      const me = await client.request(`${stack.bffUrl}/me`, { headers: { cookie: decoy } });
+      assert.equal(me.status, 200, `${decoy}: ${me.text}`);
+    }
+    const copy = `${real}; ${decoys[0]}`;
+    const out = await client.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', cookie: decoys[0]! } });
+    assert.equal(out.status, 200, out.text);
+    const replay = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: copy } });
+    assert.equal(replay.status, 401, 'the session the cookie held was ended, so a copy of it is refused');
+    assert.equal(errorCode(replay), 'LATCH_UNAUTHENTICATED');
+  });
+
+  it('ends every session whose cookie a logout carries: the site cookie and the partitioned one', async () => {
+    const page = new HttpClient();
+    await signIn(page, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/`)}`, stack.user);
+    const { verifier, code } = await handoffSignIn();
+    assert.equal((await redeem({ code, verifier }, { client: page })).status, 200);
+    const both = await page.jar.getCookieString(stack.bffUrl);
+    assert.match(both, /(^|; )latch=/);
+    assert.match(both, new RegExp(`(^|; )${PARTITIONED}=`));
+    const site = both.split('; ').filter((c) => !c.startsWith(`${PARTITIONED}=`)).join('; ');
+    const partitioned = both.split('; ').filter((c) => c.startsWith(`${PARTITIONED}=`)).join('; ');
+    assert.equal((await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: site } })).status, 200);
+    assert.equal((await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie: partitioned } })).status, 200);
+    const out = await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
+    assert.equal(out.status, 200, out.text);
+    for (const [name, cookie] of [['site', site], ['partitioned', partitioned]] as const) {
+      const replay = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie } });
+      assert.equal(replay.status, 401, `a copy of the ${name} cookie is refused after the logout`);
+    }
   });
 
   it('refuses a code redeemed twice', async () => {
@@ -237,6 +278,23 @@ describe('the sign-in proof (detecting blocked third-party cookies)', () => {
     assert.equal(errorCode(twice), 'LATCH_UNAUTHENTICATED', 'a proof counts once');
   });
 
+  it('tells a signed-out page where it stands: every 401 of /me carries sameSite beside its error', async () => {
+    for (const [site, expected] of [['same-site', true], ['same-origin', true], ['cross-site', false], [undefined, null]] as const) {
+      const res = await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { origin: SITE, ...(site ? { 'sec-fetch-site': site } : {}) } });
+      assert.equal(res.status, 401);
+      const body = res.json() as { error: { code: string; message: string }; sameSite: unknown };
+      assert.equal(body.error.code, 'LATCH_UNAUTHENTICATED', 'the error shape is kept');
+      assert.equal(typeof body.error.message, 'string');
+      assert.equal(body.sameSite, expected, `Sec-Fetch-Site ${site}`);
+      assert.equal(res.headers.get('access-control-allow-origin'), SITE, 'readable by the page');
+    }
+    // The blocked-cookies answer says it too.
+    const { finalUrl } = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&proof=1`, stack.user);
+    const blocked = await new HttpClient().request(`${stack.bffUrl}/me?proof=${encodeURIComponent(finalUrl.searchParams.get('latch_proof')!)}`, { headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(errorCode(blocked), 'LATCH_THIRD_PARTY_COOKIES_BLOCKED');
+    assert.equal((blocked.json() as { sameSite: unknown }).sameSite, false);
+  });
+
   it('ignores forged, foreign and expired proofs', async () => {
     const { sessions } = stack.app.latch;
     const forged = [
@@ -256,5 +314,53 @@ describe('the sign-in proof (detecting blocked third-party cookies)', () => {
     const posted = popupPost(callbackResult!);
     assert.ok(posted.message.ok && posted.message.proof);
     assert.equal(posted.message.code, undefined);
+  });
+});
+
+describe('a hand-off session too large for one partitioned cookie', () => {
+  let stack: Stack;
+  // Enough groups that the session seals to about 10.5 KB: three cookies, over the 10 KiB Chromium keeps
+  // of partitioned cookies per site and partition (CHIPS), which the first chunk then fell out of.
+  const groups = Array.from({ length: GROUPS }, (_, i) => `engineering-platform-group-${String(i).padStart(3, '0')}`);
+  before(async () => {
+    const password = randomBytes(12).toString('base64url');
+    stack = await startStack({
+      siteOrigin: SITE,
+      env: { LATCH_HANDOFF: 'true' },
+      provider: { users: [{ sub: 'user-big', login: 'big@latch.test', password, name: 'Big Groups', email: 'big@latch.test', email_verified: true, extra: { groups } }] },
+    });
+  });
+  after(() => stack?.close());
+
+  it('keeps it in the store behind one small partitioned cookie: /me has every claim, logout deletes it', async () => {
+    const verifier = newVerifier();
+    const popup = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/`)}&mode=popup&handoff=${challengeOf(verifier)}`, stack.user);
+    const { code } = popupPost(popup.callbackResult!).message;
+    const page = new HttpClient();
+    const res = await page.request(`${stack.bffUrl}/handoff`, {
+      method: 'POST', headers: { 'content-type': 'application/json', origin: SITE, 'latch-csrf': '1' }, body: JSON.stringify({ code, verifier }),
+    });
+    assert.equal(res.status, 200, res.text);
+    const set = sessionSetCookies(res);
+    assert.equal(set.length, 1, set.map((c) => c.split('=')[0]).join(', '));
+    assert.ok(set[0]!.startsWith(`${PARTITIONED}=`));
+    assert.ok(set[0]!.length < 1024, `the partitioned cookie is ${set[0]!.length} bytes`);
+    // What the cookie stands for would have sealed to more than the browser keeps.
+    const { sessions } = stack.app.latch;
+    const partitioned = sessions.withCookies({ secure: true, partitioned: true }, 'latch-p');
+    const cookie = await page.jar.getCookieString(stack.bffUrl);
+    const read = await partitioned.read(cookie);
+    assert.ok(read);
+    const full = await sessions.sealer.seal(read.session, 3600);
+    assert.ok(full.length > 10 * 1024 && full.length <= 3 * 3800, `the session seals to ${full.length} bytes`);
+    assert.ok(await sessions.store.get(`sess:${read.session.sid}`), 'kept in the store');
+
+    const me = await page.request(`${stack.bffUrl}/me`, { headers: { origin: SITE } });
+    assert.equal(me.status, 200, me.text);
+    assert.deepEqual((me.json() as { user: { groups: string[] } }).user.groups, groups);
+    const out = await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
+    assert.equal(out.status, 200);
+    assert.equal(await sessions.store.get(`sess:${read.session.sid}`), null, 'the record is deleted at logout');
+    assert.equal((await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie } })).status, 401);
   });
 });

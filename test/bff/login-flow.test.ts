@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { HttpClient, completeProviderLogout, signIn } from '../helpers/http.ts';
+import { HttpClient, completeProviderLogout, followLogoutHandle, signIn } from '../helpers/http.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,16 +62,20 @@ describe('the walking skeleton against oidc-provider', () => {
       headers: { origin: stack.siteOrigin, 'latch-csrf': '1' },
     });
     assert.equal(out.status, 200);
+    // The page reads this answer: it names the BFF's own /logout/end, never a token.
     const { logoutUrl } = out.json<{ logoutUrl: string }>();
-    const end = new URL(logoutUrl);
-    assert.equal(end.origin, stack.provider.issuer);
-    assert.ok(end.searchParams.get('id_token_hint'));
-    assert.equal(end.searchParams.get('post_logout_redirect_uri'), `${stack.siteOrigin}/`);
+    assert.equal(`${new URL(logoutUrl).origin}${new URL(logoutUrl).pathname}`, `${stack.bffUrl}/logout/end`);
+    assert.doesNotMatch(out.text, /id_token_hint|eyJ/, 'no ID token in the answer');
     assert.match(sessionCookie(out.setCookies) ?? '', /Max-Age=0|Expires=Thu, 01 Jan 1970/i);
     const gone = await client.request(`${stack.bffUrl}/me`);
     assert.equal(gone.status, 401);
     assert.equal(gone.json<{ error: { code: string } }>().error.code, 'LATCH_UNAUTHENTICATED');
-    const { finalUrl: afterLogout } = await completeProviderLogout(client, logoutUrl);
+    // The browser's navigation there is redirected to the provider, the hint added by the BFF.
+    const end = await followLogoutHandle(client, logoutUrl);
+    assert.equal(end.origin, stack.provider.issuer);
+    assert.ok(end.searchParams.get('id_token_hint'));
+    assert.equal(end.searchParams.get('post_logout_redirect_uri'), `${stack.siteOrigin}/`);
+    const { finalUrl: afterLogout } = await completeProviderLogout(client, end.href);
     assert.equal(afterLogout.href, `${stack.siteOrigin}/`);
   });
 

@@ -392,7 +392,7 @@ describe('LATCH_API_ROUTES', () => {
     LATCH_CLIENT_ID: 'web',
     LATCH_CLIENT_SECRET: 'client-secret',
     LATCH_BASE_URL: 'https://auth.example.com',
-    LATCH_COOKIE_SECRET: 'x'.repeat(32),
+    LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
     LATCH_ALLOWED_ORIGINS: 'https://www.example.com',
   };
   const problems = (env: Record<string, string>) => {

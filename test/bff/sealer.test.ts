@@ -5,7 +5,9 @@
  * unsealed values: it must answer exactly as unseal() would.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { describe, it, mock } from 'node:test';
 import * as Iron from '@hapi/iron';
 import { sealData, unsealData } from 'iron-session';
@@ -82,6 +84,39 @@ describe('Sealer: cookies sealed by iron-session and by the Sealer open with eit
   });
 });
 
+describe('Sealer: the password id every seal shows', () => {
+  it('is keyed: not the first 4 bytes of SHA-256 of the secret (an unkeyed fingerprint), and the same for the same secret', async () => {
+    const key = secret();
+    const id = (await new Sealer([key]).seal(value, 60)).split('*')[1];
+    const sha256 = String(createHash('sha256').update(key).digest().readUInt32BE(0));
+    assert.notEqual(id, sha256);
+    assert.equal(id, Sealer.passwordId(key));
+    assert.equal(id, String(createHmac('sha256', key).update('latch/iron-password-id/v2').digest().readUInt32BE(0)));
+    assert.equal((await new Sealer([key]).seal(value, 60)).split('*')[1], id, 'stable: every instance writes it');
+    assert.notEqual(Sealer.passwordId(secret()), id);
+  });
+
+  it('still opens a cookie sealed under the legacy id (by Latch or iron-session), marks it stale, and reseals it under the keyed id', async () => {
+    const key = secret();
+    const sealer = new Sealer([key]);
+    const legacy = Sealer.legacyPasswordId(key);
+    assert.equal(legacy, String(createHash('sha256').update(key).digest().readUInt32BE(0)));
+    const byLatch = `${await Iron.seal(value, { id: legacy, secret: key }, { ...Iron.defaults, ttl: 3600_000 })}~2`;
+    const byIronSession = await sealData(value, { password: { [legacy]: key }, ttl: 3600 });
+    for (const sealed of [byLatch, byIronSession]) {
+      assert.equal(sealed.split('*')[1], legacy);
+      assert.deepEqual(await sealer.unseal(sealed), value);
+      assert.equal(sealer.isStale(sealed), true, 'stale: resealed on the way out');
+    }
+    const resealed = await sealer.seal(value, 3600);
+    assert.equal(sealer.isStale(resealed), false);
+    assert.equal(resealed.split('*')[1], Sealer.passwordId(key));
+    // A legacy id of another secret opens nothing.
+    const foreign = `${await Iron.seal(value, { id: Sealer.legacyPasswordId(secret()), secret: secret() }, { ...Iron.defaults, ttl: 3600_000 })}~2`;
+    assert.equal(await sealer.unseal(foreign), null);
+  });
+});
+
 describe('Sealer.unsealCached', () => {
   it('answers as unseal() does, with one shared, frozen value per sealed string', async () => {
     const sealer = new Sealer([secret()]);
@@ -144,5 +179,63 @@ describe('Sealer.unsealCached', () => {
     assert.deepEqual(first, value);
     assert.notEqual(await sealer.unsealCached(sealed, 3600), first);
     assert.equal(Object.isFrozen(first), false);
+  });
+});
+
+describe('Sealer: only canonical seals open, so one cookie is one cache entry', () => {
+  it('opens a seal with iron-session\'s ~2, or without a suffix (version 1), and nothing else', async () => {
+    const key = secret();
+    const sealer = new Sealer([key]);
+    const sealed = await sealer.seal(value, 3600);
+    assert.ok(sealed.endsWith('~2'));
+    assert.deepEqual(await sealer.unseal(sealed), value);
+    const v1 = await Iron.seal({ persistent: value }, { id: Sealer.passwordId(key), secret: key }, { ...Iron.defaults, ttl: 3600_000 });
+    assert.deepEqual(await sealer.unseal(v1), value);
+    // The suffix lies outside the MAC; parseInt would read every one of these as 2.
+    for (const tail of ['x1', 'x2', '0', '.5', ' ', '~2', '~', 'abc']) {
+      assert.equal(await sealer.unseal(`${sealed}${tail}`), null, `~2${tail}`);
+      assert.equal(await sealer.unsealCached(`${sealed}${tail}`, 3600), null, `~2${tail} (cached)`);
+    }
+    for (const suffix of ['~02', '~2.0', '~+2', '~3', '~1', '~']) {
+      assert.equal(await sealer.unseal(`${sealed.slice(0, -2)}${suffix}`), null, suffix);
+    }
+  });
+
+  it('keeps one entry for a cookie, however many variants of it arrive', async () => {
+    const sealer = new Sealer([secret()]);
+    const sealed = await sealer.seal(value, 3600);
+    assert.deepEqual(await sealer.unsealCached(sealed, 3600), value);
+    for (let i = 0; i < 50; i++) await sealer.unsealCached(`${sealed}x${i}`, 3600);
+    assert.equal(sealer.cacheStats().entries, 1);
+  });
+});
+
+/**
+ * Heap figures, from a child process with a settled heap (gc()) before and after 3,000 reads, each with
+ * its own ~15 KB Cookie header (test/bff/seal-cache-heap.ts). Below 1 MiB a growth is noise (the same
+ * cookie's reads grow the heap by 0 to 0.1 MiB); the defect this guards against grew it by 51 MiB.
+ */
+describe('Sealer cache: heap figures', () => {
+  const NOISE = 1024 * 1024;
+  const script = fileURLToPath(new URL('./seal-cache-heap.ts', import.meta.url));
+  const measure = (mode: 'same' | 'variants' | 'distinct') => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, mode, '3000'], { encoding: 'utf8', timeout: 60_000 });
+    return JSON.parse(out) as { opened: number; heapGrowth: number; accounted: number; entries: number };
+  };
+
+  it('grows the heap no more for 3,000 variants of one cookie (~2x1, ~2x2…) than twice what 3,000 reads of that cookie do', () => {
+    const same = measure('same');
+    const variants = measure('variants');
+    assert.equal(same.opened, 3000);
+    assert.equal(variants.opened, 0, 'no variant opens');
+    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+    assert.ok(variants.heapGrowth <= 2 * Math.max(same.heapGrowth, NOISE), `variants grew the heap by ${mib(variants.heapGrowth)}, the same cookie by ${mib(same.heapGrowth)}`);
+  });
+
+  it('counts what 3,000 cached sessions really keep, within a factor of 2 of the heap they grow', () => {
+    const distinct = measure('distinct');
+    assert.equal(distinct.entries, 3000);
+    const ratio = distinct.heapGrowth / distinct.accounted;
+    assert.ok(ratio > 0.5 && ratio < 2, `heap +${distinct.heapGrowth} bytes, counted ${distinct.accounted} (ratio ${ratio.toFixed(2)})`);
   });
 });

@@ -108,7 +108,7 @@ describe('SessionManager', () => {
   it('consumes a transaction on first read', async () => {
     const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
     const tx = { state: 's'.repeat(43), nonce: 'n', codeVerifier: 'v', returnTo: 'https://a.example/', mode: 'redirect' as const, createdAt: Date.now() };
-    const cookie = (await m.writeTransaction(tx)).split(';')[0]!;
+    const cookie = (await m.writeTransaction(tx)).at(-1)!.split(';')[0]!;
     assert.ok(await m.readTransaction(cookie, tx.state));
     assert.equal(await m.readTransaction(cookie, tx.state), null);
   });

@@ -23,7 +23,7 @@ const base = {
   LATCH_ISSUER: 'https://login.example.com',
   LATCH_CLIENT_ID: 'web',
   LATCH_CLIENT_SECRET: 'client-secret',
-  LATCH_COOKIE_SECRET: 'x'.repeat(32),
+  LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
 };
 const SITES = [
   { baseUrl: 'https://auth.shop-a.example', allowedOrigins: ['https://shop-a.example', 'https://www.shop-a.example'] },
@@ -206,7 +206,14 @@ describe('one BFF, several sites (HTTP)', () => {
     const bSession = cookiePair(b.callback.setCookies.find((c) => c.startsWith('__Host-latch='))!);
     const out = await send('auth.campaign-b.test', '/logout', { method: 'POST', headers: { cookie: bSession, origin: CAMPAIGN_B, 'latch-csrf': '1' } });
     assert.equal(out.status, 200, out.text);
-    assert.match(out.json<{ logoutUrl: string }>().logoutUrl, new RegExp(`post_logout_redirect_uri=${encodeURIComponent(`${CAMPAIGN_B}/bye`)}`));
+    // The page gets this site's /logout/end; the handle opens on this site's host only.
+    const end = new URL(out.json<{ logoutUrl: string }>().logoutUrl);
+    assert.equal(`${end.origin}${end.pathname}`, 'https://auth.campaign-b.test/logout/end');
+    const elsewhere = await send('auth.shop-a.test', `${end.pathname}${end.search}`);
+    assert.equal(elsewhere.headers.location, `${SHOP_A}/`, 'another site\'s host: back to that site, no provider');
+    const there = await send('auth.campaign-b.test', `${end.pathname}${end.search}`);
+    assert.equal(there.status, 302);
+    assert.match(there.headers.location!, new RegExp(`post_logout_redirect_uri=${encodeURIComponent(`${CAMPAIGN_B}/bye`)}`));
   });
 
   it('keeps each site\'s origins to itself: returnTo, CORS and CSRF', async () => {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { createLambdaHandler, eventKind, handler, toLambdaHandler, type LambdaEvent, type LambdaResult } from '../../bff/lambda.ts';
 import { startDevProvider, type DevProvider } from '../../dev/provider.ts';
-import { HttpClient, signIn } from '../helpers/http.ts';
+import { followLogoutHandle, HttpClient, signIn } from '../helpers/http.ts';
 import { freePort } from '../helpers/net.ts';
 import { fixture, startGateway, type Gateway, type Source } from './aws-gateway.ts';
 import { captureLogs } from '../helpers/logs.ts';
@@ -126,7 +126,10 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
       const out = await client.request(`${bff}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
       assert.equal(out.status, 200, out.text);
       assert.ok(out.setCookies.some((c) => c.startsWith('latch=') && cleared(c)), 'the session cookie is cleared');
-      assert.ok(out.json<{ logoutUrl: string }>().logoutUrl.startsWith(provider.issuer));
+      // Through the gateway, the page's logoutUrl (the BFF's own, stage kept) leads to the provider.
+      const { logoutUrl } = out.json<{ logoutUrl: string }>();
+      assert.ok(logoutUrl.startsWith(`${bff}/logout/end?handle=`), logoutUrl);
+      assert.ok((await followLogoutHandle(client, logoutUrl)).href.startsWith(provider.issuer));
       const gone = await client.request(`${bff}/me`);
       assert.equal(gone.status, 401);
     });

@@ -56,4 +56,38 @@ describe('signing in from a microsite in Chromium', browserSuiteOptions(), () =>
     assert.equal(await panel.isVisible(), false, 'the panel is hidden again');
     assert.equal((await browser.context.cookies(stack.bffUrl)).some((c) => c.name === 'latch'), false);
   });
+
+  it('never lets page script see the ID token at sign-out: /logout names the BFF\'s /logout/end, whose redirect no fetch can read', async () => {
+    const page = await browser.newPage();
+    await page.goto(stack.siteUrl);
+    const login = page.locator('latch-login');
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await signInAtProvider(page, stack.user.login, stack.user.password);
+    await page.waitForURL(stack.siteUrl);
+    await page.locator('#members-panel').waitFor({ state: 'visible' });
+    // What a script on the page (XSS included) can get: the answer of POST /logout, and a fetch of its logoutUrl.
+    const seen = await page.evaluate(async (bff) => {
+      const out = await fetch(`${bff}/logout`, { method: 'POST', credentials: 'include', headers: { 'Latch-CSRF': '1' } });
+      const text = await out.text();
+      const { logoutUrl } = JSON.parse(text) as { logoutUrl: string };
+      const tried: string[] = [];
+      for (const init of [{ redirect: 'manual' }, {}] as RequestInit[]) {
+        try {
+          const res = await fetch(logoutUrl, { credentials: 'include', ...init });
+          tried.push(`read ${res.type} ${res.status} ${res.url} ${res.headers.get('location')}`);
+        } catch (err) {
+          tried.push(`refused: ${(err as Error).name}`);
+        }
+      }
+      const [manual, followed] = tried;
+      return { status: out.status, text, logoutUrl, manual, followed };
+    }, stack.bffUrl);
+    assert.equal(seen.status, 200);
+    assert.doesNotMatch(seen.text, /id_token_hint|eyJ/, 'no token in what the page reads');
+    assert.ok(seen.logoutUrl.startsWith(`${stack.bffUrl}/logout/end?handle=`), seen.logoutUrl);
+    // The redirect carries no CORS headers: both fail the CORS check, so its target (the hint) stays unread.
+    assert.equal(seen.manual, 'refused: TypeError', 'fetch with redirect: manual');
+    assert.equal(seen.followed, 'refused: TypeError', 'fetch following the redirect');
+    await page.close();
+  });
 });

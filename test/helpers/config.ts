@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../bff/config.ts';
 import { ConfigError } from '../../bff/errors.ts';
 
@@ -7,7 +8,7 @@ export const BASE_ENV = {
   LATCH_CLIENT_ID: 'web',
   LATCH_CLIENT_SECRET: 'client-secret',
   LATCH_BASE_URL: 'https://auth.example.com',
-  LATCH_COOKIE_SECRET: 'x'.repeat(32),
+  LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
   LATCH_ALLOWED_ORIGINS: 'https://www.example.com,https://shop.example.com',
 } as const;
 

@@ -303,6 +303,17 @@ export async function signIn(
 }
 
 /**
+ * Where a BFF logout answer's `logoutUrl` leads: it is the BFF's own `GET /logout/end?handle=…` (never a
+ * URL with a token in it), which redirects to the provider's sign-out page. Requests it once (the handle
+ * is single use) and returns the redirect's target.
+ */
+export async function followLogoutHandle(client: HttpClient, logoutUrl: string): Promise<URL> {
+  const res = await client.request(logoutUrl);
+  if (res.status !== 302 || !res.location) throw new Error(`followLogoutHandle: ${logoutUrl} answered ${res.status}, not a redirect`);
+  return new URL(res.location);
+}
+
+/**
  * Finishes an RP-initiated logout at oidc-provider given the end-session URL (or a BFF /logout URL that
  * redirects there): loads the confirm page, submits its form with `logout=yes`, and follows redirects while
  * they stay on the provider's or the starting origin. `finalUrl` is the first URL elsewhere (the

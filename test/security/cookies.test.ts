@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import * as Iron from '@hapi/iron';
 import { loadConfig } from '../../bff/config.ts';
 import { Sealer } from '../../bff/session/sealer.ts';
 import { startServer, type ServerHandle } from '../../bff/server.ts';
@@ -110,6 +111,20 @@ describe('session cookies', () => {
       const onlyNew = await stack.addBff({ LATCH_COOKIE_SECRET: newest });
       assert.equal((await me(onlyNew.url, resealed)).status, 200);
       assertRefused(await me(onlyNew.url, cookie), 401, 'LATCH_UNAUTHENTICATED', 'removed key');
+    });
+
+    it('keeps a cookie from before the keyed password id working: it opens, and is resealed under the keyed id', async () => {
+      const { session } = (await stack.bff.app.latch.sessions.read(cookie))!;
+      assert.equal(sealId(cookie), Sealer.passwordId(stack.cookieSecret));
+      assert.notEqual(sealId(cookie), Sealer.legacyPasswordId(stack.cookieSecret), 'the id is no SHA-256 fingerprint of the secret');
+      // What this deployment wrote before: the same session, under the SHA-256 id.
+      const legacy = `${await Iron.seal(session, { id: Sealer.legacyPasswordId(stack.cookieSecret), secret: stack.cookieSecret }, { ...Iron.defaults, ttl: 3600_000 })}~2`;
+      const res = await me(stack.bffUrl, `latch=${legacy}`);
+      assert.equal(res.status, 200, res.text);
+      const resealed = sessionCookieHeader(res.setCookies);
+      assert.ok(resealed, 'resealed');
+      assert.equal(sealId(resealed), Sealer.passwordId(stack.cookieSecret));
+      assert.equal((await me(stack.bffUrl, resealed)).status, 200);
     });
 
     it('does not reseal a cookie already sealed with the newest key on every request', async () => {
@@ -261,6 +276,61 @@ describe('session cookies', () => {
   });
 });
 
+describe('transaction cookies: no page can pile them up (issue 13)', () => {
+  let stack: SecStack;
+  before(async () => {
+    stack = await startSecStack();
+  });
+  after(() => stack.close());
+
+  const txNames = async (client: HttpClient) =>
+    (await client.jar.getCookies(stack.bffUrl)).map((c) => c.key).filter((name) => name.startsWith('latch-tx-'));
+  const longReturnTo = (extra = 2000) => `${SITE}/deep/page?q=${'a'.repeat(extra)}`;
+
+  it('keeps at most three in a browser: each /login past the third drops the oldest, by its name', async () => {
+    const client = new HttpClient();
+    const set: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(longReturnTo())}`);
+      assert.equal(res.status, 302);
+      set.push(res.setCookies.find((c) => /^latch-tx-[^=]+=[^;]/.test(c))!.split('=')[0]!);
+      // The one before the last is still there: a second tab's sign-in is not dropped by this one.
+      if (i > 0) assert.ok((await txNames(client)).includes(set[i - 1]!));
+    }
+    assert.deepEqual((await txNames(client)).sort(), set.slice(-3).sort(), 'the three newest remain');
+    assert.deepEqual([...set].sort(), set, 'names sort by creation time');
+  });
+
+  it('keeps a returnTo of 2,000 characters out of the cookie: about 2 KB, and back to the same page without its query', async () => {
+    const user = stack.users[0]!;
+    const login = await new HttpClient().request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(longReturnTo())}`);
+    const tx = login.setCookies.find((c) => c.startsWith('latch-tx-'))!.split(';')[0]!;
+    assert.ok(tx.length < 2200, `the transaction cookie is ${tx.length} bytes`);
+    const { finalUrl } = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(longReturnTo())}`, { login: user.login, password: user.password });
+    assert.equal(finalUrl.href, `${SITE}/deep/page`);
+    // A returnTo within the bound comes back whole.
+    const short = `${SITE}/deep/page?q=${'b'.repeat(500)}#top`;
+    const { finalUrl: back } = await signIn(new HttpClient(), `${stack.bffUrl}/login?returnTo=${encodeURIComponent(short)}`, { login: user.login, password: user.password });
+    assert.equal(back.href, short);
+  });
+
+  it('completes the sign-ins of the two newest of many; the dropped one is refused (start again), never a 500', async () => {
+    const client = new HttpClient();
+    const user = stack.users[0]!;
+    // Signed in at the provider already, so each attempt below comes straight back.
+    await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/first`)}`, { login: user.login, password: user.password });
+    const starts: string[] = [];
+    for (let i = 0; i < 5; i++) starts.push((await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/tab${i}`)}`)).location!);
+    for (const i of [4, 3]) {
+      const { chain } = await client.follow(starts[i]!, { until: (u) => u.origin === SITE });
+      assert.equal(new URL(chain.at(-1)!).pathname, `/tab${i}`);
+    }
+    const { result } = await client.follow(starts[0]!, { until: (u) => u.origin === SITE });
+    assert.equal(result.status, 400);
+    assert.equal(errorCode(result), 'LATCH_STATE_MISMATCH');
+  });
+});
+
 describe('the server entry (bff/server.ts) answers oversized headers itself', () => {
   let handle: ServerHandle;
   let stack: SecStack;
@@ -287,6 +357,27 @@ describe('the server entry (bff/server.ts) answers oversized headers itself', ()
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assertNoSessionSet(res);
     assert.equal((await get(`${url()}/healthz`)).status, 200);
+  });
+
+  it('clears the transaction cookies of a request it refuses for its size, so the next one gets through (never a lock-out)', async () => {
+    // Sign-ins started in parallel (each request before the previous answer) are not pruned one by one:
+    // nine of them, in one browser, make a Cookie header over 16 KB.
+    const browser = new HttpClient();
+    for (let i = 0; i < 9; i++) {
+      const res = await new HttpClient().request(`${url()}/login?returnTo=${encodeURIComponent(`${SITE}/p?q=${'a'.repeat(950)}`)}`);
+      for (const c of res.setCookies) await browser.jar.setCookie(c, url());
+    }
+    const carried = await browser.jar.getCookieString(url());
+    assert.ok(carried.length > 16 * 1024, `${carried.length} bytes of cookies`);
+    const refused = await browser.request(`${url()}/me`, { headers: { origin: SITE } });
+    assert.equal(refused.status, 431);
+    assert.equal(errorCode(refused), 'LATCH_HEADERS_TOO_LARGE');
+    const cleared = refused.setCookies.filter((c) => /^latch-tx-[^=]+=;/.test(c) && /Max-Age=0/i.test(c));
+    assert.equal(cleared.length, 9, refused.setCookies.join('\n'));
+    assert.equal(await browser.jar.getCookieString(url()), '');
+    const next = await browser.request(`${url()}/me`, { headers: { origin: SITE } });
+    assert.equal(next.status, 401, 'the next request gets through');
+    assert.equal(errorCode(next), 'LATCH_UNAUTHENTICATED');
   });
 
   it('answers an HTML 431 page to an oversized navigation to /login', async () => {

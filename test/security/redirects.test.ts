@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { HttpClient } from '../helpers/http.ts';
+import { followLogoutHandle, HttpClient } from '../helpers/http.ts';
 import { assertNoSessionSet, OTHER_SITE, post, quickCallback, sessionCookieHeader, signedIn, SITE, startSecStack, type SecStack } from './support.ts';
 
 const ALLOWED = new Set([SITE, OTHER_SITE]);
@@ -129,7 +129,7 @@ describe('open-redirect corpus through /login and /logout', () => {
       assert.equal(out.status, 200, out.text);
       assertNoSessionSet(out);
       const { logoutUrl } = out.json<{ logoutUrl: string }>();
-      const postLogout = new URL(logoutUrl).searchParams.get('post_logout_redirect_uri')!;
+      const postLogout = (await followLogoutHandle(new HttpClient(), logoutUrl)).searchParams.get('post_logout_redirect_uri')!;
       assert.ok(ALLOWED.has(new URL(postLogout).origin), `/logout sends the browser on to ${postLogout}`);
       assert.ok(postLogout.startsWith(`${new URL(postLogout).origin}/`));
     });

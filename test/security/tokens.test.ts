@@ -5,7 +5,9 @@
  * userinfo answers. Each must end in the right refusal: status and code, no session cookie, no 500.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it, mock } from 'node:test';
+import { Sealer } from '../../bff/session/sealer.ts';
 import { HttpClient } from '../helpers/http.ts';
 import type { Claims, SignMode, TokenRewrite } from './evil-as.ts';
 import {
@@ -13,6 +15,7 @@ import {
   assertRefused,
   callbackWithTokens,
   errorCode,
+  get,
   pendingCallback,
   quickCallback,
   sessionCookieHeader,
@@ -211,6 +214,80 @@ describe('callback tampering', () => {
       const res = await callback(q);
       assert.ok(res.status === 400, `${q.slice(0, 30)}: ${res.status} ${errorCode(res)}`);
       assertNoSessionSet(res, q);
+    }
+  });
+});
+
+describe('sign-out: the ID token never reaches page JavaScript', () => {
+  let stack: SecStack;
+  before(async () => {
+    stack = await startSecStack();
+  });
+  after(() => stack.close());
+
+  /** A signed-in browser signs out as the widget does; the answer the page reads, and the tokens it must not hold. */
+  async function signOut(extra: Record<string, string> = {}) {
+    const { client, cookie } = await signedIn(stack);
+    const { session } = (await stack.bff.app.latch.sessions.read(cookie))!;
+    assert.ok(session.idt, 'the session holds an ID token (the hint the provider wants)');
+    const out = await client.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', ...extra } });
+    assert.equal(out.status, 200, out.text);
+    return { client, session, out, logoutUrl: out.json<{ logoutUrl: string }>().logoutUrl };
+  }
+
+  it('answers POST /logout with the BFF\'s own /logout/end: no ID, access or refresh token in what the page reads', async () => {
+    const { session, out, logoutUrl } = await signOut();
+    assert.equal(out.headers.get('access-control-allow-origin'), SITE, 'the page can read this answer');
+    for (const [name, token] of [['ID token', session.idt!], ['access token', session.at], ['refresh token', session.rt ?? 'no refresh token']] as const) {
+      assert.equal(out.text.includes(token), false, `no ${name} in the answer`);
+    }
+    assert.doesNotMatch(out.text, /id_token_hint|eyJ/);
+    const url = new URL(logoutUrl);
+    assert.equal(`${url.origin}${url.pathname}`, `${stack.bffUrl}/logout/end`);
+    assert.deepEqual([...url.searchParams.keys()], ['handle']);
+  });
+
+  it('redirects the browser\'s navigation to the provider with the hint, once, and answers without CORS so no script can read it', async () => {
+    const { session, logoutUrl } = await signOut();
+    // As a page's fetch would ask (Origin of an allowed page): no CORS headers, so the redirect is unreadable.
+    const end = await get(logoutUrl, { origin: SITE });
+    assert.equal(end.status, 302);
+    assert.equal(end.headers.get('access-control-allow-origin'), null);
+    assert.equal(end.headers.get('access-control-allow-credentials'), null);
+    const provider = new URL(end.location!);
+    assert.equal(provider.origin, stack.provider.issuer);
+    assert.equal(provider.searchParams.get('id_token_hint'), session.idt);
+    assert.equal(provider.searchParams.get('client_id'), stack.clientId);
+    assert.equal(provider.searchParams.get('post_logout_redirect_uri'), `${SITE}/`);
+    // Single use: the address in the browser's history leads back to the site, not to the token.
+    const again = await get(logoutUrl);
+    assert.equal(again.status, 302);
+    assert.equal(again.location, `${SITE}/`);
+  });
+
+  it('sends a tampered, foreign, expired or missing handle back to the site, without the provider and never a 500', async () => {
+    const { logoutUrl } = await signOut();
+    const handle = new URL(logoutUrl).searchParams.get('handle')!;
+    const flipped = `${handle.slice(0, 60)}${handle[60] === 'A' ? 'B' : 'A'}${handle.slice(61)}`;
+    // Sealed like a handle (for this very host), but with another deployment's secret.
+    const host = new URL(stack.bffUrl).host;
+    const foreign = await new Sealer([randomBytes(32).toString('base64url')]).seal({ t: 'logout', u: 'https://evil.test/', h: host }, 60);
+    // Sealed with this deployment's secret, but a session cookie's seal, not a handle.
+    const { cookie } = await signedIn(stack);
+    const notAHandle = cookie.slice('latch='.length);
+    for (const [name, value] of [['tampered', flipped], ['another deployment\'s', foreign], ['a session cookie', notAHandle], ['garbage', 'Fe26.2*x'], ['empty', ''], ['huge', 'A'.repeat(9000)]] as const) {
+      const res = await get(`${stack.bffUrl}/logout/end?handle=${encodeURIComponent(value)}`);
+      assert.equal(res.status, 302, `${name}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.equal(res.location, `${SITE}/`, name);
+    }
+    assert.equal((await get(`${stack.bffUrl}/logout/end`)).location, `${SITE}/`, 'no handle');
+    // Past its 60 s (and iron's 60 s allowance for clock skew): back to the site too.
+    const later = Date.now() + 125_000;
+    const clock = mock.method(Date, 'now', () => later);
+    try {
+      assert.equal((await get(logoutUrl)).location, `${SITE}/`, 'expired');
+    } finally {
+      clock.mock.restore();
     }
   });
 });

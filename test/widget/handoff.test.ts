@@ -5,6 +5,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { ErrorBody, HandoffRequest, LatchPopupMessage, LatchUser, MeResponse } from '../../bff/contract.ts';
 import { io, state } from '../../widget/client/session.ts';
+import { en } from '../../widget/i18n/en.ts';
 import { $, ADA, mount, navigations, record, rendered, reset, settle, until } from './fake-bff.ts';
 
 const BFF = `${location.origin}/hbff-${Math.random().toString(36).slice(2, 10)}`;
@@ -104,8 +105,19 @@ describe('blocked third-party cookies: the callback\'s proof', () => {
     expect(seen.map((e) => [e.type, e.detail.code])).to.deep.equal([['latch-error', 'LATCH_THIRD_PARTY_COOKIES_BLOCKED']]);
     expect(errors.calls).to.have.length(1);
     expect(String(errors.calls[0]![0])).to.equal(`latch: ${BLOCKED_WORDS}`);
-    // Not "Sign in": the error and Retry; Retry asks /me again, without the proof, which counted once.
-    expect($(el, '[part=error]')).to.exist;
+    // Not "Sign in", nor "Sign-in failed. Please try again." (a retry cannot help): what is wrong and who
+    // can fix it, in every language the widget ships.
+    expect($(el, '[part=error]')!.textContent).to.equal(en.LATCH_THIRD_PARTY_COOKIES_BLOCKED);
+    expect(en.LATCH_THIRD_PARTY_COOKIES_BLOCKED).to.match(/browser/).and.match(/owner/).and.not.equal(en.error);
+    for (const lang of ['de', 'fr', 'es']) {
+      const words = ((await import(`../../widget/i18n/${lang}.ts`)) as { default: Record<string, string> }).default['LATCH_THIRD_PARTY_COOKIES_BLOCKED'];
+      expect(words, lang).to.be.a('string').and.not.equal(en.LATCH_THIRD_PARTY_COOKIES_BLOCKED);
+      el.lang = lang;
+      await until(() => $(el, '[part=error]')?.textContent == words, `${lang} words`);
+    }
+    el.lang = 'en';
+    await rendered();
+    // Retry asks /me again, without the proof, which counted once.
     $(el, 'button')!.click();
     await settle('signed-out');
     expect(bff.calls.map((c) => c.query.get('proof'))).to.deep.equal([PROOF, null]);
@@ -241,15 +253,22 @@ describe('<latch-login mode="handoff">', () => {
     expect(opened).to.have.length(2);
   });
 
-  it('says LATCH_THIRD_PARTY_COOKIES_BLOCKED when the browser refuses even the partitioned cookie', async () => {
+  it('says LATCH_THIRD_PARTY_COOKIES_BLOCKED (source bff, as docs/widget.md promises) when the browser refuses even the partitioned cookie; Retry asks /me, opening no popup', async () => {
     const bff = handoffBff();
     bff.keepsCookie = false;
-    await start(bff);
+    const seen = record('latch-error');
+    const { el } = await start(bff);
     post({ type: 'latch:login', ok: true, code: bff.code }, frame.contentWindow!);
     await settle('error');
-    expect(state.error).to.deep.equal({ code: 'LATCH_THIRD_PARTY_COOKIES_BLOCKED', source: 'callback' });
+    expect(state.error).to.deep.equal({ code: 'LATCH_THIRD_PARTY_COOKIES_BLOCKED', source: 'bff' });
+    expect(seen.map((e) => e.detail)).to.deep.equal([{ code: 'LATCH_THIRD_PARTY_COOKIES_BLOCKED', source: 'bff' }]);
     expect(errors.calls).to.have.length(1);
     expect(String(errors.calls[0]![0])).to.match(/partitioned.*docs\/embedding\.md/);
+    const calls = bff.calls.length;
+    $(el, 'button')!.click();
+    await settle('signed-out');
+    expect(opened).to.have.length(1, 'no second popup');
+    expect(bff.calls.slice(calls).map((c) => c.path)).to.deep.equal(['/me']);
   });
 
   it('shows the popup\'s error, and a blocked popup, without any redirect', async () => {

@@ -153,13 +153,14 @@ describe('<latch-login>', () => {
 
     it("goes to the BFF's logoutUrl when it answers one", async () => {
       const bff = fakeBff({ ...ADA });
-      bff.logoutUrl = 'https://idp.latch.test/logout?id_token_hint=x';
+      // The BFF's own /logout/end, which redirects to the provider (the page never sees the hint).
+      bff.logoutUrl = `${BFF}/logout/end?handle=Fe26.2*1*h`;
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       $(el, 'button')!.click();
       await rendered();
       $(el, '[role=menuitem]')!.click();
       await until(() => navigations.length == 1, 'navigation');
-      expect(navigations[0]).to.equal('https://idp.latch.test/logout?id_token_hint=x');
+      expect(navigations[0]).to.equal(`${BFF}/logout/end?handle=Fe26.2*1*h`);
     });
 
     it('closes the menu when focus leaves the element', async () => {

@@ -24,15 +24,16 @@ import type { LatchConfig } from './session.ts';
 /**
  * Runs one hand-off sign-in in `win` (null: the browser blocked the popup). `wait` is the
  * session's: the popup's message from the BFF, or undefined once it closed without one. The end is
- * the session's too: `failed(code)` (an error whose Retry signs in again), `apply(me, true)`
- * (signed in, `latch-login`, the other tabs told), or `refresh(true)` (closed: ask `/me`).
+ * the session's too: `failed(code)` (a failed sign-in, whose Retry signs in again), `failed(code, 'bff')`
+ * (the BFF's answer, whose Retry asks `/me`), `apply(me, true)` (signed in, `latch-login`, the other
+ * tabs told), or `refresh(true)` (closed: ask `/me`).
  */
 export type Handoff = (
   win: Window | null,
   url: string,
   config: Required<LatchConfig>,
   wait: (win: Window) => Promise<LatchPopupMessage | undefined>,
-  failed: (code: string) => void,
+  failed: (code: string, source?: 'callback' | 'bff') => void,
   apply: (me: MeResponse, fresh: boolean) => void,
   refresh: (fresh?: boolean) => Promise<void>,
 ) => Promise<void>;
@@ -72,9 +73,10 @@ const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) 
   } catch (e) {
     const { code, status } = e as LatchError;
     if (!(redeemed && status == 401)) return failed(code);
-    // The BFF set the cookie, and the browser does not send it back even in this site's partition.
+    // The BFF set the cookie, and the browser does not send it back even in this site's partition:
+    // the BFF's answer (source 'bff', as docs/widget.md says), whose Retry asks /me, not a new popup.
     console.error('latch: signed in, but this browser refused the partitioned session cookie (Partitioned; SameSite=None; Secure), so this page cannot use the session. See docs/embedding.md.');
-    failed('LATCH_THIRD_PARTY_COOKIES_BLOCKED');
+    failed('LATCH_THIRD_PARTY_COOKIES_BLOCKED', 'bff');
   }
 };
 

@@ -11,6 +11,7 @@ export default {
   error: 'Die Anmeldung ist fehlgeschlagen. Bitte versuchen Sie es erneut.',
   access_denied: 'Die Anmeldung wurde abgebrochen.',
   LATCH_UNREACHABLE: 'Der Anmeldedienst ist nicht erreichbar.',
+  LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Sie sind angemeldet, aber Ihr Browser blockiert das auf dieser Seite. Nur der Betreiber der Website kann das beheben.',
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

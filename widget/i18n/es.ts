@@ -11,6 +11,7 @@ export default {
   error: 'No se pudo iniciar sesión. Inténtelo de nuevo.',
   access_denied: 'Se canceló el inicio de sesión.',
   LATCH_UNREACHABLE: 'No se puede conectar con el servicio de inicio de sesión.',
+  LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Ha iniciado sesión, pero su navegador lo bloquea en esta página. Solo el propietario del sitio puede solucionarlo.',
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

@@ -11,6 +11,7 @@ export default {
   error: 'La connexion a échoué. Veuillez réessayer.',
   access_denied: 'La connexion a été annulée.',
   LATCH_UNREACHABLE: 'Le service de connexion est injoignable.',
+  LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Vous êtes connecté, mais votre navigateur le bloque sur cette page. Seul le propriétaire du site peut corriger cela.',
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

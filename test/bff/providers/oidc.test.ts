@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { HttpClient, completeProviderLogout, signIn } from '../../helpers/http.ts';
+import { HttpClient, completeProviderLogout, followLogoutHandle, signIn } from '../../helpers/http.ts';
 import {
   HTML_PAGE, SERVER_ERROR, SERVER_ERROR_HTML, SILENCE, SITE, answer, assertNoSession, errorCode, sessionSet, sleep,
   recordFetches, startBff, startOidcSetup, startScriptedServer, type OidcSetup, type ScriptedServer,
@@ -44,13 +44,14 @@ async function fullCycle(setup: OidcSetup) {
   const out = await client.request(`${setup.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
   assert.equal(out.status, 200);
   const { logoutUrl } = out.json<{ logoutUrl: string }>();
-  const end = new URL(logoutUrl);
+  assert.doesNotMatch(out.text, /id_token_hint|eyJ/, 'the page never sees the ID token');
+  const end = await followLogoutHandle(client, logoutUrl);
   assert.equal(end.href.split('?')[0], `${setup.op.issuer}/session/end`);
   assert.ok(end.searchParams.get('id_token_hint'), 'id_token_hint');
   assert.equal(end.searchParams.get('post_logout_redirect_uri'), `${SITE}/`);
   assert.equal(setup.op.counts.revocation, 2, 'the refresh token, then the access token, were revoked');
   assert.equal((await client.request(`${setup.bffUrl}/me`)).status, 401);
-  const { finalUrl: back } = await completeProviderLogout(client, logoutUrl);
+  const { finalUrl: back } = await completeProviderLogout(client, end.href);
   assert.equal(back.href, `${SITE}/`);
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
 import { startScayleEmulator, type ScayleEmulator } from '../../../dev/scayle-emulator.ts';
-import { HttpClient } from '../../helpers/http.ts';
+import { followLogoutHandle, HttpClient } from '../../helpers/http.ts';
 import { freePort } from '../../helpers/net.ts';
 import {
   HTML_PAGE, SERVER_ERROR, SERVER_ERROR_HTML, SILENCE, SITE, answer, assertNoSession, errorCode, sessionSet, sleep,
@@ -192,7 +192,7 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
     assert.equal(payload['clientId'], CLIENT_ID);
     assert.equal(payload.exp! - payload.iat!, 900);
     const tx = res.setCookies.find((c) => c.startsWith('latch-tx-'))!;
-    assert.ok(tx.startsWith(`latch-tx-${String(payload['latchState']).slice(0, 16)}=`), 'the one-time value is the transaction\'s state');
+    assert.ok(tx.split('=')[0]!.endsWith(`-${String(payload['latchState']).slice(0, 16)}`), 'the one-time value is the transaction\'s state');
   });
 
   it('signs in, serves /me from the access token, refreshes, and logs out through SCAYLE, which revokes the tokens', async () => {
@@ -219,8 +219,12 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
 
     const out = await client.request(`${bff.url}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
     assert.equal(out.status, 200);
+    // The page gets the BFF's /logout/end, not SCAYLE's URL (its JWT names the access token).
     const { logoutUrl } = out.json<{ logoutUrl: string }>();
-    const to = new URL(logoutUrl);
+    assert.equal(new URL(logoutUrl).pathname, '/logout/end');
+    assert.equal(out.text.includes(jti), false, 'nothing of the tokens reaches the page');
+    assert.doesNotMatch(out.text, /jwt=|eyJ/);
+    const to = await followLogoutHandle(client, logoutUrl);
     assert.equal(`${to.origin}${to.pathname}`, `${emu.baseUrl}/v1/auth/logout/redirect`);
     assert.equal(to.searchParams.get('shopId'), SHOP_ID);
     const { payload } = await jwtVerify(to.searchParams.get('jwt')!, key(), { algorithms: ['HS256'] });
@@ -228,7 +232,7 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
     assert.equal(payload['callbackUrl'], `${SITE}/`);
     assert.equal((await client.request(`${bff.url}/me`)).status, 401, 'the cookie is cleared at once');
 
-    const { chain } = await client.follow(logoutUrl, { until: (u) => u.origin === SITE });
+    const { chain } = await client.follow(to.href, { until: (u) => u.origin === SITE });
     assert.equal(chain.at(-1), `${SITE}/`);
     assert.equal(emu.isActive(jti), false, 'SCAYLE revoked the access token');
   });
