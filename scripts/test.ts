@@ -7,7 +7,9 @@
  *   npm test -- proxy                             the same, after typecheck and build
  *
  * Environment: LATCH_TEST_CONCURRENCY (node:test files in parallel, default 2),
- * LATCH_TEST_TIMEOUT (ms per test, default 60000), CI=true (a missing browser fails the run).
+ * LATCH_TEST_TIMEOUT (ms per test file, default 300000: node:test runs each file as one test of its own,
+ * so this bounds a whole file; the slowest take about 40 s alone and three times that on a loaded
+ * 2-core machine running Node 20 and 24 side by side), CI=true (a missing browser fails the run).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -68,7 +70,7 @@ if (nodeFiles.length > 0) {
     'tsx',
     '--test',
     '--test-reporter=spec',
-    `--test-timeout=${process.env.LATCH_TEST_TIMEOUT ?? 60_000}`,
+    `--test-timeout=${process.env.LATCH_TEST_TIMEOUT ?? 300_000}`,
     `--test-concurrency=${process.env.LATCH_TEST_CONCURRENCY ?? 2}`,
     ...nodeFiles,
   ]);

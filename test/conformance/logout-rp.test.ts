@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../bff/routes/backchannel.ts';
-import { completeProviderLogout } from '../helpers/http.ts';
+import { completeProviderLogout, followLogoutHandle } from '../helpers/http.ts';
 import type { Claims, SignMode } from '../security/evil-as.ts';
 import { get, post, quickCallback, sessionCookieHeader, signedIn, SITE, sleep, type SecStack } from '../security/support.ts';
 import { assertRefusedCleanly, startBatteryStack } from './support.ts';
@@ -37,12 +37,14 @@ describe('OpenID conformance: RP-Initiated Logout RP and Back-Channel Logout RP 
     return status;
   };
 
-  it('oidcc-client-test-rp-init-logout: sends the browser to the end-session endpoint with id_token_hint and post_logout_redirect_uri, and lands back on the page signed out', async () => {
+  it('oidcc-client-test-rp-init-logout: sends the browser (through the BFF, so the page never holds the hint) to the end-session endpoint with id_token_hint and post_logout_redirect_uri, and lands back on the page signed out', async () => {
     const { client, cookie } = await signedIn(stack);
     const res = await logout(cookie);
     assert.equal(res.status, 200, res.text);
     const { logoutUrl } = res.json<{ logoutUrl: string }>();
-    const end = new URL(logoutUrl);
+    assert.equal(new URL(logoutUrl).origin, new URL(stack.bffUrl).origin, 'the page is given a URL of the BFF');
+    assert.doesNotMatch(logoutUrl, /id_token_hint|eyJ/, 'and no ID token');
+    const end = await followLogoutHandle(client, logoutUrl);
     assert.equal(`${end.origin}${end.pathname}`, `${stack.provider.issuer}/session/end`);
     assert.ok(end.searchParams.get('id_token_hint'), 'id_token_hint');
     assert.equal(end.searchParams.get('client_id'), stack.clientId);
@@ -50,7 +52,7 @@ describe('OpenID conformance: RP-Initiated Logout RP and Back-Channel Logout RP 
     // rp-init-logout-other-state and -no-state are skipped by the suite for an RP that sends no state.
     assert.equal(end.searchParams.has('state'), false, 'no state');
     assert.equal(await alive(cookie), 401, 'signed out at the BFF before the browser leaves');
-    const { finalUrl } = await completeProviderLogout(client, logoutUrl);
+    const { finalUrl } = await completeProviderLogout(client, end.href);
     assert.equal(finalUrl.href, `${SITE}/`, 'the provider sent the browser back to the page');
   });
 
