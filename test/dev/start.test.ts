@@ -7,6 +7,23 @@ import { freePort } from '../helpers/net.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+/** Every line `npm start` may print, start to Ctrl-C (the first only when dist/ has no widget yet). */
+const BANNER: readonly RegExp[] = [
+  /^Building the widget \(dist\/latch\.js\)\.\.\.$/,
+  /^$/,
+  /^Latch demo is running\.$/,
+  /^  Microsite \(open this\): +http:\/\/localhost:\d+\/$/,
+  /^  BFF: +http:\/\/localhost:\d+$/,
+  /^  OpenID provider: +http:\/\/127\.0\.0\.1:\d+$/,
+  /^  Demo API: +http:\/\/127\.0\.0\.1:\d+ \(at http:\/\/localhost:\d+\/api\/demo\/hello\)$/,
+  /^  Demo user: +\S+$/,
+  /^  Password: +\S+$/,
+  // On Node 20 only: oidc-provider's "Unsupported runtime" warning, said once in our words.
+  /^  Node 20\.\d+\.\d+ is past its end of life \(Node 20: April 2026\)\. Latch runs on it, but deploy on Node 22 or 24\.$/,
+  /^Press Ctrl-C to stop\.$/,
+  /^Stopping\.\.\.$/,
+];
+
 /** `npm start` as a newcomer runs it: no configuration, three servers, a printed demo user. */
 describe('npm start (dev/start.ts)', () => {
   let child: ChildProcess | undefined;
@@ -14,7 +31,7 @@ describe('npm start (dev/start.ts)', () => {
     child?.kill('SIGINT');
   });
 
-  it('prints the URLs and the demo user, and that user can sign in and read /me', async () => {
+  it('prints the URLs and the demo user, and nothing but that banner, and that user can sign in and read /me', async () => {
     const [bff, site, provider] = [await freePort(), await freePort(), await freePort()];
     child = spawn(process.execPath, ['--import', 'tsx', 'dev/start.ts'], {
       cwd: root,
@@ -34,6 +51,9 @@ describe('npm start (dev/start.ts)', () => {
     assert.ok(login && password, 'the demo user is printed');
     assert.match(out, new RegExp(`http://localhost:${site}/`));
 
+    // A visitor before the first sign-in: the page, the widget, its signed-out /me.
+    const signedOut = await fetch(`http://localhost:${bff}/me`, { headers: { origin: `http://localhost:${site}` } });
+    assert.equal(signedOut.status, 401);
     const page = await fetch(`http://127.0.0.1:${site}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<latch-login bff="http:\/\/localhost:\d+">/);
@@ -50,5 +70,10 @@ describe('npm start (dev/start.ts)', () => {
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     assert.equal(await exited, 0, 'Ctrl-C stops all three cleanly');
+
+    // Everything the terminal showed, start to stop, is the banner: no runtime warning, no build
+    // output, no log line for the signed-out /me or the sign-in.
+    const extra = out.split('\n').filter((line) => !BANNER.some((re) => re.test(line)));
+    assert.deepEqual(extra, [], `npm start printed more than its banner:\n${out}`);
   });
 });
