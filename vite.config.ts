@@ -5,7 +5,8 @@
  * -es), imported by both builds from beside themselves only when a page asks
  * for that language; the password form (dist/latch-password.js), imported the
  * same way only when an element has mode="password"; and the partitioned
- * hand-off (dist/latch-handoff.js), only for a sign-in with cookies="partitioned".
+ * hand-off (dist/latch-handoff.js), only for a sign-in with cookies="partitioned"; and the diagnosis
+ * of a call to the BFF that got no answer (dist/latch-diagnose.js), only after one did.
  * dist/ is shared with the BFF's build, so it is never emptied here.
  */
 import { readFileSync } from 'node:fs';
@@ -191,6 +192,7 @@ export default defineConfig({
     localeChunks(),
     lazyChunk({ file: 'latch-password.js', entry: 'widget/elements/password.ts', importer: '/widget/elements/login.ts', specifier: './password.ts' }),
     lazyChunk({ file: 'latch-handoff.js', entry: 'widget/client/handoff.ts', importer: '/widget/client/session.ts', specifier: './handoff.ts' }),
+    lazyChunk({ file: 'latch-diagnose.js', entry: 'widget/client/diagnose.ts', importer: '/widget/client/session.ts', specifier: './diagnose.ts' }),
     minifyTemplates(),
     oxcCompress(),
   ],

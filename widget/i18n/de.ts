@@ -11,6 +11,8 @@ export default {
   error: 'Die Anmeldung ist fehlgeschlagen. Bitte versuchen Sie es erneut.',
   access_denied: 'Die Anmeldung wurde abgebrochen.',
   LATCH_UNREACHABLE: 'Der Anmeldedienst ist nicht erreichbar.',
+  // Said by the diagnosis (../client/diagnose.ts), which carries the English words.
+  LATCH_ORIGIN_NOT_ALLOWED: 'Diese Website ist für den Anmeldedienst nicht freigegeben.',
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

@@ -11,6 +11,8 @@ export default {
   error: 'La connexion a échoué. Veuillez réessayer.',
   access_denied: 'La connexion a été annulée.',
   LATCH_UNREACHABLE: 'Le service de connexion est injoignable.',
+  // Said by the diagnosis (../client/diagnose.ts), which carries the English words.
+  LATCH_ORIGIN_NOT_ALLOWED: "Ce site n'est pas autorisé par le service de connexion.",
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */
