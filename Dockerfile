@@ -6,20 +6,25 @@
 # (dist/latch*.js) and the BFF bundled by esbuild (dist/bff/*.js, production dependencies inlined,
 # devDependencies refused by the build). The runtime stage holds dist/ only: no node_modules, no npm,
 # no sources, no dev dependencies; it runs as the unprivileged `node` user.
-# test/deploy/container.test.ts reads this file and runs its CMD and HEALTHCHECK the way Docker would.
+# test/deploy/container.test.ts reads this file and runs its CMD and HEALTHCHECK the way Docker would
+# (no Docker engine there: the runtime stage's layout, on the Node running the test).
 
-ARG NODE_VERSION=20.19
+# Node 24 (LTS until April 2028) on Debian 13 "trixie" (stable; Debian 12's regular security support
+# ended in June 2026), both pinned: the same 24.x that CI runs the whole suite on (scripts/node24.sh),
+# so the image runs exactly the Node the tests passed on. test/deploy/container.test.ts checks that
+# the two stay the same, and CI's Node 24 run of it runs this file's CMD and HEALTHCHECK on that Node.
+ARG NODE_IMAGE=node:24.22.3-trixie-slim
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# Install scripts stay off (esbuild and rolldown ship their binaries as optional packages).
-# `npm install` rather than `npm ci` for the reason given in .ci/run; it follows the lockfile.
-RUN npm install --ignore-scripts --no-audit --no-fund
+# Exactly the lockfile. Install scripts stay off (esbuild and rolldown ship their binaries as
+# optional packages, which the lockfile lists for every platform).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     LATCH_HOST=0.0.0.0 \
     PORT=8787

@@ -22,7 +22,11 @@ import { pino } from 'pino';
 import { createBff } from '../bff/app.ts';
 import { loadConfig } from '../bff/config.ts';
 import { newSessionId, type Session } from '../bff/session/session.ts';
+import { runOnRequestedNode } from './lib/node.ts';
 import { bffSessions, sealOne } from './lib/sessions.ts';
+
+// `npm run bench:in-process -- --node24`: the same on Node 24 (bench/lib/node.ts).
+await runOnRequestedNode();
 
 const ROUNDS = 8;
 const PER_ROUND = 20_000;
@@ -83,7 +87,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const base = best.get('bare Koa')!;
-process.stdout.write(`In process, CPU µs per request (least of ${ROUNDS - 1} rounds of ${PER_ROUND.toLocaleString('en-US')}):\n`);
+process.stdout.write(`In process, Node ${process.version}, CPU µs per request (least of ${ROUNDS - 1} rounds of ${PER_ROUND.toLocaleString('en-US')}):\n`);
 for (const [name, us] of best) {
   process.stdout.write(`  ${name.padEnd(16)} ${us.toFixed(2).padStart(6)} µs   ${name === 'bare Koa' ? '' : `+${(us - base).toFixed(2)} µs over bare Koa, ratio ${(base / us).toFixed(2)}×`}\n`);
 }

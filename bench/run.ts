@@ -5,6 +5,7 @@
  *
  *   npm run bench                 the full run; writes bench/results/latest.{json,md} and the tables in docs/bench.md and README.md
  *   npm run bench -- --quick      shorter runs, fewer rounds (for trying changes); results go to a temp folder
+ *   npm run bench -- --node24     the same on Node 24 (bench/lib/node.ts); writes bench/results/latest-node24.{json,md} only
  *
  * What runs where (see docs/bench.md): this process is the load generator (autocannon, 32 connections)
  * and hosts the dev OpenID provider; every server under test is a child process of its own — the BFF
@@ -26,6 +27,7 @@ import { HttpClient, signIn } from '../test/helpers/http.ts';
 import { freePort } from '../test/helpers/net.ts';
 import { startChild, type ChildServer } from './lib/children.ts';
 import { load, type LoadResult } from './lib/load.ts';
+import { NODE24, runOnRequestedNode } from './lib/node.ts';
 import { bffSessions, cookieHeader, eocCookies, eocSessionData, sealMany, sealOne } from './lib/sessions.ts';
 import { renderMarkdown, renderTargetsMarkdown, renderText, type BenchReport, type Target } from './lib/report.ts';
 
@@ -180,6 +182,7 @@ async function burst(n: number, url: string, headers: Record<string, string>): P
 // -------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  await runOnRequestedNode();
   const started = performance.now();
   const workDir = mkdtempSync(join(tmpdir(), 'latch-bench-'));
   const logDir = join(workDir, 'logs');
@@ -443,14 +446,17 @@ async function main(): Promise<void> {
     const md = renderMarkdown(report);
     const outDir = QUICK ? mkdtempSync(join(tmpdir(), 'latch-bench-quick-')) : join(ROOT, 'bench/results');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ ...report, memory: { ...report.memory } }, null, 2)}\n`);
-    writeFileSync(join(outDir, 'latest.md'), md);
-    writeFileSync(join(outDir, 'latest.raw.json'), `${JSON.stringify({ warm: [...warm.values()], cold: [...cold.values()], proxy: [...proxy.values()], memRun }, null, 2)}\n`);
-    if (!QUICK) {
+    // The tables in docs/bench.md and README.md are the run on this machine's Node (CI's); a --node24
+    // run is kept beside it, for comparing the two.
+    const latest = NODE24 ? 'latest-node24' : 'latest';
+    writeFileSync(join(outDir, `${latest}.json`), `${JSON.stringify({ ...report, memory: { ...report.memory } }, null, 2)}\n`);
+    writeFileSync(join(outDir, `${latest}.md`), md);
+    writeFileSync(join(outDir, `${latest}.raw.json`), `${JSON.stringify({ warm: [...warm.values()], cold: [...cold.values()], proxy: [...proxy.values()], memRun }, null, 2)}\n`);
+    if (!QUICK && !NODE24) {
       replaceBetweenMarkers(join(ROOT, 'docs/bench.md'), renderMarkdown(report, { footer: false }));
       replaceBetweenMarkers(join(ROOT, 'README.md'), renderTargetsMarkdown(report));
     }
-    log(`results: ${join(outDir, 'latest.json')} and latest.md (${report.seconds} s in all)`);
+    log(`results: ${join(outDir, `${latest}.json`)} and ${latest}.md (${report.seconds} s in all)`);
     if (asDuringMe !== 0) log(`WARNING: ${asDuringMe} calls reached the authorization server during the /me runs`);
   } catch (err) {
     log(`FAILED: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 
 /** Paths pino blanks out wherever they appear in a log line: tokens, cookies, secrets. */
 export const REDACT_PATHS = [
@@ -12,8 +12,9 @@ export const REDACT_PATHS = [
   'headers["set-cookie"]', '*.headers.cookie', '*.headers.authorization', '*.headers["set-cookie"]',
 ];
 
-export function createLogger(level = 'info'): Logger {
-  return pino({ level, base: { service: 'latch-bff' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** `hooks`: pino's, e.g. `npm start`'s filter of the lines a demo visitor causes (dev/start.ts). */
+export function createLogger(level = 'info', hooks?: LoggerOptions['hooks']): Logger {
+  return pino({ level, base: { service: 'latch-bff' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...(hooks ? { hooks } : {}) });
 }
 
 /**

@@ -19,6 +19,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
+// Before oidc-provider, whose module warns about Node 20 as it loads (see the module).
+import './node-support.ts';
 import Provider, { errors } from 'oidc-provider';
 import type {
   Account,
@@ -47,6 +49,8 @@ export interface DevUser {
 
 export interface DevClient {
   client_id: string;
+  /** The application's name, shown on the sign-in and sign-out pages (default: the client id). */
+  client_name?: string;
   client_secret: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
@@ -294,6 +298,7 @@ function toClientMetadata(c: DevClient): ClientMetadata {
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
     id_token_signed_response_alg: 'RS256',
   };
+  if (c.client_name) metadata.client_name = c.client_name;
   if (c.post_logout_redirect_uris) metadata.post_logout_redirect_uris = c.post_logout_redirect_uris;
   if (c.backchannel_logout_uri) {
     metadata.backchannel_logout_uri = c.backchannel_logout_uri;
@@ -435,20 +440,24 @@ async function build(
       backchannelLogout: { enabled: options.backchannelLogout ?? false },
       rpInitiatedLogout: {
         enabled: true,
+        // The application asking (from id_token_hint or client_id), by its name: the user knows no client ids.
         async logoutSource(ctx, form) {
+          const name = ctx.oidc.client?.clientName;
           ctx.type = 'html';
           ctx.body = page(
             'Sign out',
             `<h1>Sign out</h1>
-<p>Do you want to sign out of the Latch development provider?</p>
+${name ? `<p>You are signing out of ${escapeHtml(name)}.</p>` : ''}
+<p>Do you want to sign out of the Latch development provider${name ? ' too' : ''}?</p>
 ${form}
 <button type="submit" form="op.logoutForm" name="logout" value="yes" class="primary" autofocus>Sign out</button>
 <button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>`,
           );
         },
         async postLogoutSuccessSource(ctx) {
+          const name = ctx.oidc.client?.clientName;
           ctx.type = 'html';
-          ctx.body = page('Signed out', '<h1>Signed out</h1><p>You have been signed out.</p>');
+          ctx.body = page('Signed out', `<h1>Signed out</h1><p>You have been signed out${name ? ` of ${escapeHtml(name)}` : ''}.</p>`);
         },
       },
       ...(jwtAt

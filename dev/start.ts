@@ -11,10 +11,12 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LogFn, Logger } from 'pino';
 import { createBff } from '../bff/app.ts';
 import { loadConfig } from '../bff/config.ts';
 import { createLogger } from '../bff/logger.ts';
 import { DEMO_API_RESOURCE, DEMO_API_SCOPE, startDemoApi } from './demo-api.ts';
+import { nodeNotice } from './node-support.ts';
 import { startDevProvider } from './provider.ts';
 import { siteHandler } from './site.ts';
 
@@ -41,6 +43,17 @@ function listen(server: Server, port: number, name: string): Promise<void> {
   });
 }
 
+/**
+ * The BFF's log, minus the line every visit of a signed-out visitor would write: the microsite asks
+ * `/me` on each page load and the answer is 401 LATCH_UNAUTHENTICATED, which is how "signed out" is
+ * said, not a problem. Everything else the BFF logs at the level (warn, or LATCH_LOG_LEVEL) stays.
+ */
+function quietSignedOut(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const fields = args[0] as { code?: unknown; path?: unknown } | undefined;
+  if (fields?.code === 'LATCH_UNAUTHENTICATED' && fields.path === '/me') return;
+  method.apply(this, args);
+}
+
 async function main() {
   await buildWidget();
   const clientSecret = randomBytes(24).toString('base64url');
@@ -48,6 +61,7 @@ async function main() {
     port: PROVIDER_PORT,
     clients: [{
       client_id: 'latch-demo',
+      client_name: 'Acme microsite',
       client_secret: clientSecret,
       redirect_uris: [`${bffUrl}/callback`],
       post_logout_redirect_uris: [`${siteOrigin}/`],
@@ -72,12 +86,13 @@ async function main() {
     LATCH_API_ROUTES: `demo=${demoApi.url}`,
     LATCH_API_ROUTE_DEMO_SCOPE: DEMO_API_SCOPE,
   });
-  const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn') }).callback());
+  const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn', { logMethod: quietSignedOut }) }).callback());
   await listen(bff, BFF_PORT, 'BFF');
   const site = createServer(siteHandler({ bffUrl }));
   await listen(site, SITE_PORT, 'site');
 
   const user = provider.users[0]!;
+  const notice = nodeNotice();
   process.stdout.write(`
 Latch demo is running.
 
@@ -89,7 +104,7 @@ Latch demo is running.
   Demo user:   ${user.login}
   Password:    ${user.password}
 
-Press Ctrl-C to stop.
+${notice ? `  ${notice}\n\n` : ''}Press Ctrl-C to stop.
 `);
 
   const stop = async () => {

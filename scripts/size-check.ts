@@ -11,7 +11,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const BUDGET = 9 * 1024;
 const dist = join(import.meta.dirname, '..', 'dist');
-const files = ['latch.iife.js', 'latch.js', 'latch-de.js', 'latch-fr.js', 'latch-es.js', 'latch-password.js', 'latch-handoff.js'];
+const files = ['latch.iife.js', 'latch.js', 'latch-de.js', 'latch-fr.js', 'latch-es.js', 'latch-password.js', 'latch-handoff.js', 'latch-diagnose.js'];
 
 const brotli = (b: Buffer) =>
   brotliCompressSync(b, {

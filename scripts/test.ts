@@ -5,6 +5,10 @@
  *
  *   node --import tsx scripts/test.ts [filter…]   only files whose path contains a filter
  *   npm test -- proxy                             the same, after typecheck and build
+ *   node --import tsx scripts/test.ts --no-widget leaves out step 2, for a second run of the suite on
+ *                                                 another Node (.ci/run): the component tests run the
+ *                                                 widget in Chromium, so the Node that serves them
+ *                                                 changes nothing; one run is enough
  *
  * Environment: LATCH_TEST_CONCURRENCY (node:test files in parallel, default 2),
  * LATCH_TEST_TIMEOUT (ms per test file, default 300000: node:test runs each file as one test of its own,
@@ -19,7 +23,8 @@ import { chromiumAvailable, CHROMIUM_PATH } from '../test/helpers/browser.ts';
 import { isCI } from '../test/helpers/net.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const filters = process.argv.slice(2).filter((arg) => arg !== '--');
+const noWidget = process.argv.includes('--no-widget');
+const filters = process.argv.slice(2).filter((arg) => arg !== '--' && arg !== '--no-widget');
 
 function testFiles(): string[] {
   const dir = join(root, 'test');
@@ -53,14 +58,14 @@ function seconds(since: number): string {
 const all = testFiles();
 const isWidget = (file: string) => file.startsWith('test/widget/');
 const nodeFiles = all.filter((file) => !isWidget(file));
-const widgetFiles = all.filter(isWidget);
+const widgetFiles = noWidget ? [] : all.filter(isWidget);
 
-if (all.length === 0) {
-  console.error(`No test files${filters.length ? ` match ${filters.map((f) => `"${f}"`).join(', ')}` : ''}.`);
+if (nodeFiles.length + widgetFiles.length === 0) {
+  console.error(`No test files${filters.length ? ` match ${filters.map((f) => `"${f}"`).join(', ')}` : ''}${noWidget ? ' outside test/widget/' : ''}.`);
   process.exit(1);
 }
 
-const results: string[] = [];
+const results: string[] = [`node ${process.version}`];
 let exitCode = 0;
 
 if (nodeFiles.length > 0) {
@@ -95,6 +100,8 @@ if (widgetFiles.length > 0) {
     results.push(`widget ${code === 0 ? 'passed' : `FAILED (exit ${code})`} — ${files(widgetFiles.length)}, ${seconds(started)}`);
     if (code !== 0) exitCode ||= code;
   }
+} else if (noWidget) {
+  results.push('widget not run here (--no-widget)');
 }
 
 console.log(`\n${exitCode === 0 ? 'TESTS PASSED' : 'TESTS FAILED'}: ${results.join('; ')}`);

@@ -149,6 +149,23 @@ describe('the container image (Dockerfile), run as Docker would run it', () => {
     assert.match(readFileSync(join(root, '.dockerignore'), 'utf8'), /^node_modules$/m);
   });
 
+  it('builds and runs on one pinned image: the Node 24 that CI tests (scripts/node24.sh) on slim Debian, installing with npm ci', () => {
+    const stages = parseDockerfile(join(root, 'Dockerfile'));
+    const tested = /^VERSION="\$\{NODE24_VERSION:-(\d+\.\d+\.\d+)\}"$/m.exec(readFileSync(join(root, 'scripts/node24.sh'), 'utf8'))?.[1];
+    assert.ok(tested, 'scripts/node24.sh pins a Node 24 version');
+    for (const stage of stages) {
+      // A full version and a Debian release by name: no moving tag (`node:24`, `lts`, `slim`).
+      const image = /^node:(\d+\.\d+\.\d+)-([a-z]+)-slim$/.exec(stage.from);
+      assert.ok(image, `FROM ${stage.from}: pinned as node:<x.y.z>-<debian>-slim`);
+      assert.equal(image[1], tested, `FROM ${stage.from}: the Node that CI runs the suite on`);
+      assert.notEqual(image[2], 'bookworm', 'Debian 12 is past its regular security support (June 2026)');
+    }
+    const build = stages.find((stage) => all(stage, 'RUN').some((run) => /\bnpm run build\b/.test(run)));
+    assert.ok(build, 'a stage runs npm run build');
+    const installs = all(build, 'RUN').filter((run) => /\bnpm (ci|install|i)\b/.test(run));
+    assert.deepEqual(installs.map((run) => /\bnpm ci\b/.test(run)), [true], `one install, with npm ci: ${installs.join(' | ')}`);
+  });
+
   it('the built output runs without any node_modules', () => {
     for (let dir = app; ; dir = dirname(dir)) {
       assert.equal(existsSync(join(dir, 'node_modules')), false, `${dir}/node_modules must not exist for this test to mean anything`);

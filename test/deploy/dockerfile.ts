@@ -31,17 +31,24 @@ export function parseDockerfile(path: string): Stage[] {
   if (current.trim()) logical.push(current.trim());
 
   const stages: Stage[] = [];
+  // ARGs before the first FROM: their defaults fill in FROM lines (`FROM ${NODE_IMAGE}`), as Docker does.
+  const globals = new Map<string, string>();
   for (const line of logical) {
     const m = /^(\w+)\s+([\s\S]*)$/.exec(line);
     if (!m) continue;
     const keyword = m[1]!.toUpperCase();
     const args = m[2]!.trim();
     if (keyword === 'FROM') {
-      const from = /^(\S+)(?:\s+AS\s+(\S+))?/i.exec(args)!;
+      const image = args.replace(/\$\{(\w+)\}|\$(\w+)/g, (all, a?: string, b?: string) => globals.get((a ?? b)!) ?? all);
+      const from = /^(\S+)(?:\s+AS\s+(\S+))?/i.exec(image)!;
       stages.push({ from: from[1]!, ...(from[2] ? { name: from[2] } : {}), instructions: [] });
       continue;
     }
-    if (keyword === 'ARG' && stages.length === 0) continue;
+    if (keyword === 'ARG' && stages.length === 0) {
+      const arg = /^(\w+)=(\S*)$/.exec(args);
+      if (arg) globals.set(arg[1]!, arg[2]!);
+      continue;
+    }
     stages.at(-1)?.instructions.push({ keyword, args });
   }
   return stages;

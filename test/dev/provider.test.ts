@@ -547,6 +547,54 @@ describe('startDevProvider() with options', () => {
     }
   });
 
+  it("shows the application's name (client_name), escaped, on the sign-in and sign-out pages instead of its client id", async () => {
+    const dp = await startDevProvider({ clients: [{ ...WEB, client_name: 'Acme <Shop>' }], users: [ALICE] });
+    try {
+      const rp = await discover(dp);
+      const login = (await new HttpClient().follow((await authorizationUrl(rp)).url)).result.text;
+      assert.match(login, /to continue to Acme &lt;Shop&gt;</);
+      assert.doesNotMatch(login, /to continue to web\b/);
+
+      const { tokens, http } = await codeFlow(dp, rp);
+      const end = new URL(rp.as.end_session_endpoint!);
+      end.search = new URLSearchParams({ id_token_hint: tokens.id_token! }).toString();
+      const confirm = (await http.follow(end.href)).result.text;
+      assert.match(confirm, /You are signing out of Acme &lt;Shop&gt;\./);
+      assert.match(confirm, /sign out of the Latch development provider too\?/);
+    } finally {
+      await dp.close();
+    }
+  });
+
+  // "Stay signed in" posts the sign-out form without logout=yes. oidc-provider then keeps its own session
+  // (the next sign-in needs no password), forgets the asking application in it, and revokes that
+  // application's grant unless the grant outlives sign-outs (offline_access: lib/actions/end_session.js,
+  // `persistsLogout`). The application's own sign-out (the BFF's, before this page) stands either way.
+  it('on "Stay signed in", keeps the provider session and says which application was signed out', async () => {
+    const dp = await startDevProvider({ clients: [{ ...WEB, client_name: 'Acme <Shop>' }], users: [ALICE] });
+    try {
+      const rp = await discover(dp);
+      const { tokens, http } = await codeFlow(dp, rp);
+      const end = new URL(rp.as.end_session_endpoint!);
+      end.search = new URLSearchParams({ id_token_hint: tokens.id_token! }).toString();
+      const { result } = await http.follow(end.href);
+      const form = parseForms(result.text, result.url).find((f) => f.inputs.has('xsrf'))!;
+      const stay = await http.request(form.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams([...form.inputs]).toString(),
+      });
+      assert.equal(stay.status, 303);
+      const done = await http.request(new URL(stay.location!, dp.issuer).href);
+      assert.match(done.text, /You have been signed out of Acme &lt;Shop&gt;\./);
+
+      const again = await http.follow((await authorizationUrl(rp)).url, { until: (u) => u.origin !== new URL(dp.issuer).origin });
+      assert.ok(again.result.location?.startsWith(REDIRECT_URI), 'the provider session stayed: no login form');
+    } finally {
+      await dp.close();
+    }
+  });
+
   it('close() frees the port promptly, even with a keep-alive connection open', async () => {
     const dp = await startDevProvider({ clients: [WEB], users: [ALICE] });
     const port = Number(new URL(dp.issuer).port);

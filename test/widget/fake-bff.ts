@@ -40,8 +40,12 @@ export interface FakeBff {
   expiresAt: number;
   /** What `POST /logout` answers as `logoutUrl`. */
   logoutUrl: string | null;
-  /** `network`: fetch rejects (BFF down); a number: `/me` answers that status with an ErrorBody. */
-  fail: 'network' | number | null;
+  /**
+   * `network`: fetch rejects (BFF down); `cors`: the BFF is up but refuses this page's origin, so
+   * the browser hides every answer but a `no-cors` request's (opaque); a number: `/me` answers that
+   * status with an ErrorBody.
+   */
+  fail: 'network' | 'cors' | number | null;
   /** While set, requests wait for this promise before answering. */
   hold: Promise<void> | null;
   callsTo(path: string): Call[];
@@ -84,7 +88,8 @@ export function fakeBff(user: LatchUser | null = null): FakeBff {
         new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
       ]);
     }
-    if (bff.fail == 'network') throw new TypeError('Failed to fetch');
+    if (bff.fail == 'network' || (bff.fail == 'cors' && init.mode != 'no-cors')) throw new TypeError('Failed to fetch');
+    if (bff.fail == 'cors') return new Response(null, { status: 200 });
     const path = new URL(url).pathname.slice(new URL(BFF).pathname.length);
     if (path == '/me') {
       if (typeof bff.fail == 'number') return error(bff.fail, 'LATCH_UPSTREAM_UNAVAILABLE');

@@ -12,6 +12,7 @@ import type {
   MeResponse,
 } from '../../bff/contract.ts';
 import { emit } from '../events.ts';
+import { en } from '../i18n/en.ts';
 import { CSRF_HEADER, LatchError, request, type LatchWidgetErrorCode } from './bff.ts';
 
 /**
@@ -171,7 +172,19 @@ function apply(me: MeResponse | null, fresh?: boolean): void {
 const failed = (code: string, source: LatchErrorInfo['source'] = 'callback'): void =>
   set({ status: 'error', error: { code, source } });
 
-const fail = (e: unknown): void => failed((e as LatchError).code, 'bff');
+/**
+ * A failed call to the BFF. One that got no answer at all (LATCH_UNREACHABLE, no status) may be the
+ * BFF refusing this page's origin, which the browser hides: ./diagnose.ts (in the build,
+ * dist/latch-diagnose.js beside the bundle, loaded now) tells that apart from an outage and ends
+ * in `failed()` with LATCH_ORIGIN_NOT_ALLOWED or LATCH_UNREACHABLE (as does failing to load it).
+ */
+const fail = (e: unknown): void | Promise<void> =>
+  (e as LatchError).status
+    ? failed((e as LatchError).code, 'bff')
+    : import(/* @vite-ignore */ './diagnose.ts').then(
+        (m) => m.default(config, en, failed),
+        () => failed('LATCH_UNREACHABLE', 'bff'),
+      );
 
 /**
  * Fetches `/me` (once at a time) and applies the answer. `fresh`: a sign-in
@@ -220,7 +233,7 @@ export function start(): void {
   if (!config.bff) {
     // A later element or a `latch.configure()` further down the page may still name it.
     if (document.readyState == 'loading') addEventListener('DOMContentLoaded', start);
-    else if (state.status == 'loading') fail(new LatchError('LATCH_NO_BFF'));
+    else if (state.status == 'loading') failed('LATCH_NO_BFF', 'bff');
     return;
   }
   started = true;
@@ -374,7 +387,7 @@ export async function logout(from?: Element): Promise<void> {
     if (logoutUrl) io.go(logoutUrl);
   } catch (e) {
     // 401: there was no session left to end.
-    (e as LatchError).status == 401 ? apply(null, true) : fail(e);
+    (e as LatchError).status == 401 ? apply(null, true) : await fail(e);
   }
 }
 

@@ -12,6 +12,8 @@ export default {
   access_denied: 'Die Anmeldung wurde abgebrochen.',
   LATCH_UNREACHABLE: 'Der Anmeldedienst ist nicht erreichbar.',
   LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Sie sind angemeldet, aber Ihr Browser blockiert das auf dieser Seite. Nur der Betreiber der Website kann das beheben.',
+  // Said by the diagnosis (../client/diagnose.ts), which carries the English words.
+  LATCH_ORIGIN_NOT_ALLOWED: 'Diese Website ist für den Anmeldedienst nicht freigegeben.',
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

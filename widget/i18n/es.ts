@@ -12,6 +12,8 @@ export default {
   access_denied: 'Se canceló el inicio de sesión.',
   LATCH_UNREACHABLE: 'No se puede conectar con el servicio de inicio de sesión.',
   LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Ha iniciado sesión, pero su navegador lo bloquea en esta página. Solo el propietario del sitio puede solucionarlo.',
+  // Said by the diagnosis (../client/diagnose.ts), which carries the English words.
+  LATCH_ORIGIN_NOT_ALLOWED: 'Este sitio no está autorizado por el servicio de inicio de sesión.',
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

@@ -12,6 +12,8 @@ export default {
   access_denied: 'La connexion a été annulée.',
   LATCH_UNREACHABLE: 'Le service de connexion est injoignable.',
   LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Vous êtes connecté, mais votre navigateur le bloque sur cette page. Seul le propriétaire du site peut corriger cela.',
+  // Said by the diagnosis (../client/diagnose.ts), which carries the English words.
+  LATCH_ORIGIN_NOT_ALLOWED: "Ce site n'est pas autorisé par le service de connexion.",
 } satisfies LatchStrings;
 
 /** The password form's words (see en.ts), carried by the form's own file, not by this table's. */

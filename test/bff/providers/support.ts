@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+// The dev provider first: it quiets oidc-provider's Node 20 warning before oidc-provider loads (dev/node-support.ts).
+import { startDevProvider, type DevClient, type DevProvider, type DevProviderOptions, type DevUser } from '../../../dev/provider.ts';
 import { errors as oidcErrors } from 'oidc-provider';
 import { createBff, type Bff } from '../../../bff/app.ts';
 import { loadConfig, type BffConfig } from '../../../bff/config.ts';
-import { startDevProvider, type DevClient, type DevProvider, type DevProviderOptions, type DevUser } from '../../../dev/provider.ts';
 import type { HttpResult } from '../../helpers/http.ts';
 import { freePort, listen, type Listening } from '../../helpers/net.ts';
 import { captureLogs } from '../../helpers/logs.ts';
