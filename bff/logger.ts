@@ -18,12 +18,19 @@ export function createLogger(level = 'info', hooks?: LoggerOptions['hooks']): Lo
 }
 
 /**
- * A sign-in that went on without userinfo (docs/providers.md, "Userinfo"): one warning naming why,
- * so an operator can alert on `event: userinfo_unavailable`. Never the answer's content.
+ * A sign-in that went on without userinfo (docs/providers.md, "Userinfo"): one line naming why, so an
+ * operator can alert on `event: userinfo_unavailable`. Never the answer's content. A 401 or 403 is
+ * logged at info: the access token was issued for an API (an RFC 8707 resource, Auth0's `audience`),
+ * which userinfo rightly refuses, and that is a configuration, not an outage. Anything else (5xx,
+ * HTML, a timeout) is a warning.
  */
 export function logUserinfoFallback(logger: Logger, result: { userinfoUnavailable?: Error & { code: string; status: number } }): void {
   const err = result.userinfoUnavailable;
   if (!err) return;
   const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
-  logger.warn({ event: 'userinfo_unavailable', code: err.code, status: err.status, cause }, "userinfo gave no answer: signed in with the ID token's claims");
+  // oauth4webapi's challenge error carries the status; its "unexpected status" error carries the Response.
+  const answered = err.cause as { status?: unknown; cause?: { status?: unknown } } | undefined;
+  const status = answered?.status ?? answered?.cause?.status;
+  const refused = status === 401 || status === 403;
+  logger[refused ? 'info' : 'warn']({ event: 'userinfo_unavailable', code: err.code, status: err.status, cause }, "userinfo gave no answer: signed in with the ID token's claims");
 }

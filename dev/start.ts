@@ -43,14 +43,17 @@ function listen(server: Server, port: number, name: string): Promise<void> {
   });
 }
 
+/** The start-up warnings the demo's own settings cause: it runs on plain http by design, which the banner says once. */
+const DEMO_SETTINGS = new Set(['LATCH_ALLOW_INSECURE_HTTP', 'LATCH_BASE_URL']);
+
 /**
- * The BFF's log, minus the line every visit of a signed-out visitor would write: the microsite asks
- * `/me` on each page load and the answer is 401 LATCH_UNAUTHENTICATED, which is how "signed out" is
- * said, not a problem. Everything else the BFF logs at the level (warn, or LATCH_LOG_LEVEL) stays.
+ * The BFF's log, minus the start-up warnings about the demo's own http settings (bff/config-warnings.ts
+ * says them to an operator; here the banner says it once). A signed-out visitor's `/me` is logged at
+ * debug by the BFF itself. Everything else the BFF logs at the level (warn, or LATCH_LOG_LEVEL) stays.
  */
-function quietSignedOut(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
-  const fields = args[0] as { code?: unknown; path?: unknown } | undefined;
-  if (fields?.code === 'LATCH_UNAUTHENTICATED' && fields.path === '/me') return;
+function quietDemo(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const fields = args[0] as { event?: unknown; variable?: unknown } | undefined;
+  if (fields?.event === 'config-warning' && DEMO_SETTINGS.has(String(fields.variable))) return;
   method.apply(this, args);
 }
 
@@ -86,7 +89,7 @@ async function main() {
     LATCH_API_ROUTES: `demo=${demoApi.url}`,
     LATCH_API_ROUTE_DEMO_SCOPE: DEMO_API_SCOPE,
   });
-  const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn', { logMethod: quietSignedOut }) }).callback());
+  const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn', { logMethod: quietDemo }) }).callback());
   await listen(bff, BFF_PORT, 'BFF');
   const site = createServer(siteHandler({ bffUrl }));
   await listen(site, SITE_PORT, 'site');
@@ -103,6 +106,8 @@ Latch demo is running.
 
   Demo user:   ${user.login}
   Password:    ${user.password}
+
+  Development settings: plain http on loopback (LATCH_ALLOW_INSECURE_HTTP=true). Never in production.
 
 ${notice ? `  ${notice}\n\n` : ''}Press Ctrl-C to stop.
 `);

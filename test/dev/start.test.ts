@@ -14,6 +14,7 @@ const BANNER: readonly RegExp[] = [
   /^  Demo API: +http:\/\/127\.0\.0\.1:\d+ \(at http:\/\/localhost:\d+\/api\/demo\/hello\)$/,
   /^  Demo user: +\S+$/,
   /^  Password: +\S+$/,
+  /^  Development settings: plain http on loopback \(LATCH_ALLOW_INSECURE_HTTP=true\)\. Never in production\.$/,
   // On Node 20 only: oidc-provider's "Unsupported runtime" warning, said once in our words.
   /^  Node 20\.\d+\.\d+ is past its end of life \(Node 20: April 2026\)\. Latch runs on it, but deploy on Node 22 or 24\.$/,
   /^Press Ctrl-C to stop\.$/,
