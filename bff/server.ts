@@ -100,10 +100,12 @@ export async function runServer(env: Record<string, string | undefined> = proces
       process.exit(1);
     }
     logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutting down: no new connections, finishing requests in flight');
-    void running.shutdown().then((result) => {
+    void running.shutdown().then(async (result) => {
       if (result === 'drained') logger.info({ result }, 'latch-bff stopped');
       else logger.warn({ result }, 'latch-bff stopped: requests still in flight were cut');
       logger.flush();
+      // LATCH_TRACING=true: the SDK's batched spans go out before the process does.
+      await running.app.latch.tracing?.flush();
       process.exit(result === 'drained' ? 0 : 1);
     });
   };
