@@ -107,13 +107,16 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     users,
     env: { LATCH_ISSUER: started.issuer, LATCH_CLIENT_ID: clientId, LATCH_CLIENT_SECRET: clientSecret, LATCH_ALLOW_INSECURE_HTTP: 'true' },
-    user(loginOrSub) {
-      const found = users.find((u) => u.login.toLowerCase() === loginOrSub.toLowerCase() || u.sub === loginOrSub);
-      if (!found) throw new Error(`latch/testing: no test user "${loginOrSub}" (users: ${users.map((u) => u.login).join(', ')})`);
-      return found;
-    },
+    user: (loginOrSub) => findUser(users, loginOrSub),
     close: () => started.close(),
   };
+}
+
+/** The user with this login (any case) or sub; throws for an unknown one. */
+export function findUser(users: readonly ResolvedTestUser[], loginOrSub: string): ResolvedTestUser {
+  const found = users.find((u) => u.login.toLowerCase() === loginOrSub.toLowerCase() || u.sub === loginOrSub);
+  if (!found) throw new Error(`latch/testing: no test user "${loginOrSub}" (users: ${users.map((u) => u.login).join(', ')})`);
+  return found;
 }
 
 /** dev/provider.ts, imported only now: it imports oidc-provider, which may not be installed. */

@@ -5,11 +5,14 @@ import { createProvider } from '../bff/providers/index.ts';
 import type { LoginTransaction } from '../bff/providers/provider.ts';
 import { createSession } from '../bff/session/session.ts';
 import { sessionManagerFromConfig, storeFromConfig } from '../bff/session/setup.ts';
-import type { TestProvider } from './provider.ts';
+import { findUser, type TestProvider } from './provider.ts';
 
 export interface MintSessionOptions {
-  /** The test provider the BFF signs in with (its LATCH_ISSUER). */
-  provider: TestProvider;
+  /**
+   * The test provider the BFF signs in with (its LATCH_ISSUER); or its JSON, as another process
+   * (Playwright's global setup) hands it on: only `issuer` and `users` are read.
+   */
+  provider: Pick<TestProvider, 'issuer' | 'users'>;
   /** The user's login or sub. */
   user: string;
   /**
@@ -64,7 +67,7 @@ export async function mintSession(options: MintSessionOptions): Promise<MintedSe
   if (config.sessionStore === 'memory') {
     throw new Error('latch/testing: LATCH_SESSION_STORE=memory keeps sessions inside the BFF process; mint sessions for cookie (the default) or redis sessions');
   }
-  const user = options.provider.user(options.user);
+  const user = findUser(options.provider.users, options.user);
   const provider = createProvider(config);
   const tx: LoginTransaction = { ...newTransactionSecrets(), returnTo: config.baseUrl.href, mode: 'redirect', createdAt: Date.now() };
   const authorization = await provider.authorizationUrl(tx, {});

@@ -137,6 +137,12 @@ describe('latch/testing: startTestProvider() and mintSession() against a real BF
     }
   });
 
+  it('mints from the provider\'s JSON too, as another process (Playwright\'s global setup) hands it on', async () => {
+    const handedOn = JSON.parse(JSON.stringify(op)) as TestProvider;
+    const minted = await mintSession({ provider: handedOn, user: 'grace@example.test', env });
+    assert.equal((await fetch(`${bff.url}/me`, { headers: { ...api, cookie: minted.cookieHeader } })).status, 200);
+  });
+
   it('a cookie minted with another cookie secret is refused', async () => {
     const minted = await mintSession({ provider: op, user: 'ada@example.test', env: { ...env, LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url') } });
     assert.equal((await fetch(`${bff.url}/me`, { headers: { ...api, cookie: minted.cookieHeader } })).status, 401);
@@ -153,7 +159,7 @@ describe('latch/testing: startTestProvider() and mintSession() against a real BF
       await assert.rejects(mintSession({ provider: op, user: 'ada@example.test', env: { ...env, LATCH_BASE_URL: 'http://127.0.0.1:9' } }), /LATCH_BASE_URL one of the provider's bffUrl/);
     });
     it('a password the provider does not know', async () => {
-      const wrong = { ...op, user: (login: string) => ({ ...op.user(login), password: 'not-the-password' }) };
+      const wrong = { issuer: op.issuer, users: op.users.map((u) => ({ ...u, password: 'not-the-password' })) };
       await assert.rejects(mintSession({ provider: wrong, user: 'ada@example.test', env }), /refused the password of "ada@example.test"/);
     });
     it('a bad BFF environment, naming the variable', async () => {
