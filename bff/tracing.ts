@@ -41,6 +41,7 @@ export interface Tracing {
 
 type Api = typeof import('@opentelemetry/api');
 type Span = import('@opentelemetry/api').Span;
+type Tracer = import('@opentelemetry/api').Tracer;
 type Attributes = import('@opentelemetry/api').Attributes;
 
 /** The trace-context headers a browser may send: replaced by ours upstream, never passed on as they came. */
@@ -50,14 +51,22 @@ const TRACE_HEADERS = ['traceparent', 'tracestate'];
 declare const __LATCH_VERSION__: string | undefined;
 
 export function createTracing(): Tracing {
-  const loaded = import('@opentelemetry/api');
-  // A ProxyTracer: its spans go to whichever SDK is registered, before or after this line.
-  const tracer = loaded.then((api) => api.trace.getTracer('latch-bff', typeof __LATCH_VERSION__ === 'string' ? __LATCH_VERSION__ : 'dev'));
+  // Once loaded, `otel` is read without a promise. The tracer is a ProxyTracer: its spans go to
+  // whichever SDK is registered, before or after this line.
+  let otel: { api: Api; tracer: Tracer } | undefined;
+  const loading = import('@opentelemetry/api').then((api) => {
+    otel = { api, tracer: api.trace.getTracer('latch-bff', typeof __LATCH_VERSION__ === 'string' ? __LATCH_VERSION__ : 'dev') };
+    return otel;
+  });
+  // A failure to load leaves requests untraced, never failed (the middleware is outside the edge).
+  const loaded = () => otel ?? loading.catch(() => undefined);
 
   /** Runs `run` in a new CLIENT span, made active; ends it with its outcome (a LatchError's code, never its message). */
-  async function clientSpan<T>(name: string, attributes: Attributes, run: (api: Api) => Promise<T>, after?: (value: T, span: Span, api: Api) => void): Promise<T> {
-    const api = await loaded;
-    const span = (await tracer).startSpan(name, { kind: api.SpanKind.CLIENT, attributes });
+  async function clientSpan<T>(name: string, attributes: Attributes, run: (api?: Api) => Promise<T>, after?: (value: T, span: Span, api: Api) => void): Promise<T> {
+    const o = await loaded();
+    if (!o) return run();
+    const { api } = o;
+    const span = o.tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes });
     try {
       const value = await api.context.with(api.trace.setSpan(api.context.active(), span), () => run(api));
       after?.(value, span, api);
@@ -73,13 +82,15 @@ export function createTracing(): Tracing {
 
   return {
     async middleware(ctx, next) {
-      const api = await loaded;
+      const o = await loaded();
+      if (!o) return next();
+      const { api } = o;
       // Only the browser's trace context is taken as the parent: baggage (any other header a
       // propagator reads) would otherwise travel on to every upstream, written by whoever calls.
       const remote = api.trace.getSpanContext(api.propagation.extract(api.ROOT_CONTEXT, ctx.req.headers));
       const parent = remote ? api.trace.setSpanContext(api.ROOT_CONTEXT, remote) : api.ROOT_CONTEXT;
       const method = ctx.method;
-      const span = (await tracer).startSpan(method, { kind: api.SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent);
+      const span = o.tracer.startSpan(method, { kind: api.SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent);
       try {
         await api.context.with(api.trace.setSpan(parent, span), next);
       } finally {
@@ -91,7 +102,7 @@ export function createTracing(): Tracing {
         span.setAttribute('http.response.status_code', ctx.status);
         const code = errorCode(ctx.body);
         if (code) span.setAttribute('error.type', code);
-        // Server spans: a 4xx is the caller's error, not ours (OpenTelemetry's HTTP conventions).
+        // A server span's 4xx is the caller's error, not the server's (OpenTelemetry's HTTP conventions).
         if (ctx.status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
         span.end();
       }
@@ -109,22 +120,23 @@ export function createTracing(): Tracing {
       return clientSpan(`${method} api ${apiName}`, attributes, (api) => {
         const out: OutgoingHttpHeaders = { ...headers };
         for (const name of TRACE_HEADERS) delete out[name];
-        api.propagation.inject(api.context.active(), out);
+        api?.propagation.inject(api.context.active(), out);
         return send(out);
       }, (res, span, api) => {
         const status = res.statusCode ?? 0;
         span.setAttribute('http.response.status_code', status);
-        if (status >= 500) {
+        // A client span's 4xx is an error too (OpenTelemetry's HTTP conventions): its code is the type.
+        if (status >= 400) {
           span.setAttribute('error.type', String(status));
           span.setStatus({ code: api.SpanStatusCode.ERROR });
         }
       });
     },
     async flush(timeoutMs = 2000) {
-      const api = await loaded;
+      const o = await loaded();
       // The API has no flush; the SDK's provider (behind the API's proxy) does.
-      const provider = api.trace.getTracerProvider() as { getDelegate?(): { forceFlush?(): Promise<void> } };
-      const flushing = provider.getDelegate?.().forceFlush?.();
+      const provider = o?.api.trace.getTracerProvider() as { getDelegate?(): { forceFlush?(): Promise<void> } } | undefined;
+      const flushing = provider?.getDelegate?.().forceFlush?.();
       if (!flushing) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([flushing.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);

@@ -153,6 +153,19 @@ describe('tracing (LATCH_TRACING=true, with a registered OpenTelemetry SDK)', ()
     assert.equal(parentOf(call), idOf(request));
   });
 
+  it('counts an upstream 4xx as the call\'s error, not the request\'s', async () => {
+    const client = new HttpClient();
+    await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${stack.siteOrigin}/`)}`, stack.user);
+    upstream.setHandler((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{}'));
+    exporter.reset();
+    const res = await fetch(`${stack.bffUrl}/api/echo/missing`, { headers: { origin: stack.siteOrigin, 'latch-csrf': '1', cookie: await client.jar.getCookieString(stack.bffUrl) } });
+    assert.equal(res.status, 404);
+    const call = one('GET api echo');
+    assert.deepEqual([call.attributes['http.response.status_code'], call.attributes['error.type'], call.status.code], [404, '404', SpanStatusCode.ERROR]);
+    const request = one('GET /^\\/api(?:\\/|$)/');
+    assert.deepEqual([request.attributes['http.response.status_code'], request.status.code], [404, SpanStatusCode.UNSET]);
+  });
+
   it('traces a request that no route matches by its method only', async () => {
     const res = await fetch(`${stack.bffUrl}/no/such/secret-path-0042?x=1`);
     assert.equal(res.status, 404);
