@@ -166,6 +166,17 @@ describe('tracing (LATCH_TRACING=true, with a registered OpenTelemetry SDK)', ()
     assert.deepEqual([request.attributes['http.response.status_code'], request.status.code], [404, SpanStatusCode.UNSET]);
   });
 
+  it('starts a trace of its own for a malformed or oversized traceparent, and answers as usual', async () => {
+    for (const traceparent of ['garbage', `00-${'0'.repeat(32)}-${BROWSER_SPAN}-01`, `ff-${TRACE_ID}-${BROWSER_SPAN}-01`, `00-${TRACE_ID}-${BROWSER_SPAN}-01-${'x'.repeat(8000)}`]) {
+      exporter.reset();
+      const res = await fetch(`${stack.bffUrl}/healthz`, { headers: { traceparent, tracestate: 'k=v,'.repeat(500) } });
+      assert.equal(res.status, 200, traceparent.slice(0, 40));
+      const span = one('GET /healthz');
+      assert.equal(span.parentSpanContext, undefined, traceparent.slice(0, 40));
+      assert.notEqual(span.spanContext().traceId, TRACE_ID);
+    }
+  });
+
   it('traces a request that no route matches by its method only', async () => {
     const res = await fetch(`${stack.bffUrl}/no/such/secret-path-0042?x=1`);
     assert.equal(res.status, 404);
