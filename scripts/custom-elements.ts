@@ -20,7 +20,7 @@ const cli = join(root, 'node_modules', '@custom-elements-manifest', 'analyzer', 
 // --outdir is taken relative to the working directory (the repository's root).
 const run = spawnSync(
   process.execPath,
-  [cli, 'analyze', '--litelement', '--globs', 'widget/**/*.ts', '--exclude', 'widget/**/*.styles.ts', '--outdir', '.tmp/cem'],
+  [cli, 'analyze', '--config', 'scripts/custom-elements.config.mjs', '--litelement', '--globs', 'widget/**/*.ts', '--exclude', 'widget/**/*.styles.ts', '--outdir', '.tmp/cem'],
   { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 if (run.status !== 0) process.exit(run.status ?? 1);
