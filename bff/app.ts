@@ -29,6 +29,7 @@ import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
 import { backchannelRoute } from './routes/backchannel.ts';
 import { refresherFromConfig, sessionManagerFromConfig, storeFromConfig } from './session/setup.ts';
 import type { KeyValueStore } from './session/store.ts';
+import { createTracing } from './tracing.ts';
 
 export interface BffOptions {
   logger?: Logger;
@@ -65,13 +66,15 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const sessions = sessionManagerFromConfig(config, store);
   const audit = createAudit(logger, options.audit);
   const metrics = config.metrics ? createMetrics({ sessionCookie: sessions.sessionCookie }) : undefined;
-  const provider = options.provider ?? createProvider(config, metrics?.observeOutbound);
+  const tracing = config.tracing ? createTracing() : undefined;
+  const provider = options.provider ?? createProvider(config, { ...(metrics ? { observe: metrics.observeOutbound } : {}), ...(tracing ? { trace: tracing.outbound } : {}) });
   // Valid but weakening settings, one warn line each, at every start (server start-up, Lambda cold start).
   for (const { variable, message } of configWarnings(config)) logger.warn({ event: 'config-warning', variable }, message);
   const deps: RouteDeps = {
     config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit, logger), logger, audit,
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
+    ...(tracing ? { tracing } : {}),
   };
 
   const app = new Koa() as unknown as Bff;
@@ -88,7 +91,8 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const sites = createSites(config, sessions);
 
   // The order, outermost first:
-  // 0. metrics (LATCH_METRICS=true): times every request and sees its final status, errors included.
+  // 0. tracing (LATCH_TRACING=true): one span a request, the parent of the spans of its outbound calls;
+  //    then metrics (LATCH_METRICS=true): times every request and sees its final status, errors included.
   // 1. the edge (middleware/edge.ts): one middleware that turns every failure below into a coded JSON
   //    answer or error page, and runs these checks in order before the routes:
   //    a. security headers: no-store and friends on every answer, errors included;
@@ -115,6 +119,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
       onOverflow: () => logger.warn({ event: 'rate-limit-overflow' }, 'rate limiter key table full: new clients are not counted this window'),
     }));
   }
+  if (tracing) app.use(tracing.middleware);
   if (metrics) app.use(metrics.middleware);
   app.use(edge(logger, checks, options.closing));
   app.use(router.middleware());

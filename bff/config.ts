@@ -139,6 +139,8 @@ export interface BffConfig {
   readonly trustedProxyHops: number;
   /** LATCH_METRICS: serve Prometheus metrics at /metrics. */
   readonly metrics: boolean;
+  /** LATCH_TRACING: OpenTelemetry spans through @opentelemetry/api, for the SDK the application registers (bff/tracing.ts). */
+  readonly tracing: boolean;
   /** LATCH_WIDGET_DIR: where the built widget (latch.js...) is read from; default: dist/ beside the BFF build. */
   readonly widgetDir?: string;
   /**
@@ -443,6 +445,7 @@ export function loadConfig(env: Env = process.env): BffConfig {
     host: str('LATCH_HOST') ?? '127.0.0.1',
     ...trustProxyConfig(str('LATCH_TRUST_PROXY'), fail),
     metrics: bool('LATCH_METRICS'),
+    tracing: bool('LATCH_TRACING'),
     ...(str('LATCH_WIDGET_DIR') ? { widgetDir: str('LATCH_WIDGET_DIR')! } : {}),
     sites,
     hostRouting: multiSite,

@@ -126,7 +126,8 @@ function instruments(prom: typeof import('prom-client'), options: MetricsOptions
   };
 }
 
-function errorCode(body: unknown): string | undefined {
+/** The LATCH_* code of a coded error answer's body, or undefined. */
+export function errorCode(body: unknown): string | undefined {
   const code = (body as { error?: { code?: unknown } } | null | undefined)?.error?.code;
   return typeof code === 'string' && code.startsWith('LATCH_') ? code : undefined;
 }

@@ -29,6 +29,8 @@ export interface BuildBffOptions {
   minify?: boolean;
 }
 
+type PackageDeps = Partial<Record<'dependencies' | 'devDependencies' | 'peerDependencies', Record<string, string>>>;
+
 export interface BuiltFile {
   path: string;
   bytes: number;
@@ -61,11 +63,7 @@ const oneMimeDb: Plugin = {
 
 export async function buildBff(options: BuildBffOptions = {}): Promise<BuiltFile[]> {
   const outdir = options.outdir ?? join(root, 'dist/bff');
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
-    version: string;
-    dependencies?: Record<string, string>;
-    devDependencies?: Record<string, string>;
-  };
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as PackageDeps & { version: string };
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
 
@@ -121,14 +119,18 @@ export async function buildBff(options: BuildBffOptions = {}): Promise<BuiltFile
   return files;
 }
 
-/** A devDependency inside a bundle means bff/ imported test or build tooling: fail the build. */
-function refuseDevDependencies(metafiles: Array<Metafile | undefined>, pkg: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> }) {
-  const devOnly = Object.keys(pkg.devDependencies ?? {}).filter((name) => !(name in (pkg.dependencies ?? {})));
+/**
+ * A devDependency inside a bundle means bff/ imported test or build tooling: fail the build. So does
+ * any code of dev/, test/, widget/ or testing/ (`latch/testing`, which runs oidc-provider).
+ */
+export function refuseDevDependencies(metafiles: Array<Metafile | undefined>, pkg: PackageDeps) {
+  // Peer dependencies too: oidc-provider is one (optional, for latch/testing), never the BFF's.
+  const devOnly = [...Object.keys(pkg.devDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((name) => !(name in (pkg.dependencies ?? {})));
   const found = new Set<string>();
   for (const metafile of metafiles) {
     for (const input of Object.keys(metafile?.inputs ?? {})) {
       for (const name of devOnly) if (input.includes(`node_modules/${name}/`)) found.add(`${name} (${input})`);
-      if (/^(dev|test|widget)\//.test(input)) found.add(input);
+      if (/^(dev|test|testing|widget)\//.test(input)) found.add(input);
     }
   }
   if (found.size > 0) throw new Error(`build-bff: the BFF bundle must not contain development code:\n  ${[...found].join('\n  ')}`);

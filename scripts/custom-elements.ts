@@ -1,14 +1,16 @@
 /**
  * Writes dist/custom-elements.json, the widget's Custom Elements Manifest, with
  * @custom-elements-manifest/analyzer (Lit plugin) over widget/, then drops the
- * private members (`_`-prefixed: internal state such as `_open`) it lists too.
- * Part of `npm run build:widget`:
+ * private members (`_`-prefixed: internal state such as `_open`) it lists too; then, from it, the
+ * elements' types for React, Vue and Svelte (scripts/framework-types.ts, dist/types/frameworks/).
+ * Part of `npm run build:widget`, after the widget's declarations (dist/types/widget/):
  *
  *   node --import tsx scripts/custom-elements.ts
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exportedNames, frameworkTypes } from './framework-types.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = join(root, '.tmp', 'cem');
@@ -18,7 +20,7 @@ const cli = join(root, 'node_modules', '@custom-elements-manifest', 'analyzer', 
 // --outdir is taken relative to the working directory (the repository's root).
 const run = spawnSync(
   process.execPath,
-  [cli, 'analyze', '--litelement', '--globs', 'widget/**/*.ts', '--exclude', 'widget/**/*.styles.ts', '--outdir', '.tmp/cem'],
+  [cli, 'analyze', '--config', 'scripts/custom-elements.config.mjs', '--litelement', '--globs', 'widget/**/*.ts', '--exclude', 'widget/**/*.styles.ts', '--outdir', '.tmp/cem'],
   { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 if (run.status !== 0) process.exit(run.status ?? 1);
@@ -51,3 +53,9 @@ rmSync(tmp, { recursive: true, force: true });
 
 const elements = manifest.modules.flatMap((m) => m.declarations ?? []).filter((d) => d.tagName);
 console.log(`custom-elements.json: ${elements.map((d) => `<${String(d.tagName)}>`).join(' ')}`);
+
+const typesDir = join(root, 'dist', 'types', 'frameworks');
+mkdirSync(typesDir, { recursive: true });
+const widgetExports = exportedNames(readFileSync(join(root, 'dist', 'types', 'widget', 'index.d.ts'), 'utf8'));
+for (const [file, text] of Object.entries(frameworkTypes(manifest, widgetExports))) writeFileSync(join(typesDir, file), text);
+console.log('dist/types/frameworks: React, Vue and Svelte declarations');

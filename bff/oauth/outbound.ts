@@ -9,6 +9,8 @@ export interface OutboundOptions {
   allowInsecureHttp: boolean;
   /** Called with the duration of each outbound call (metrics). */
   observe?: (what: string, ms: number, ok: boolean) => void;
+  /** Runs each outbound call inside a span (bff/tracing.ts, LATCH_TRACING=true). */
+  trace?: <T>(what: string, run: () => Promise<T>) => Promise<T>;
 }
 
 export function requestOptions(opts: OutboundOptions) {
@@ -18,8 +20,12 @@ export function requestOptions(opts: OutboundOptions) {
   } as const;
 }
 
-/** Runs one outbound step, timing it and translating failures into coded LatchErrors. */
-export async function outbound<T>(opts: OutboundOptions, what: string, step: () => Promise<T>): Promise<T> {
+/** Runs one outbound step, timing it (and tracing it) and translating failures into coded LatchErrors. */
+export function outbound<T>(opts: OutboundOptions, what: string, step: () => Promise<T>): Promise<T> {
+  return opts.trace ? opts.trace(what, () => timed(opts, what, step)) : timed(opts, what, step);
+}
+
+async function timed<T>(opts: OutboundOptions, what: string, step: () => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
     const value = await step();

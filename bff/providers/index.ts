@@ -15,9 +15,9 @@ export function supportsPasswordGrant(provider: Provider): provider is PasswordG
   return typeof (provider as Partial<PasswordGrantProvider>).passwordGrant === 'function';
 }
 
-/** The provider LATCH_PROVIDER names: oidc (the default), oauth2 or scayle. */
-export function createProvider(config: BffConfig, observe?: OutboundOptions['observe']): Provider {
-  const outbound: OutboundOptions = { timeoutMs: config.httpTimeoutMs, allowInsecureHttp: config.allowInsecureHttp, ...(observe ? { observe } : {}) };
+/** The provider LATCH_PROVIDER names: oidc (the default), oauth2 or scayle. `hooks`: metrics and tracing of its calls. */
+export function createProvider(config: BffConfig, hooks: Pick<OutboundOptions, 'observe' | 'trace'> = {}): Provider {
+  const outbound: OutboundOptions = { timeoutMs: config.httpTimeoutMs, allowInsecureHttp: config.allowInsecureHttp, ...hooks };
   switch (config.provider) {
     case 'scayle': {
       if (!config.scayle) throw new Error('LATCH_PROVIDER=scayle without its LATCH_SCAYLE_* configuration');

@@ -5,6 +5,7 @@ import type { SessionManager } from '../session/manager.ts';
 import type { SessionRefresher } from '../session/refresh.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditHook } from '../audit.ts';
+import type { Tracing } from '../tracing.ts';
 
 /** One thing /readyz waits for besides the provider (e.g. the Redis session store). Rejects while not ready. */
 export interface ReadinessCheck {
@@ -25,4 +26,6 @@ export interface RouteDeps {
   metrics?: Metrics;
   /** Audit events (bff/audit.ts): logged, and handed to createBff's `audit` option. */
   audit?: AuditHook;
+  /** Present when LATCH_TRACING=true. */
+  tracing?: Tracing;
 }

@@ -53,7 +53,10 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
     const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes, bodyTimeoutMs: deps.config.requestTimeoutMs };
-    const forward = (token: string) => send(url, ctx.method, headers, `Bearer ${token}`, body, limits);
+    // LATCH_TRACING=true: a span of its own, whose context goes upstream as traceparent (bff/tracing.ts).
+    const forward = (token: string) => deps.tracing
+      ? deps.tracing.upstream(route.name, url, ctx.method, headers, (traced) => send(url, ctx.method, traced, `Bearer ${token}`, body, limits))
+      : send(url, ctx.method, headers, `Bearer ${token}`, body, limits);
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());

@@ -20,8 +20,8 @@ export const meets = (user: LatchUser, claim: string | null): boolean =>
  *
  * @tagname latch-gate
  * @summary Shows its default slot only to signed-in users.
- * @attr bff - The BFF's base URL, if no other Latch element or `latch.configure()` gives it.
- * @attr claim - Optional requirement(s), space-separated: `email_verified` (claim is truthy) or `org_id=acme` (claim equals, or an array claim contains, the value).
+ * @attr {string} bff - The BFF's base URL, if no other Latch element or `latch.configure()` gives it.
+ * @attr {string} claim - Optional requirement(s), space-separated: `email_verified` (claim is truthy) or `org_id=acme` (claim equals, or an array claim contains, the value).
  * @slot - Shown when signed in (and the claim requirement is met).
  * @slot anonymous - Shown when signed out, while signing in, or when the session cannot be checked.
  * @slot forbidden - Shown to signed-in users who do not meet `claim`.

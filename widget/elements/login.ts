@@ -34,14 +34,14 @@ let form: PasswordForm | 0 | undefined;
  *
  * @tagname latch-login
  * @summary Sign-in button and account menu.
- * @attr bff - The BFF's base URL. The first Latch element's `bff` (or `latch.configure({ bff })`) serves the whole page.
- * @attr mode - `redirect` (default), `popup` (a blocked popup falls back to a redirect), `password`: a username and password form, posted to the BFF (loaded on demand, from `latch-password.js` beside the bundle), or `handoff`: a popup, then the partitioned-cookie hand-off, for a BFF on another site (docs/embedding.md; loaded on demand, from `latch-handoff.js`).
- * @attr return-to - Where to come back to after signing in. Default: this page.
- * @attr login-hint - Passed to the BFF's `/login` as `login_hint`.
- * @attr organization - Passed as `organization_id`.
- * @attr connection - Passed as `connection_id`.
- * @attr prompt - `login`, `create`, `select_account` or `none`.
- * @attr lang - Language of the element's strings (else the nearest `lang`, else `<html lang>`): en built in; de, fr, es load on demand.
+ * @attr {string} bff - The BFF's base URL. The first Latch element's `bff` (or `latch.configure({ bff })`) serves the whole page.
+ * @attr {LatchLoginMode} mode - `redirect` (default), `popup` (a blocked popup falls back to a redirect), `password`: a username and password form, posted to the BFF (loaded on demand, from `latch-password.js` beside the bundle), or `handoff`: a popup, then the partitioned-cookie hand-off, for a BFF on another site (docs/embedding.md; loaded on demand, from `latch-handoff.js`).
+ * @attr {string} return-to - Where to come back to after signing in. Default: this page.
+ * @attr {string} login-hint - Passed to the BFF's `/login` as `login_hint`.
+ * @attr {string} organization - Passed as `organization_id`.
+ * @attr {string} connection - Passed as `connection_id`.
+ * @attr {'login' | 'create' | 'select_account' | 'none'} prompt - `login`, `create`, `select_account` or `none`.
+ * @attr {string} lang - Language of the element's strings (else the nearest `lang`, else `<html lang>`): en built in; de, fr, es load on demand.
  *
  * @csspart button - The sign-in, retry, and account (menu) buttons.
  * @csspart skeleton - The placeholder shown while loading.
@@ -64,11 +64,11 @@ let form: PasswordForm | 0 | undefined;
  * @cssproperty --latch-radius - Corner radius. Default 6px.
  * @cssproperty --latch-font - Font family. Default system-ui, sans-serif.
  *
- * @event latch-login - The user signed in. `detail: { user }`.
- * @event latch-logout - The user is signed out. `detail: { user }` (who was signed in).
- * @event latch-session-change - The shared session changed. `detail`: a snapshot of `latch.session`.
- * @event latch-error - A failed sign-in or BFF call. `detail: { code, source }`.
- * @event latch-expiring - The session ends soon. `detail: { expiresAt }`.
+ * @event {CustomEvent<LatchLoginDetail>} latch-login - The user signed in. `detail: { user }`.
+ * @event {CustomEvent<LatchLogoutDetail>} latch-logout - The user is signed out. `detail: { user }` (who was signed in).
+ * @event {CustomEvent<LatchSessionState>} latch-session-change - The shared session changed. `detail`: a snapshot of `latch.session`.
+ * @event {CustomEvent<LatchErrorInfo>} latch-error - A failed sign-in or BFF call. `detail: { code, source }`.
+ * @event {CustomEvent<LatchExpiringDetail>} latch-expiring - The session ends soon. `detail: { expiresAt }`.
  */
 export class LatchLoginElement extends LatchElement {
   static override styles = styles;

@@ -8,8 +8,8 @@ import { LatchElement } from './base.ts';
  *
  * @tagname latch-user
  * @summary One claim of the signed-in user, as text.
- * @attr bff - The BFF's base URL, if no other Latch element or `latch.configure()` gives it.
- * @attr field - The claim to show (default `name`): `email`, `given_name`, `org_id`...
+ * @attr {string} bff - The BFF's base URL, if no other Latch element or `latch.configure()` gives it.
+ * @attr {string} field - The claim to show (default `name`): `email`, `given_name`, `org_id`...
  * @slot - Fallback content, shown while no user is signed in or the claim is absent.
  */
 export class LatchUserElement extends LatchElement {

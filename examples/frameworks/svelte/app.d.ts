@@ -1,0 +1,2 @@
+// Latch's elements in Svelte templates.
+import type {} from 'latch/types/svelte';

@@ -1,0 +1,2 @@
+// Here so that svelte-check does not look further up for a Vite configuration (the repository's).
+export default {};
