@@ -30,7 +30,8 @@ function run(args: string[]): Promise<{ code: number | null; output: string }> {
 
 describe('docs/testing.md\'s examples (examples/testing)', toolSuiteOptions('examples/testing\'s packages', existsSync(playwright), 'npm ci --prefix examples/testing'), () => {
   it('the node:test example passes', { timeout: 120_000 }, async () => {
-    const { code, output } = await run(['--test', 'node/']);
+    // TAP on every Node (Node 22 and later default to the spec reporter even without a terminal).
+    const { code, output } = await run(['--test', '--test-reporter=tap', 'node/me.test.mjs']);
     assert.equal(code, 0, output);
     assert.match(output, /^# pass 3$/m, output);
     assert.match(output, /^# fail 0$/m, output);

@@ -42,27 +42,34 @@ export function toolSuiteOptions(tool: string, available: boolean, hint: string)
 
 const handedOut = new Set<number>();
 
+/**
+ * Ports handed out by freePort(): below Linux's ephemeral range (32768-60999), so no outgoing
+ * connection of any process (each one takes a source port from that range) can take a port between
+ * freePort() and the listen() that follows, sometimes seconds later (a provider registering the
+ * BFF's redirect URI starts first). Within it, a random pick: two test runs side by side (CI runs
+ * the suite on Node 20 and Node 24 at once) rarely want the same port, where the kernel's own
+ * choice of a free port, bind(0), hands them out in order.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+  });
+}
+
 /** A port that was free on 127.0.0.1 a moment ago, never the same one twice in this process. */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const probe = net.createServer();
-      probe.unref();
-      probe.once('error', reject);
-      probe.listen(0, LOOPBACK, () => {
-        const address = probe.address();
-        probe.close(() => {
-          if (address && typeof address === 'object') resolve(address.port);
-          else reject(new Error('freePort: no address'));
-        });
-      });
-    });
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (handedOut.has(port) || !(await probe(port))) continue;
+    handedOut.add(port);
+    return port;
   }
-  throw new Error('freePort: the OS keeps handing out ports already used by this process');
+  throw new Error(`freePort: no free port found in ${PORT_RANGE.from}-${PORT_RANGE.to}`);
 }
 
 export interface Listening {
