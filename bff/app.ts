@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { BffConfig } from './config.ts';
-import { configWarnings } from './config-warnings.ts';
+import { configWarnings } from './config/warnings.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { edge, type EdgeCheck } from './middleware/edge.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig, type BffConfig } from './config.ts';
-import { configWarnings } from './config-warnings.ts';
+import { configWarnings } from './config/warnings.ts';
 import { ConfigError } from './errors.ts';
 import { defaultWidgetDir, loadWidgetAssets } from './routes/widget-asset.ts';
 import { runServer } from './server.ts';

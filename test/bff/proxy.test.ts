@@ -3,8 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { loadConfig, type ApiRoute } from '../../bff/config.ts';
-import { ConfigError } from '../../bff/errors.ts';
+import type { ApiRoute } from '../../bff/config.ts';
 import { resolveTarget } from '../../bff/routes/proxy.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { freePort, listen, type Listening } from '../helpers/net.ts';
@@ -383,59 +382,5 @@ describe('the /api proxy', () => {
       }
       assert.equal(total, 16 * chunk.length);
     });
-  });
-});
-
-describe('LATCH_API_ROUTES', () => {
-  const base = {
-    LATCH_ISSUER: 'https://login.example.com',
-    LATCH_CLIENT_ID: 'web',
-    LATCH_CLIENT_SECRET: 'client-secret',
-    LATCH_BASE_URL: 'https://auth.example.com',
-    LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
-    LATCH_ALLOWED_ORIGINS: 'https://www.example.com',
-  };
-  const problems = (env: Record<string, string>) => {
-    try {
-      loadConfig({ ...base, ...env });
-    } catch (err) {
-      assert.ok(err instanceof ConfigError);
-      return err.problems.map((p) => p.variable);
-    }
-    return [];
-  };
-
-  it('reads the routes and their options, and asks for user routes\' scopes at sign-in', () => {
-    const config = loadConfig({
-      ...base,
-      LATCH_API_ROUTES: ' orders=https://api.example.com/orders/ , user-profile=https://profile.example.com ',
-      LATCH_API_ROUTE_ORDERS_SCOPE: 'orders:read  orders:write',
-      LATCH_API_ROUTE_USER_PROFILE_TOKEN: 'service',
-      LATCH_API_ROUTE_USER_PROFILE_SCOPE: 'profile:admin',
-      LATCH_API_ROUTE_USER_PROFILE_AUDIENCE: 'https://profile.example.com',
-      LATCH_API_TIMEOUT_MS: '5000',
-    });
-    assert.deepEqual(config.apiRoutes, [
-      { name: 'orders', upstream: 'https://api.example.com/orders', token: 'user', scope: 'orders:read orders:write' },
-      { name: 'user-profile', upstream: 'https://profile.example.com', token: 'service', scope: 'profile:admin', audience: 'https://profile.example.com' },
-    ]);
-    assert.equal(config.scopes, 'openid profile email offline_access orders:read orders:write', 'service scopes are not asked of the user');
-    assert.equal(config.apiTimeoutMs, 5000);
-    assert.deepEqual(loadConfig(base).apiRoutes, []);
-    assert.equal(loadConfig(base).apiTimeoutMs, 30_000);
-  });
-
-  it('names the variable of each bad route', () => {
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'Orders=https://api.example.com' }), ['LATCH_API_ROUTES']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'orders' }), ['LATCH_API_ROUTES']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=https://a.example.com,a=https://b.example.com' }), ['LATCH_API_ROUTES']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=http://a.example.com' }), ['LATCH_API_ROUTES'], 'http needs the loud opt-out');
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=https://a.example.com/x?k=1' }), ['LATCH_API_ROUTES']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=https://user:pw@a.example.com' }), ['LATCH_API_ROUTES']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=https://a.example.com', LATCH_API_ROUTE_A_TOKEN: 'admin' }), ['LATCH_API_ROUTE_A_TOKEN']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=https://a.example.com', LATCH_API_ROUTE_A_AUDIENCE: 'https://a.example.com' }), ['LATCH_API_ROUTE_A_AUDIENCE'], 'user routes take the audience given at sign-in');
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=https://a.example.com', LATCH_API_ROUTE_A_TOKEN: 'service', LATCH_API_ROUTE_A_AUDIENCE: 'not a uri' }), ['LATCH_API_ROUTE_A_AUDIENCE']);
-    assert.deepEqual(problems({ LATCH_API_TIMEOUT_MS: '0' }), ['LATCH_API_TIMEOUT_MS']);
-    assert.deepEqual(problems({ LATCH_API_ROUTES: 'a=http://127.0.0.1:9000', LATCH_ALLOW_INSECURE_HTTP: 'true', LATCH_BASE_URL: 'http://127.0.0.1:8787', LATCH_ISSUER: 'http://127.0.0.1:9090' }), []);
   });
 });

@@ -1,14 +1,13 @@
 /**
  * The session layer as plain functions: chunking, the manager's lifetimes and deny-list, the
- * refresher's single flight across "instances" that share a store, the rate limiter, audit hooks
- * and the new configuration variables. No HTTP, no provider.
+ * refresher's single flight across "instances" that share a store, the rate limiter and audit
+ * hooks. No HTTP, no provider. (The sessions' settings: test/bff/config/sessions.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createAudit, type AuditEvent } from '../../bff/audit.ts';
-import { loadConfig } from '../../bff/config.ts';
 import { LatchError } from '../../bff/errors.ts';
 import { FixedWindowLimiter } from '../../bff/middleware/rate-limit.ts';
 import { RefreshKeptTokens, type Provider, type RefreshResult } from '../../bff/providers/provider.ts';
@@ -397,35 +396,5 @@ describe('checkLogoutToken', () => {
   it('refuses a non-object events member and an empty sub', () => {
     assert.throws(() => checkLogoutToken({}, { ...base(), events: { [BACKCHANNEL_LOGOUT_EVENT]: [] } }));
     assert.throws(() => checkLogoutToken({}, { ...base(), sid: undefined, sub: '' }));
-  });
-});
-
-describe('configuration', () => {
-  const env = {
-    LATCH_ISSUER: 'https://op.example', LATCH_CLIENT_ID: 'c', LATCH_CLIENT_SECRET: 's', LATCH_BASE_URL: 'https://auth.example',
-    LATCH_COOKIE_SECRET: secret(), LATCH_ALLOWED_ORIGINS: 'https://www.example',
-  };
-  it('has documented defaults', () => {
-    const c = loadConfig(env);
-    assert.equal(c.sessionIdleTimeout, 1800);
-    assert.equal(c.sessionStore, 'cookie');
-    assert.equal(c.redisUrl, undefined);
-    assert.deepEqual(c.rateLimit, { max: 100, windowSeconds: 60 });
-    assert.equal(c.maxHeaderBytes, 16384);
-    assert.equal(c.maxBodyBytes, 1048576);
-    assert.deepEqual(c.trustedAudiences, []);
-  });
-  it('reads LATCH_TRUSTED_AUDIENCES as a comma-separated list', () => {
-    assert.deepEqual(loadConfig({ ...env, LATCH_TRUSTED_AUDIENCES: 'https://api.example, urn:example:reports ,' }).trustedAudiences, ['https://api.example', 'urn:example:reports']);
-  });
-  it('requires LATCH_REDIS_URL for LATCH_SESSION_STORE=redis, and never echoes the URL', () => {
-    assert.throws(() => loadConfig({ ...env, LATCH_SESSION_STORE: 'redis' }), /LATCH_REDIS_URL: is required/);
-    assert.throws(() => loadConfig({ ...env, LATCH_SESSION_STORE: 'disk' }), /LATCH_SESSION_STORE/);
-    assert.throws(
-      () => loadConfig({ ...env, LATCH_REDIS_URL: 'http://:hunter2@redis' }),
-      (err: Error) => /LATCH_REDIS_URL/.test(err.message) && !err.message.includes('hunter2'),
-    );
-    const c = loadConfig({ ...env, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_URL: 'rediss://:pw@redis.internal:6380/2' });
-    assert.equal(c.sessionStore, 'redis');
   });
 });

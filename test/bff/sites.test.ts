@@ -1,108 +1,19 @@
 /**
- * One BFF deployment, several sites (LATCH_SITES): configuration, and at the HTTP level the site a
- * request gets by its host name (redirect URI, cookies, allowed origins, post-logout target),
- * unknown hosts, trusted forwarded headers, and a path mount (`https://shop-a.test/latch`). Requests
- * are sent with node:http, as fetch cannot choose the Host header.
+ * One BFF deployment, several sites (LATCH_SITES), at the HTTP level: the site a request gets by its
+ * host name (redirect URI, cookies, allowed origins, post-logout target), unknown hosts, trusted
+ * forwarded headers, and a path mount (`https://shop-a.test/latch`). Requests are sent with
+ * node:http, as fetch cannot choose the Host header. Reading LATCH_SITES: test/bff/config/sites.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createBff } from '../../bff/app.ts';
 import { loadConfig } from '../../bff/config.ts';
-import { ConfigError } from '../../bff/errors.ts';
 import { startDevProvider, type DevProvider } from '../../dev/provider.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { listen, type Listening } from '../helpers/net.ts';
-
-const base = {
-  LATCH_ISSUER: 'https://login.example.com',
-  LATCH_CLIENT_ID: 'web',
-  LATCH_CLIENT_SECRET: 'client-secret',
-  LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'),
-};
-const SITES = [
-  { baseUrl: 'https://auth.shop-a.example', allowedOrigins: ['https://shop-a.example', 'https://www.shop-a.example'] },
-  { baseUrl: 'https://auth.campaign-b.example/', allowedOrigins: 'https://campaign-b.example', postLogoutRedirectUri: 'https://campaign-b.example/bye' },
-  { baseUrl: 'https://shop-c.example/latch/', allowedOrigins: ['https://shop-c.example'] },
-];
-
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems.map((p) => p.variable);
-  }
-  return [];
-}
-
-describe('LATCH_SITES configuration', () => {
-  it('reads the sites, each with its redirect URI; the first stands for the deployment', () => {
-    const config = loadConfig({ ...base, LATCH_SITES: JSON.stringify(SITES) });
-    assert.equal(config.hostRouting, true);
-    assert.deepEqual(config.sites.map((s) => [s.baseUrl.href, s.redirectUri, s.allowedOrigins, s.postLogoutRedirectUri]), [
-      ['https://auth.shop-a.example/', 'https://auth.shop-a.example/callback', ['https://shop-a.example', 'https://www.shop-a.example'], undefined],
-      ['https://auth.campaign-b.example/', 'https://auth.campaign-b.example/callback', ['https://campaign-b.example'], 'https://campaign-b.example/bye'],
-      ['https://shop-c.example/latch', 'https://shop-c.example/latch/callback', ['https://shop-c.example'], undefined],
-    ]);
-    assert.equal(config.baseUrl.href, 'https://auth.shop-a.example/');
-    assert.equal(config.redirectUri, 'https://auth.shop-a.example/callback');
-    assert.deepEqual(config.allowedOrigins, SITES[0]!.allowedOrigins);
-  });
-
-  it('puts LATCH_BASE_URL with LATCH_ALLOWED_ORIGINS first when both are set', () => {
-    const config = loadConfig({ ...base, LATCH_BASE_URL: 'https://auth.brand.example', LATCH_ALLOWED_ORIGINS: 'https://www.brand.example', LATCH_SITES: JSON.stringify(SITES.slice(0, 1)) });
-    assert.deepEqual(config.sites.map((s) => s.baseUrl.host), ['auth.brand.example', 'auth.shop-a.example']);
-    assert.deepEqual(config.allowedOrigins, ['https://www.brand.example']);
-    assert.deepEqual(problemsOf({ ...base, LATCH_BASE_URL: 'https://auth.brand.example', LATCH_SITES: JSON.stringify(SITES) }), ['LATCH_ALLOWED_ORIGINS']);
-  });
-
-  it('reads LATCH_SITES_FILE', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'latch-sites-'));
-    try {
-      const file = join(dir, 'sites.json');
-      await writeFile(file, JSON.stringify(SITES));
-      assert.equal(loadConfig({ ...base, LATCH_SITES_FILE: file }).sites.length, 3);
-      assert.deepEqual(problemsOf({ ...base, LATCH_SITES_FILE: join(dir, 'missing.json') }), ['LATCH_SITES_FILE']);
-      assert.deepEqual(problemsOf({ ...base, LATCH_SITES_FILE: file, LATCH_SITES: '[]' }), ['LATCH_SITES_FILE']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('names each problem', () => {
-    const sites = (...entries: unknown[]) => ({ ...base, LATCH_SITES: JSON.stringify(entries) });
-    assert.deepEqual(problemsOf({ ...base, LATCH_SITES: '{not json' }), ['LATCH_SITES']);
-    assert.deepEqual(problemsOf({ ...base, LATCH_SITES: '{"baseUrl":"https://a.example"}' }), ['LATCH_SITES']);
-    assert.deepEqual(problemsOf(sites()), ['LATCH_SITES']);
-    assert.deepEqual(problemsOf(sites({ allowedOrigins: ['https://a.example'] })), ['LATCH_SITES[0].baseUrl']);
-    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example' })), ['LATCH_SITES[0].allowedOrigins']);
-    assert.deepEqual(problemsOf(sites({ baseUrl: 'http://auth.a.example', allowedOrigins: ['https://a.example'] })), ['LATCH_SITES[0].baseUrl']);
-    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example/?x=1', allowedOrigins: ['https://a.example'] })), ['LATCH_SITES[0].baseUrl']);
-    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example/path'] })), ['LATCH_SITES[0].allowedOrigins']);
-    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example'], cookie: 'x' })), ['LATCH_SITES[0]']);
-    assert.deepEqual(problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example'], postLogoutRedirectUri: 'https://evil.example/' })), ['LATCH_SITES[0].postLogoutRedirectUri']);
-    assert.deepEqual(
-      problemsOf(sites({ baseUrl: 'https://auth.a.example', allowedOrigins: ['https://a.example'] }, { baseUrl: 'https://auth.a.example/latch', allowedOrigins: ['https://b.example'] })),
-      ['LATCH_SITES'],
-      'one site per host name',
-    );
-    assert.deepEqual(problemsOf({ ...base, LATCH_SITES: JSON.stringify(SITES), LATCH_HANDOFF: 'true' }), []);
-  });
-
-  it('without LATCH_SITES: one site from LATCH_BASE_URL, answered on any host, as before', () => {
-    const config = loadConfig({ ...base, LATCH_BASE_URL: 'https://auth.example.com', LATCH_ALLOWED_ORIGINS: 'https://www.example.com' });
-    assert.equal(config.hostRouting, false);
-    assert.equal(config.handoff, false);
-    assert.deepEqual(config.sites.map((s) => [s.baseUrl.href, s.redirectUri]), [['https://auth.example.com/', 'https://auth.example.com/callback']]);
-    assert.deepEqual(problemsOf({ ...base, LATCH_ALLOWED_ORIGINS: 'https://www.example.com' }), ['LATCH_BASE_URL']);
-  });
-});
 
 interface Answer {
   status: number;

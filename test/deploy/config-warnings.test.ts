@@ -1,6 +1,6 @@
 /**
  * Valid settings that weaken a deployment are never started silently: `configWarnings()`
- * (bff/config-warnings.ts) is the one list, and each entry of the build says it, naming the variable:
+ * (bff/config/warnings.ts) is the one list, and each entry of the build says it, naming the variable:
  * `latch-bff --check-config` prints it, the container entry (dist/bff/server.js) logs it at warn at
  * start-up, and the Lambda entry (dist/bff/lambda.js) at warn on its cold start. The entries are the
  * built bundles (`npm run build` first), each started in its own node process as it is deployed.
@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
-import { configWarnings, HEADER_LIMIT_WARNING_BYTES } from '../../bff/config-warnings.ts';
+import { configWarnings, HEADER_LIMIT_WARNING_BYTES } from '../../bff/config/warnings.ts';
 import { loadConfig } from '../../bff/config.ts';
 import { freePort } from '../helpers/net.ts';
 import { fixture } from './aws-gateway.ts';

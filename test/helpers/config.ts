@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../bff/config.ts';
+import { EnvReader } from '../../bff/config/env.ts';
 import { ConfigError } from '../../bff/errors.ts';
 
 /** A complete configuration for one https site (no provider settings). */
@@ -21,4 +22,17 @@ export function problemsOf(env: Record<string, string | undefined>): string[] {
     return err.problems.map((p) => p.variable);
   }
   return [];
+}
+
+/** The problems `read` finds through a reader over `env` (one section, or a few reads), as `VARIABLE: problem`. */
+export function readerProblems(env: Record<string, string>, read: (reader: EnvReader) => void): string[] {
+  const reader = EnvReader.of(env);
+  read(reader);
+  try {
+    reader.throwIfProblems();
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.map((p) => `${p.variable}: ${p.problem}`);
+  }
 }

@@ -1,4 +1,4 @@
-import type { BffConfig } from './config.ts';
+import type { BffConfig } from '../config.ts';
 
 /** A setting that is valid but weakens the deployment: logged at warn at every start, one line each. */
 export interface ConfigWarning {

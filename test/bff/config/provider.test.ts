@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../bff/config.ts';
-import { BASE_ENV, problemsOf } from '../../helpers/config.ts';
+import { EnvReader } from '../../../bff/config/env.ts';
+import { readProvider, SINGLE_PROVIDER, type ProviderScope } from '../../../bff/config/provider.ts';
+import { BASE_ENV, problemsOf, readerProblems } from '../../helpers/config.ts';
 import { createProvider, supportsPasswordGrant } from '../../../bff/providers/index.ts';
 import { OAuth2Provider } from '../../../bff/providers/oauth2.ts';
 import { OidcProvider } from '../../../bff/providers/oidc.ts';
@@ -140,8 +142,72 @@ describe('loadConfig: provider settings', () => {
     assert.deepEqual(problemsOf({ ...oidc, LATCH_AUTHORIZE_PARAMS: 'a b' }), ['LATCH_AUTHORIZE_PARAMS']);
   });
 
-  it('names LATCH_POST_LOGOUT_REDIRECT_URI when it lies off the allowed origins', () => {
-    assert.deepEqual(problemsOf({ ...oidc, LATCH_POST_LOGOUT_REDIRECT_URI: 'https://evil.example/' }), ['LATCH_POST_LOGOUT_REDIRECT_URI']);
-    assert.equal(loadConfig({ ...oidc, LATCH_POST_LOGOUT_REDIRECT_URI: 'https://www.example.com/bye' }).postLogoutRedirectUri, 'https://www.example.com/bye');
+  it('refuses alg none and HMAC for LATCH_ID_TOKEN_ALG (ID tokens are checked against published keys only)', () => {
+    assert.equal(loadConfig(oidc).idTokenAlg, 'RS256');
+    assert.deepEqual(problemsOf({ ...oidc, LATCH_ID_TOKEN_ALG: 'none' }), ['LATCH_ID_TOKEN_ALG']);
+    assert.deepEqual(problemsOf({ ...oidc, LATCH_ID_TOKEN_ALG: 'HS256' }), ['LATCH_ID_TOKEN_ALG']);
+    assert.deepEqual(problemsOf({ ...oidc, LATCH_ID_TOKEN_ALG: 'ES256' }), []);
+  });
+
+  it('reads LATCH_TRUSTED_AUDIENCES as a comma-separated list, none by default', () => {
+    assert.deepEqual(loadConfig(oidc).trustedAudiences, []);
+    assert.deepEqual(loadConfig({ ...oidc, LATCH_TRUSTED_AUDIENCES: 'https://api.example, urn:example:reports ,' }).trustedAudiences, ['https://api.example', 'urn:example:reports']);
+  });
+
+  it('reads LATCH_HTTP_TIMEOUT_MS from 100 to 60000, default 5000', () => {
+    assert.equal(loadConfig(oidc).httpTimeoutMs, 5000);
+    assert.equal(loadConfig({ ...oidc, LATCH_HTTP_TIMEOUT_MS: '100' }).httpTimeoutMs, 100);
+    for (const bad of ['99', '60001', '5s']) assert.deepEqual(problemsOf({ ...oidc, LATCH_HTTP_TIMEOUT_MS: bad }), ['LATCH_HTTP_TIMEOUT_MS'], bad);
+  });
+});
+
+/** The problems of reading one provider section alone, as `VARIABLE: problem`. */
+const sectionProblems = (env: Record<string, string>, scope?: ProviderScope) => readerProblems(env, (reader) => readProvider(reader, scope));
+
+describe('readProvider under a prefix (the seam for several providers)', () => {
+  const GOOGLE: ProviderScope = { prefix: 'LATCH_PROVIDER_GOOGLE_', kind: 'KIND' };
+
+  it('is the single provider under LATCH_, its kind in LATCH_PROVIDER', () => {
+    for (const env of [oidc, oauth2, scayle]) {
+      const config = loadConfig(env);
+      const section = readProvider(EnvReader.of(env), SINGLE_PROVIDER);
+      for (const [key, value] of Object.entries(section)) assert.deepEqual(value, config[key as keyof typeof config], key);
+    }
+  });
+
+  it('reads the same settings under another prefix, and nothing outside it', () => {
+    const env = EnvReader.of({
+      ...oidc, // LATCH_ISSUER, LATCH_CLIENT_ID…: another provider's, never read here
+      LATCH_PROVIDER_GOOGLE_KIND: 'oauth2',
+      LATCH_PROVIDER_GOOGLE_OAUTH2_BASE_URL: 'https://app.example.com/',
+      LATCH_PROVIDER_GOOGLE_CLIENT_ID: 'google-client',
+      LATCH_PROVIDER_GOOGLE_CLIENT_SECRET: 'google-secret',
+      LATCH_PROVIDER_GOOGLE_AUTHORIZE_PARAMS: 'hd=example.com',
+    });
+    const google = readProvider(env, GOOGLE);
+    assert.equal(env.problemCount, 0);
+    assert.equal(google.provider, 'oauth2');
+    assert.equal(google.issuer, 'https://app.example.com');
+    assert.deepEqual([google.clientId, google.serviceClientId], ['google-client', 'google-client']);
+    assert.equal(google.oauth2?.layout.token, 'https://app.example.com/o/token/');
+    assert.deepEqual(google.authorizeFixedParams, { hd: 'example.com' });
+  });
+
+  it('names every problem, and every variable its messages mention, under the prefix', () => {
+    const found = [
+      ...sectionProblems({ LATCH_PROVIDER_GOOGLE_KIND: 'saml' }, GOOGLE),
+      ...sectionProblems({ LATCH_PROVIDER_GOOGLE_KIND: 'oauth2', LATCH_PROVIDER_GOOGLE_SERVICE_CLIENT_ID: 'svc', LATCH_PROVIDER_GOOGLE_SCOPES: 'read' }, GOOGLE),
+      ...sectionProblems({ LATCH_PROVIDER_GOOGLE_SCOPES: 'email', LATCH_PROVIDER_GOOGLE_ISSUER: 'http://id.example', LATCH_PROVIDER_GOOGLE_SERVICE_CLIENT_SECRET: 's' }, GOOGLE),
+      ...sectionProblems({ LATCH_PROVIDER_GOOGLE_ISSUER: 'https://id.example', LATCH_PROVIDER_GOOGLE_AUTHORIZATION_ENDPOINT: 'https://id.example/a', LATCH_PROVIDER_GOOGLE_TOKEN_ENDPOINT: 'https://id.example/t' }, GOOGLE),
+    ];
+    const variables = new Set(found.map((line) => line.split(':')[0]!));
+    for (const name of ['KIND', 'ISSUER', 'CLIENT_ID', 'CLIENT_SECRET', 'SERVICE_CLIENT_ID', 'SERVICE_CLIENT_SECRET', 'SCOPES', 'OAUTH2_BASE_URL', 'AUTHORIZATION_ENDPOINT', 'TOKEN_ENDPOINT', 'USERINFO_ENDPOINT', 'JWKS_URI']) {
+      assert.ok(variables.has(`LATCH_PROVIDER_GOOGLE_${name}`), `${name} in:\n${found.join('\n')}`);
+    }
+    assert.ok(found.includes('LATCH_PROVIDER_GOOGLE_SCOPES: must include openid for LATCH_PROVIDER_GOOGLE_KIND=oidc (use oauth2 for plain OAuth 2.0)'), found.join('\n'));
+    // Every variable named anywhere, in a problem or inside its message, is this provider's (or the one global opt-out).
+    const mentioned = found.flatMap((line) => line.match(/\b(?:LATCH_|PORT\b)[A-Z0-9_]*/g) ?? []);
+    assert.ok(mentioned.length > variables.size, 'the messages name other variables too');
+    for (const name of mentioned) assert.ok(name.startsWith(GOOGLE.prefix) || name === 'LATCH_ALLOW_INSECURE_HTTP', `${name} in:\n${found.join('\n')}`);
   });
 });

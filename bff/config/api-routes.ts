@@ -1,0 +1,77 @@
+import type { EnvReader } from './env.ts';
+
+/** One upstream API behind the proxy: `/api/<name>/<path>` goes to `<upstream>/<path>`. */
+export interface ApiRoute {
+  /** Lower-case letters, digits and dashes; the env suffix is its upper-case form with `_` for `-`. */
+  readonly name: string;
+  /** Base URL, without a trailing slash, query or fragment. */
+  readonly upstream: string;
+  /** `user`: the signed-in user's access token (default). `service`: a client-credentials token. */
+  readonly token: 'user' | 'service';
+  /** Space-separated scopes: asked for at sign-in (user), or in the client-credentials request (service). */
+  readonly scope?: string;
+  /** Service routes: the RFC 8707 resource indicator (the API's audience) of the client-credentials request. */
+  readonly audience?: string;
+}
+
+/** The upstream APIs the proxy serves (README: "API proxy"). */
+export interface ApiRoutesSection {
+  /** LATCH_API_ROUTES: the upstream APIs the proxy serves at /api/<name>/... */
+  readonly apiRoutes: readonly ApiRoute[];
+  /** LATCH_API_TIMEOUT_MS: an upstream API call fails with 504 after this long without progress. */
+  readonly apiTimeoutMs: number;
+}
+
+const ROUTE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * The API routes section: LATCH_API_ROUTES=orders=https://api.example.com/orders,profile=https://profile.example.com/v1
+ * with optional per-route LATCH_API_ROUTE_<NAME>_TOKEN (user|service), _SCOPE and _AUDIENCE, and
+ * LATCH_API_TIMEOUT_MS. A route with a problem is left out (and the problem reported).
+ */
+export function readApiRoutes(env: EnvReader): ApiRoutesSection {
+  const routes: ApiRoute[] = [];
+  for (const item of env.list('LATCH_API_ROUTES')) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq).trim() : '';
+    const target = eq > 0 ? item.slice(eq + 1).trim() : '';
+    if (!ROUTE_NAME.test(name) || !target) {
+      env.fail('LATCH_API_ROUTES', `"${item}" must be name=https://upstream/base, the name in lower-case letters, digits and dashes`);
+      continue;
+    }
+    if (routes.some((r) => r.name === name)) {
+      env.fail('LATCH_API_ROUTES', `names "${name}" twice`);
+      continue;
+    }
+    const upstream = env.url('LATCH_API_ROUTES', target);
+    if (!upstream) continue;
+    if (upstream.search || upstream.hash || upstream.username || upstream.password || target.includes('?') || target.includes('#')) {
+      env.fail('LATCH_API_ROUTES', `"${name}" must be a base URL without query, fragment or credentials`);
+      continue;
+    }
+    const settings = readRouteSettings(env.under(`LATCH_API_ROUTE_${name.toUpperCase().replaceAll('-', '_')}_`));
+    if (settings) routes.push({ name, upstream: upstream.href.replace(/\/+$/, ''), ...settings });
+  }
+  return { apiRoutes: routes, apiTimeoutMs: env.int('LATCH_API_TIMEOUT_MS', 30_000, 100, 600_000) };
+}
+
+/** One route's LATCH_API_ROUTE_<NAME>_* (`route` reads under that prefix); undefined when one is wrong. */
+function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' | 'audience'> | undefined {
+  const token = route.choice('TOKEN', ['user', 'service'], 'user');
+  if (token === undefined) return undefined;
+  const scope = route.str('SCOPE')?.split(/\s+/).join(' ');
+  const audience = route.str('AUDIENCE');
+  if (audience !== undefined) {
+    if (token === 'user') {
+      route.fail('AUDIENCE', 'applies to service routes only: a user token carries the audience it gets at sign-in (a default at the authorization server, or LATCH_AUTHORIZE_PARAMS=audience=… / resource=…)');
+      return undefined;
+    }
+    try {
+      new URL(audience);
+    } catch {
+      route.fail('AUDIENCE', `must be an absolute URI (an RFC 8707 resource indicator), got "${audience}"`);
+      return undefined;
+    }
+  }
+  return { token, ...(scope ? { scope } : {}), ...(audience ? { audience } : {}) };
+}
