@@ -15,27 +15,23 @@
  *
  * Not in the bundle: the build writes this module as dist/latch-diagnose.js, which the session
  * imports from beside the bundle only after a call to the BFF failed without an answer. So the
- * built file imports nothing (vite.config.ts fails the build if it does): the session hands it
- * its configuration (the BFF's URL, the timeout) and the English string table, to which it adds its words (the
- * language files de, fr, es carry theirs; `latch.configure({ strings })` overrides them all).
+ * built file imports nothing (vite.config.ts fails the build if it does): it finds the session's
+ * configuration (the BFF's URL, the timeout) and the English string table in the port
+ * (../port.ts), and adds its words to that table (the language files de, fr, es carry theirs;
+ * `latch.configure({ strings })` overrides them all).
  */
-import type { en as English } from '../i18n/en.ts';
-import type { LatchConfig } from './session.ts';
+import type { LatchPort } from '../port.ts';
 
 /**
- * Ends in the session's `failed(code, 'bff')`: LATCH_ORIGIN_NOT_ALLOWED when the BFF of `config`
- * answered but refused this page's origin (said in the console too), else LATCH_UNREACHABLE.
+ * Ends in the session's `failed(code, 'bff')`: LATCH_ORIGIN_NOT_ALLOWED when the BFF answered
+ * but refused this page's origin (said in the console too), else LATCH_UNREACHABLE.
  */
-export type Diagnose = (
-  config: Required<LatchConfig>,
-  en: typeof English,
-  failed: (code: 'LATCH_ORIGIN_NOT_ALLOWED' | 'LATCH_UNREACHABLE', source: 'bff') => void,
-) => Promise<void>;
+export type Diagnose = (port: LatchPort) => Promise<void>;
 
 /** Its words in English (de, fr and es have theirs in their language files). */
 export const words = { LATCH_ORIGIN_NOT_ALLOWED: 'This site is not allowed by the sign-in service.' };
 
-const diagnose: Diagnose = async ({ bff, timeout }, en, failed) => {
+const diagnose: Diagnose = async ({ config: { bff, timeout }, en, failed }) => {
   const answered = (init: RequestInit) =>
     fetch(bff + '/healthz', { ...init, credentials: 'omit', signal: AbortSignal.timeout(timeout) }).then(
       () => true,

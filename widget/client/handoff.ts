@@ -1,7 +1,7 @@
 /**
  * The partitioned-cookie hand-off (docs/embedding.md), for a page whose BFF is on another site and
- * cannot have a host name or a path on the page's site. `<latch-login cookies="partitioned">` (or
- * `latch.login({ cookies: 'partitioned' })`) signs in through it:
+ * cannot have a host name or a path on the page's site. `<latch-login mode="handoff">` (or
+ * `latch.login({ mode: 'handoff' })`) signs in through it:
  *
  * 1. a random verifier stays in this page's memory; its S256 challenge goes to
  *    `/login?mode=popup&handoff=<challenge>` in the popup the session opened in the click;
@@ -15,34 +15,26 @@
  *
  * Not in the bundle: the build writes this module as dist/latch-handoff.js, which the session
  * imports from beside the bundle at the first such sign-in. So the built file imports nothing
- * (vite.config.ts fails the build if it does): what it needs of the session is handed to it.
+ * (vite.config.ts fails the build if it does): what it needs of the session is in the port
+ * (../port.ts).
  */
-import type { HandoffRequest, LatchPopupMessage, MeResponse } from '../../bff/contract.ts';
-import { CSRF_HEADER, request, type LatchError } from './bff.ts';
-import type { LatchConfig } from './session.ts';
+import type { HandoffRequest, MeResponse } from '../../bff/contract.ts';
+import type { LatchPort } from '../port.ts';
+import { CSRF_HEADER, type LatchError } from './bff.ts';
 
 /**
- * Runs one hand-off sign-in in `win` (null: the browser blocked the popup). `wait` is the
- * session's: the popup's message from the BFF, or undefined once it closed without one. The end is
- * the session's too: `failed(code)` (a failed sign-in, whose Retry signs in again), `failed(code, 'bff')`
- * (the BFF's answer, whose Retry asks `/me`), `apply(me, true)` (signed in, `latch-login`, the other
- * tabs told), or `refresh(true)` (closed: ask `/me`).
+ * Runs one hand-off sign-in in `win` (null: the browser blocked the popup), the popup the session
+ * opened in the click, to `url` (the BFF's `/login?...`). It ends through the port: `failed(code)`
+ * (a failed sign-in, whose Retry signs in again), `failed(code, 'bff')` (the BFF's answer, whose
+ * Retry asks `/me`), `signedIn(me)`, or `refresh(true)` (closed: ask `/me`).
  */
-export type Handoff = (
-  win: Window | null,
-  url: string,
-  config: Required<LatchConfig>,
-  wait: (win: Window) => Promise<LatchPopupMessage | undefined>,
-  failed: (code: string, source?: 'callback' | 'bff') => void,
-  apply: (me: MeResponse, fresh: boolean) => void,
-  refresh: (fresh?: boolean) => Promise<void>,
-) => Promise<void>;
+export type Handoff = (port: LatchPort, win: Window | null, url: string) => Promise<void>;
 
 /** base64url without padding. */
 const b64url = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) => {
+const handoff: Handoff = async ({ config, request, wait, failed, signedIn, refresh }, win, url) => {
   // Without a popup there is no hand-off (and a redirect would bring no cookie back to this page).
   if (!win) return failed('LATCH_POPUP_BLOCKED');
   let verifier: string;
@@ -69,7 +61,7 @@ const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) 
     );
     redeemed = true;
     // Signed in only if the browser kept the cookie and sends it: ask /me with it.
-    return apply(await request<MeResponse>(config.bff + '/me', {}, config.timeout), true);
+    return signedIn(await request<MeResponse>(config.bff + '/me', {}, config.timeout));
   } catch (e) {
     const { code, status } = e as LatchError;
     if (!(redeemed && status == 401)) return failed(code);

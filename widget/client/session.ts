@@ -11,8 +11,11 @@ import type {
   LogoutResponse,
   MeResponse,
 } from '../../bff/contract.ts';
+import { html } from 'lit';
 import { emit } from '../events.ts';
 import { en } from '../i18n/en.ts';
+import { langOf, overrides } from '../i18n/index.ts';
+import type { LatchPort } from '../port.ts';
 import { CSRF_HEADER, LatchError, request, type LatchWidgetErrorCode } from './bff.ts';
 
 /**
@@ -182,7 +185,7 @@ const fail = (e: unknown): void | Promise<void> =>
   (e as LatchError).status
     ? failed((e as LatchError).code, 'bff')
     : import(/* @vite-ignore */ './diagnose.ts').then(
-        (m) => m.default(config, en, failed),
+        (m) => m.default(port),
         () => failed('LATCH_UNREACHABLE', 'bff'),
       );
 
@@ -352,12 +355,12 @@ async function popup(url: string): Promise<void> {
 function handoff(url: string): Promise<void> {
   const win = io.open('');
   return import(/* @vite-ignore */ './handoff.ts').then(
-    (m) => m.default(win, url, config, wait, failed, apply, refresh),
+    (m) => m.default(port, win, url),
     () => failed('LATCH_UNREACHABLE'),
   );
 }
 
-/** Sign-in strategies by mode (`password` has none: its form calls `signedIn()`). */
+/** Sign-in strategies by mode (`password` has none: its form calls `port.signedIn()`). */
 const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void>>> = {
   redirect,
   popup,
@@ -365,11 +368,12 @@ const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void
 };
 
 /**
- * A sign-in that ended on this page with the BFF's answer, like `/me`'s (the password form):
- * signed in here, `latch-login` from `from`, and the other tabs told.
+ * A sign-in that ended on this page with the BFF's answer, like `/me`'s (the password form, the
+ * hand-off): signed in here, `latch-login` from `from` (else from the element that started it), and
+ * the other tabs told.
  */
-export function signedIn(me: MeResponse, from: Element): void {
-  initiator = from;
+function signedIn(me: MeResponse, from?: Element): void {
+  initiator = from ?? initiator;
   apply(me, true);
 }
 
@@ -390,6 +394,9 @@ export async function logout(from?: Element): Promise<void> {
     (e as LatchError).status == 401 ? apply(null, true) : await fail(e);
   }
 }
+
+/** What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. */
+export const port: LatchPort = { html, config, en, overrides, langOf, emit, request, wait, failed, signedIn, refresh };
 
 /** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
