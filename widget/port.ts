@@ -9,7 +9,7 @@
  */
 import type { html } from 'lit';
 import type { LatchPopupMessage, MeResponse } from '../bff/contract.ts';
-import type { request } from './client/bff.ts';
+import type { LatchError, request } from './client/bff.ts';
 import type { LatchConfig, LatchErrorInfo } from './client/session.ts';
 import type { emit } from './events.ts';
 import type { en } from './i18n/en.ts';
@@ -37,6 +37,12 @@ export interface LatchPort {
    * signs in again; `bff` for a failed call to the BFF, whose Retry asks `/me`.
    */
   failed(code: string, source?: LatchErrorInfo['source']): void;
+  /**
+   * Ends in the error state for a failed call to the BFF (source `bff`), through the diagnosis
+   * (client/diagnose.ts) when the failure is the deployment's: no answer, or
+   * LATCH_THIRD_PARTY_COOKIES_BLOCKED (whose `message` goes to the console).
+   */
+  fail(e: LatchError): void | Promise<void>;
   /**
    * A sign-in that ended on this page with the BFF's answer, like `/me`'s: signed in here,
    * `latch-login` from `from` (else from the element that started it), and the other tabs told.

@@ -20,13 +20,13 @@
  */
 import type { HandoffRequest, MeResponse } from '../../bff/contract.ts';
 import type { LatchPort } from '../port.ts';
-import { CSRF_HEADER, type LatchError } from './bff.ts';
+import { CSRF_HEADER, LatchError } from './bff.ts';
 
 /**
  * Runs one hand-off sign-in in `win` (null: the browser blocked the popup), the popup the session
  * opened in the click, to `url` (the BFF's `/login?...`). It ends through the port: `failed(code)`
- * (a failed sign-in, whose Retry signs in again), `failed(code, 'bff')` (the BFF's answer, whose
- * Retry asks `/me`), `signedIn(me)`, or `refresh(true)` (closed: ask `/me`).
+ * (a failed sign-in, whose Retry signs in again), `fail(error)` (the BFF's answer, whose Retry asks
+ * `/me`), `signedIn(me)`, or `refresh(true)` (closed: ask `/me`).
  */
 export type Handoff = (port: LatchPort, win: Window | null, url: string) => Promise<void>;
 
@@ -34,7 +34,7 @@ export type Handoff = (port: LatchPort, win: Window | null, url: string) => Prom
 const b64url = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-const handoff: Handoff = async ({ config, request, wait, failed, signedIn, refresh }, win, url) => {
+const handoff: Handoff = async ({ config, request, wait, failed, fail, signedIn, refresh }, win, url) => {
   // Without a popup there is no hand-off (and a redirect would bring no cookie back to this page).
   if (!win) return failed('LATCH_POPUP_BLOCKED');
   let verifier: string;
@@ -66,9 +66,15 @@ const handoff: Handoff = async ({ config, request, wait, failed, signedIn, refre
     const { code, status } = e as LatchError;
     if (!(redeemed && status == 401)) return failed(code);
     // The BFF set the cookie, and the browser does not send it back even in this site's partition:
-    // the BFF's answer (source 'bff', as docs/widget.md says), whose Retry asks /me, not a new popup.
-    console.error('latch: signed in, but this browser refused the partitioned session cookie (Partitioned; SameSite=None; Secure), so this page cannot use the session. See docs/embedding.md.');
-    failed('LATCH_THIRD_PARTY_COOKIES_BLOCKED', 'bff');
+    // the BFF's answer (source 'bff', as docs/widget.md says), whose Retry asks /me, not a new popup;
+    // the diagnosis says this message in the console.
+    return fail(
+      new LatchError(
+        'LATCH_THIRD_PARTY_COOKIES_BLOCKED',
+        status,
+        'signed in, but this browser refused the partitioned session cookie (Partitioned; SameSite=None; Secure), so this page cannot use the session. See docs/embedding.md.',
+      ),
+    );
   }
 };
 

@@ -176,17 +176,20 @@ const failed = (code: string, source: LatchErrorInfo['source'] = 'callback'): vo
   set({ status: 'error', error: { code, source } });
 
 /**
- * A failed call to the BFF. One that got no answer at all (LATCH_UNREACHABLE, no status) may be the
- * BFF refusing this page's origin, which the browser hides: ./diagnose.ts (in the build,
- * dist/latch-diagnose.js beside the bundle, loaded now) tells that apart from an outage and ends
- * in `failed()` with LATCH_ORIGIN_NOT_ALLOWED or LATCH_UNREACHABLE (as does failing to load it).
+ * A failed call to the BFF: the error state, whose Retry asks `/me`. Two failures are the
+ * deployment's, which only its owner can fix: a call that got no answer at all (no status: the BFF
+ * down, or refusing this page's origin, which the browser hides) and
+ * LATCH_THIRD_PARTY_COOKIES_BLOCKED (signed in, but the browser keeps the BFF's cookie from this
+ * page). ./diagnose.ts (in the build, dist/latch-diagnose.js beside the bundle, loaded now) says
+ * which, with the fix in the console, and brings their English words; failing to load it leaves
+ * the code as it is.
  */
-const fail = (e: unknown): void | Promise<void> =>
-  (e as LatchError).status
-    ? failed((e as LatchError).code, 'bff')
+const fail = (e: LatchError): void | Promise<void> =>
+  e.status && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
+    ? failed(e.code, 'bff')
     : import(/* @vite-ignore */ './diagnose.ts').then(
-        (m) => m.default(port),
-        () => failed('LATCH_UNREACHABLE', 'bff'),
+        (m) => m.default(port, e),
+        () => failed(e.code, 'bff'),
       );
 
 /**
@@ -210,12 +213,7 @@ export function refresh(fresh?: boolean): Promise<void> {
   return (inflight ??= request<MeResponse>(config.bff + '/me' + (proof ? '?proof=' + proof : ''), {}, config.timeout)
     .then(
       (me) => apply(me, fresh),
-      (e: LatchError) =>
-        e.code == 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
-          ? (console.error('latch: ' + e.message), fail(e))
-          : e.status == 401
-            ? apply(null)
-            : fail(e),
+      (e: LatchError) => (e.status == 401 && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED' ? apply(null) : fail(e)),
     )
     .finally(() => (inflight = proof = undefined)));
 }
@@ -391,12 +389,12 @@ export async function logout(from?: Element): Promise<void> {
     if (logoutUrl) io.go(logoutUrl);
   } catch (e) {
     // 401: there was no session left to end.
-    (e as LatchError).status == 401 ? apply(null, true) : await fail(e);
+    (e as LatchError).status == 401 ? apply(null, true) : await fail(e as LatchError);
   }
 }
 
 /** What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. */
-export const port: LatchPort = { html, config, en, overrides, langOf, emit, request, wait, failed, signedIn, refresh };
+export const port: LatchPort = { html, config, en, overrides, langOf, emit, request, wait, failed, fail, signedIn, refresh };
 
 /** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
