@@ -7,13 +7,13 @@ const loaded: Record<string, unknown> = {};
 const loading: Record<string, Promise<void>> = {};
 
 /**
- * The default export of chunk `name`, once `load` has loaded it; `fallback` if it could not be
- * loaded. Undefined while it loads (one load, however many ask); `ready` runs once it has.
+ * The default export of chunk `name` once `load` has loaded it, null if it could not be loaded;
+ * undefined while it loads (one load, however many ask), and `ready` runs once it has.
  */
-export function lazy<T>(name: string, load: () => Promise<{ default: T }>, fallback: T, ready: () => void): T | undefined {
-  if (name in loaded) return loaded[name] as T;
+export function lazy<T>(name: string, load: () => Promise<{ default: T }>, ready: () => void): T | null | undefined {
+  if (name in loaded) return loaded[name] as T | null;
   void (loading[name] ??= load().then(
     (m) => void (loaded[name] = m.default),
-    () => void (loaded[name] = fallback),
+    () => void (loaded[name] = null),
   )).then(ready);
 }

@@ -4,14 +4,16 @@
  * of its own (dist/latch-password.js, ...) that the bundle imports from beside itself on demand,
  * and that file must import nothing (vite.config.ts fails the build if it does): a chunk that
  * imported latch.js would be a second Lit and a second session under a classic script. So each
- * chunk's default export takes this one object, `port`, first, and finds there all it uses of
- * the bundle. The language chunks (latch-de.js, ...) are data and take nothing.
+ * chunk's default export takes this one object, `port`, first, and finds there what must be the
+ * bundle's own: its one Lit, its one session, its string tables. Plain functions (`emit`,
+ * `request`, `langOf`, the popup's `wait`) a chunk imports from their source like any module,
+ * and the build copies them into it; the main bundle does not pay for their names. The language
+ * chunks (latch-de.js, ...) are data and take nothing.
  */
 import type { html } from 'lit';
-import type { LatchPopupMessage, MeResponse } from '../bff/contract.ts';
-import type { LatchError, request } from './client/bff.ts';
+import type { MeResponse } from '../bff/contract.ts';
+import type { LatchError } from './client/bff.ts';
 import type { LatchConfig, LatchErrorInfo } from './client/session.ts';
-import type { emit } from './events.ts';
 import type { en } from './i18n/en.ts';
 import type { LatchStringOverrides } from './i18n/index.ts';
 
@@ -24,14 +26,6 @@ export interface LatchPort {
   en: typeof en;
   /** `latch.configure({ strings })`'s overrides, by language. */
   overrides: LatchStringOverrides;
-  /** The language that applies to an element (its nearest `lang`, else `<html lang>`), as the bundle's strings find it. */
-  langOf(el: Element): string;
-  /** The widget's one way to send an event (../events.ts). */
-  emit: typeof emit;
-  /** JSON from the BFF, or a LatchError (./client/bff.ts). */
-  request: typeof request;
-  /** The popup's message from the BFF, or undefined once it closed without one. */
-  wait(win: Window): Promise<LatchPopupMessage | undefined>;
   /**
    * Ends a sign-in in the error state: `callback` (the default) for a failed sign-in, whose Retry
    * signs in again; `bff` for a failed call to the BFF, whose Retry asks `/me`.

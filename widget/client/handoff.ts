@@ -20,7 +20,8 @@
  */
 import type { HandoffRequest, MeResponse } from '../../bff/contract.ts';
 import type { LatchPort } from '../port.ts';
-import { CSRF_HEADER, LatchError } from './bff.ts';
+import { CSRF_HEADER, LatchError, request } from './bff.ts';
+import { wait } from './popup.ts';
 
 /**
  * Runs one hand-off sign-in in `win` (null: the browser blocked the popup), the popup the session
@@ -34,7 +35,7 @@ export type Handoff = (port: LatchPort, win: Window | null, url: string) => Prom
 const b64url = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-const handoff: Handoff = async ({ config, request, wait, failed, fail, signedIn, refresh }, win, url) => {
+const handoff: Handoff = async ({ config, failed, fail, signedIn, refresh }, win, url) => {
   // Without a popup there is no hand-off (and a redirect would bring no cookie back to this page).
   if (!win) return failed('LATCH_POPUP_BLOCKED');
   let verifier: string;
@@ -47,7 +48,7 @@ const handoff: Handoff = async ({ config, request, wait, failed, fail, signedIn,
     win.close();
     return failed('LATCH_INSECURE_CONTEXT');
   }
-  const msg = await wait(win);
+  const msg = await wait(win, config.bff);
   if (msg && !msg.ok) return failed(msg.error || 'server_error');
   // Closed without a code: ask /me, which finds a session only if an earlier hand-off left one.
   if (!msg?.code) return refresh(true);

@@ -6,7 +6,6 @@
  * tab becomes visible again, and the timers ahead of the session's end.
  */
 import type {
-  LatchPopupMessage,
   LatchUser,
   LogoutResponse,
   MeResponse,
@@ -14,9 +13,10 @@ import type {
 import { html } from 'lit';
 import { emit } from '../events.ts';
 import { en } from '../i18n/en.ts';
-import { langOf, overrides } from '../i18n/index.ts';
+import { overrides } from '../i18n/index.ts';
 import type { LatchPort } from '../port.ts';
 import { CSRF_HEADER, LatchError, request, type LatchWidgetErrorCode } from './bff.ts';
+import { wait } from './popup.ts';
 
 /**
  * The session's explicit states. `loading` only until the first answer from
@@ -314,31 +314,11 @@ function redirect(url: string): void {
   io.go(url);
 }
 
-/**
- * The popup's message, accepted only from the BFF's origin and from this popup;
- * undefined once the popup has closed without one.
- */
-const wait = (win: Window): Promise<LatchPopupMessage | undefined> =>
-  new Promise((done) => {
-    const origin = new URL(config.bff).origin;
-    const onMessage = (e: MessageEvent) => {
-      if (e.origin == origin && e.source == win && e.data?.type == 'latch:login') end(e.data);
-    };
-    // Closed: give a message posted just before closing the time to arrive.
-    const poll = setInterval(() => win.closed && setTimeout(end, 100), 400);
-    const end = (m?: LatchPopupMessage) => {
-      removeEventListener('message', onMessage);
-      clearInterval(poll);
-      done(m);
-    };
-    addEventListener('message', onMessage);
-  });
-
 /** Popup sign-in. */
 async function popup(url: string): Promise<void> {
   const win = io.open(url + '&mode=popup');
   if (!win) return redirect(url);
-  const msg = await wait(win);
+  const msg = await wait(win, config.bff);
   if (msg && !msg.ok) return failed(msg.error || 'server_error');
   // Signed in, or the popup was closed: ask /me either way (with the proof, if any).
   proof = msg?.proof;
@@ -394,7 +374,7 @@ export async function logout(from?: Element): Promise<void> {
 }
 
 /** What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. */
-export const port: LatchPort = { html, config, en, overrides, langOf, emit, request, wait, failed, fail, signedIn, refresh };
+export const port: LatchPort = { html, config, en, overrides, failed, fail, signedIn, refresh };
 
 /** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {

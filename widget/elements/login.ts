@@ -173,12 +173,7 @@ export class LatchLoginElement extends LatchElement {
    * the "Sign in" button if it cannot be loaded.
    */
   private _passwordForm(t: LatchStrings): TemplateResult {
-    const form = lazy<PasswordForm | null>(
-      'password',
-      () => import(/* @vite-ignore */ './password.ts'),
-      null,
-      () => this.requestUpdate(),
-    );
+    const form = lazy<PasswordForm>('password', () => import(/* @vite-ignore */ './password.ts'), () => this.requestUpdate());
     return form === undefined ? this._skeleton(t) : form ? form(port, this, t) : this._signIn(t);
   }
 

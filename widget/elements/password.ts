@@ -6,9 +6,9 @@
  * Not in the bundle: the build writes this module as dist/latch-password.js, which
  * `<latch-login>` imports from beside the bundle the first time an element has
  * mode="password". So the built file imports nothing (vite.config.ts fails the build if it
- * does): it carries its own words and constants, and finds what it needs of the bundle (Lit's
- * `html`, the session's config and its sign-in, the string overrides, `emit`) in the port
- * (../port.ts).
+ * does): it carries its own words and constants (and copies of `emit` and `langOf`), and finds
+ * what must be the bundle's own (Lit's `html`, the session's config and its sign-in, the string
+ * overrides) in the port (../port.ts).
  */
 import type { TemplateResult } from 'lit';
 import type { ErrorBody, MeResponse } from '../../bff/contract.ts';
@@ -17,6 +17,8 @@ import { password as de } from '../i18n/de.ts';
 import { password as en, type LatchPasswordStrings, type LatchStrings } from '../i18n/en.ts';
 import { password as es } from '../i18n/es.ts';
 import { password as fr } from '../i18n/fr.ts';
+import { emit } from '../events.ts';
+import { langOf } from '../i18n/index.ts';
 import type { LatchPort } from '../port.ts';
 
 /** What `<latch-login>` is to the form: its host, re-rendered through Lit. */
@@ -103,7 +105,7 @@ function duration(seconds: number, lang: string): string {
   }
 }
 
-const form: PasswordForm = ({ html, config, overrides, langOf, emit, signedIn }, host, t) => {
+const form: PasswordForm = ({ html, config, overrides, signedIn }, host, t) => {
   // The form's words in the order of the bundle's own: the language's override, its table,
   // the English override, English.
   const lang = langOf(host);

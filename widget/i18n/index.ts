@@ -32,9 +32,9 @@ export const langOf = (el: Element): string =>
 
 /**
  * The strings for `lang`, or undefined while its chunk loads; `ready` runs when
- * it has. A chunk that fails to load leaves English in place.
+ * it has. A chunk that fails to load (null) leaves English in place.
  */
 export function strings(lang: string, ready: () => void): LatchStrings | undefined {
-  const table = CHUNKS.test(lang) ? lazy(lang, () => chunk(lang), {}, ready) : {};
-  return table && ({ ...en, ...overrides.en, ...table, ...overrides[lang] } as LatchStrings);
+  const table = CHUNKS.test(lang) ? lazy(lang, () => chunk(lang), ready) : null;
+  if (table !== undefined) return { ...en, ...overrides.en, ...table, ...overrides[lang] } as LatchStrings;
 }
