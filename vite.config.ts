@@ -6,7 +6,8 @@
  * for that language; the password form (dist/latch-password.js), imported the
  * same way only when an element has mode="password"; and the partitioned
  * hand-off (dist/latch-handoff.js), only for a sign-in with mode="handoff"; and the diagnosis
- * of a call to the BFF that got no answer (dist/latch-diagnose.js), only after one did.
+ * of the deployment's failures (dist/latch-diagnose.js), only after a call to the BFF got no
+ * answer or LATCH_THIRD_PARTY_COOKIES_BLOCKED.
  * dist/ is shared with the BFF's build, so it is never emptied here.
  */
 import { readFileSync } from 'node:fs';

@@ -373,7 +373,10 @@ export async function logout(from?: Element): Promise<void> {
   }
 }
 
-/** What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. */
+/**
+ * What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. Lit's
+ * `html` is imported here only to be handed over (the session itself renders nothing).
+ */
 export const port: LatchPort = { html, config, en, overrides, failed, fail, signedIn, refresh };
 
 /** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
