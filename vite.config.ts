@@ -5,8 +5,9 @@
  * -es), imported by both builds from beside themselves only when a page asks
  * for that language; the password form (dist/latch-password.js), imported the
  * same way only when an element has mode="password"; and the partitioned
- * hand-off (dist/latch-handoff.js), only for a sign-in with cookies="partitioned"; and the diagnosis
- * of a call to the BFF that got no answer (dist/latch-diagnose.js), only after one did.
+ * hand-off (dist/latch-handoff.js), only for a sign-in with mode="handoff"; and the diagnosis
+ * of the deployment's failures (dist/latch-diagnose.js), only after a call to the BFF got no
+ * answer or LATCH_THIRD_PARTY_COOKIES_BLOCKED.
  * dist/ is shared with the BFF's build, so it is never emptied here.
  */
 import { readFileSync } from 'node:fs';
@@ -59,13 +60,14 @@ interface LazyChunk {
 }
 
 /**
- * The password form (dist/latch-password.js, for mode="password") and the partitioned hand-off
- * (dist/latch-handoff.js, for cookies="partitioned") are separate files too. The importer's
- * `import('./password.ts')` becomes `import('./latch-password.js')`, left to the browser (resolved
- * beside the script, like a language); the entry is built on its own into that file. It must
- * import nothing: the bundle hands it what it needs (Lit's `html`, the session's hooks), so that it
- * shares the bundle's one Lit and one session (a chunk importing latch.js would be a second copy
- * under a classic script).
+ * The password form (dist/latch-password.js, for mode="password"), the partitioned hand-off
+ * (dist/latch-handoff.js, for mode="handoff") and the diagnosis (dist/latch-diagnose.js) are
+ * separate files too. The importer's `import('./password.ts')` becomes
+ * `import('./latch-password.js')`, left to the browser (resolved beside the script, like a
+ * language); the entry is built on its own into that file. It must import nothing: the bundle hands
+ * it the port (widget/port.ts: Lit's `html`, the session's config and hooks...), so that it shares
+ * the bundle's one Lit and one session (a chunk importing latch.js would be a second copy under a
+ * classic script).
  */
 function lazyChunk({ file, entry, importer, specifier }: LazyChunk): Plugin {
   const target = `./${file}`;

@@ -128,7 +128,7 @@ describe('the diagnosis in the built files', () => {
     if (!res.ok) throw new Error(`${path}: ${res.status} (run npm run build:widget first)`);
     return res.text();
   };
-  const MARKS = ['LATCH_ALLOWED_ORIGINS', 'no-cors', 'This site is not allowed by the sign-in service.'];
+  const MARKS = ['LATCH_ALLOWED_ORIGINS', 'no-cors', 'This site is not allowed by the sign-in service.', 'Only the site owner can fix this.'];
   for (const name of ['latch.iife.js', 'latch.js']) {
     it(`is not in dist/${name}, which imports ./latch-diagnose.js`, async () => {
       const bundle = await text(`/dist/${name}`);

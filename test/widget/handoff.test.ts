@@ -5,6 +5,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { ErrorBody, HandoffRequest, LatchPopupMessage, LatchUser, MeResponse } from '../../bff/contract.ts';
 import { io, state } from '../../widget/client/session.ts';
+import { words } from '../../widget/client/diagnose.ts';
 import { en } from '../../widget/i18n/en.ts';
 import { $, ADA, mount, navigations, record, rendered, reset, settle, until } from './fake-bff.ts';
 
@@ -107,13 +108,14 @@ describe('blocked third-party cookies: the callback\'s proof', () => {
     expect(String(errors.calls[0]![0])).to.equal(`latch: ${BLOCKED_WORDS}`);
     // Not "Sign in", nor "Sign-in failed. Please try again." (a retry cannot help): what is wrong and who
     // can fix it, in every language the widget ships.
-    expect($(el, '[part=error]')!.textContent).to.equal(en.LATCH_THIRD_PARTY_COOKIES_BLOCKED);
-    expect(en.LATCH_THIRD_PARTY_COOKIES_BLOCKED).to.match(/browser/).and.match(/owner/).and.not.equal(en.error);
+    // (Its English words come with the diagnosis, latch-diagnose.js, like LATCH_ORIGIN_NOT_ALLOWED's.)
+    expect($(el, '[part=error]')!.textContent).to.equal(words.LATCH_THIRD_PARTY_COOKIES_BLOCKED);
+    expect(words.LATCH_THIRD_PARTY_COOKIES_BLOCKED).to.match(/browser/).and.match(/owner/).and.not.equal(en.error);
     for (const lang of ['de', 'fr', 'es']) {
-      const words = ((await import(`../../widget/i18n/${lang}.ts`)) as { default: Record<string, string> }).default['LATCH_THIRD_PARTY_COOKIES_BLOCKED'];
-      expect(words, lang).to.be.a('string').and.not.equal(en.LATCH_THIRD_PARTY_COOKIES_BLOCKED);
+      const translated = ((await import(`../../widget/i18n/${lang}.ts`)) as { default: Record<string, string> }).default['LATCH_THIRD_PARTY_COOKIES_BLOCKED'];
+      expect(translated, lang).to.be.a('string').and.not.equal(words.LATCH_THIRD_PARTY_COOKIES_BLOCKED);
       el.lang = lang;
-      await until(() => $(el, '[part=error]')?.textContent == words, `${lang} words`);
+      await until(() => $(el, '[part=error]')?.textContent == translated, `${lang} words`);
     }
     el.lang = 'en';
     await rendered();

@@ -1,7 +1,7 @@
 /**
  * The partitioned-cookie hand-off (docs/embedding.md), for a page whose BFF is on another site and
- * cannot have a host name or a path on the page's site. `<latch-login cookies="partitioned">` (or
- * `latch.login({ cookies: 'partitioned' })`) signs in through it:
+ * cannot have a host name or a path on the page's site. `<latch-login mode="handoff">` (or
+ * `latch.login({ mode: 'handoff' })`) signs in through it:
  *
  * 1. a random verifier stays in this page's memory; its S256 challenge goes to
  *    `/login?mode=popup&handoff=<challenge>` in the popup the session opened in the click;
@@ -15,34 +15,27 @@
  *
  * Not in the bundle: the build writes this module as dist/latch-handoff.js, which the session
  * imports from beside the bundle at the first such sign-in. So the built file imports nothing
- * (vite.config.ts fails the build if it does): what it needs of the session is handed to it.
+ * (vite.config.ts fails the build if it does): what it needs of the session is in the port
+ * (../port.ts).
  */
-import type { HandoffRequest, LatchPopupMessage, MeResponse } from '../../bff/contract.ts';
-import { CSRF_HEADER, request, type LatchError } from './bff.ts';
-import type { LatchConfig } from './session.ts';
+import type { HandoffRequest, MeResponse } from '../../bff/contract.ts';
+import type { LatchPort } from '../port.ts';
+import { CSRF_HEADER, LatchError, request } from './bff.ts';
+import { wait } from './popup.ts';
 
 /**
- * Runs one hand-off sign-in in `win` (null: the browser blocked the popup). `wait` is the
- * session's: the popup's message from the BFF, or undefined once it closed without one. The end is
- * the session's too: `failed(code)` (a failed sign-in, whose Retry signs in again), `failed(code, 'bff')`
- * (the BFF's answer, whose Retry asks `/me`), `apply(me, true)` (signed in, `latch-login`, the other
- * tabs told), or `refresh(true)` (closed: ask `/me`).
+ * Runs one hand-off sign-in in `win` (null: the browser blocked the popup), the popup the session
+ * opened in the click, to `url` (the BFF's `/login?...`). It ends through the port: `failed(code)`
+ * (a failed sign-in, whose Retry signs in again), `fail(error)` (the BFF's answer, whose Retry asks
+ * `/me`), `signedIn(me)`, or `refresh(true)` (closed: ask `/me`).
  */
-export type Handoff = (
-  win: Window | null,
-  url: string,
-  config: Required<LatchConfig>,
-  wait: (win: Window) => Promise<LatchPopupMessage | undefined>,
-  failed: (code: string, source?: 'callback' | 'bff') => void,
-  apply: (me: MeResponse, fresh: boolean) => void,
-  refresh: (fresh?: boolean) => Promise<void>,
-) => Promise<void>;
+export type Handoff = (port: LatchPort, win: Window | null, url: string) => Promise<void>;
 
 /** base64url without padding. */
 const b64url = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) => {
+const handoff: Handoff = async ({ config, failed, fail, signedIn, refresh }, win, url) => {
   // Without a popup there is no hand-off (and a redirect would bring no cookie back to this page).
   if (!win) return failed('LATCH_POPUP_BLOCKED');
   let verifier: string;
@@ -55,7 +48,7 @@ const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) 
     win.close();
     return failed('LATCH_INSECURE_CONTEXT');
   }
-  const msg = await wait(win);
+  const msg = await wait(win, config.bff);
   if (msg && !msg.ok) return failed(msg.error || 'server_error');
   // Closed without a code: ask /me, which finds a session only if an earlier hand-off left one.
   if (!msg?.code) return refresh(true);
@@ -69,14 +62,20 @@ const handoff: Handoff = async (win, url, config, wait, failed, apply, refresh) 
     );
     redeemed = true;
     // Signed in only if the browser kept the cookie and sends it: ask /me with it.
-    return apply(await request<MeResponse>(config.bff + '/me', {}, config.timeout), true);
+    return signedIn(await request<MeResponse>(config.bff + '/me', {}, config.timeout));
   } catch (e) {
     const { code, status } = e as LatchError;
     if (!(redeemed && status == 401)) return failed(code);
     // The BFF set the cookie, and the browser does not send it back even in this site's partition:
-    // the BFF's answer (source 'bff', as docs/widget.md says), whose Retry asks /me, not a new popup.
-    console.error('latch: signed in, but this browser refused the partitioned session cookie (Partitioned; SameSite=None; Secure), so this page cannot use the session. See docs/embedding.md.');
-    failed('LATCH_THIRD_PARTY_COOKIES_BLOCKED', 'bff');
+    // the BFF's answer (source 'bff', as docs/widget.md says), whose Retry asks /me, not a new popup;
+    // the diagnosis says this message in the console.
+    return fail(
+      new LatchError(
+        'LATCH_THIRD_PARTY_COOKIES_BLOCKED',
+        status,
+        'signed in, but this browser refused the partitioned session cookie (Partitioned; SameSite=None; Secure), so this page cannot use the session. See docs/embedding.md.',
+      ),
+    );
   }
 };
 

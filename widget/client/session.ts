@@ -6,14 +6,17 @@
  * tab becomes visible again, and the timers ahead of the session's end.
  */
 import type {
-  LatchPopupMessage,
   LatchUser,
   LogoutResponse,
   MeResponse,
 } from '../../bff/contract.ts';
+import { html } from 'lit';
 import { emit } from '../events.ts';
 import { en } from '../i18n/en.ts';
+import { overrides } from '../i18n/index.ts';
+import type { LatchPort } from '../port.ts';
 import { CSRF_HEADER, LatchError, request, type LatchWidgetErrorCode } from './bff.ts';
+import { wait } from './popup.ts';
 
 /**
  * The session's explicit states. `loading` only until the first answer from
@@ -173,17 +176,20 @@ const failed = (code: string, source: LatchErrorInfo['source'] = 'callback'): vo
   set({ status: 'error', error: { code, source } });
 
 /**
- * A failed call to the BFF. One that got no answer at all (LATCH_UNREACHABLE, no status) may be the
- * BFF refusing this page's origin, which the browser hides: ./diagnose.ts (in the build,
- * dist/latch-diagnose.js beside the bundle, loaded now) tells that apart from an outage and ends
- * in `failed()` with LATCH_ORIGIN_NOT_ALLOWED or LATCH_UNREACHABLE (as does failing to load it).
+ * A failed call to the BFF: the error state, whose Retry asks `/me`. Two failures are the
+ * deployment's, which only its owner can fix: a call that got no answer at all (no status: the BFF
+ * down, or refusing this page's origin, which the browser hides) and
+ * LATCH_THIRD_PARTY_COOKIES_BLOCKED (signed in, but the browser keeps the BFF's cookie from this
+ * page). ./diagnose.ts (in the build, dist/latch-diagnose.js beside the bundle, loaded now) says
+ * which, with the fix in the console, and brings their English words; failing to load it leaves
+ * the code as it is.
  */
-const fail = (e: unknown): void | Promise<void> =>
-  (e as LatchError).status
-    ? failed((e as LatchError).code, 'bff')
+const fail = (e: LatchError): void | Promise<void> =>
+  e.status && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
+    ? failed(e.code, 'bff')
     : import(/* @vite-ignore */ './diagnose.ts').then(
-        (m) => m.default(config, en, failed),
-        () => failed('LATCH_UNREACHABLE', 'bff'),
+        (m) => m.default(port, e),
+        () => failed(e.code, 'bff'),
       );
 
 /**
@@ -207,12 +213,7 @@ export function refresh(fresh?: boolean): Promise<void> {
   return (inflight ??= request<MeResponse>(config.bff + '/me' + (proof ? '?proof=' + proof : ''), {}, config.timeout)
     .then(
       (me) => apply(me, fresh),
-      (e: LatchError) =>
-        e.code == 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
-          ? (console.error('latch: ' + e.message), fail(e))
-          : e.status == 401
-            ? apply(null)
-            : fail(e),
+      (e: LatchError) => (e.status == 401 && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED' ? apply(null) : fail(e)),
     )
     .finally(() => (inflight = proof = undefined)));
 }
@@ -313,31 +314,11 @@ function redirect(url: string): void {
   io.go(url);
 }
 
-/**
- * The popup's message, accepted only from the BFF's origin and from this popup;
- * undefined once the popup has closed without one.
- */
-const wait = (win: Window): Promise<LatchPopupMessage | undefined> =>
-  new Promise((done) => {
-    const origin = new URL(config.bff).origin;
-    const onMessage = (e: MessageEvent) => {
-      if (e.origin == origin && e.source == win && e.data?.type == 'latch:login') end(e.data);
-    };
-    // Closed: give a message posted just before closing the time to arrive.
-    const poll = setInterval(() => win.closed && setTimeout(end, 100), 400);
-    const end = (m?: LatchPopupMessage) => {
-      removeEventListener('message', onMessage);
-      clearInterval(poll);
-      done(m);
-    };
-    addEventListener('message', onMessage);
-  });
-
 /** Popup sign-in. */
 async function popup(url: string): Promise<void> {
   const win = io.open(url + '&mode=popup');
   if (!win) return redirect(url);
-  const msg = await wait(win);
+  const msg = await wait(win, config.bff);
   if (msg && !msg.ok) return failed(msg.error || 'server_error');
   // Signed in, or the popup was closed: ask /me either way (with the proof, if any).
   proof = msg?.proof;
@@ -352,12 +333,12 @@ async function popup(url: string): Promise<void> {
 function handoff(url: string): Promise<void> {
   const win = io.open('');
   return import(/* @vite-ignore */ './handoff.ts').then(
-    (m) => m.default(win, url, config, wait, failed, apply, refresh),
+    (m) => m.default(port, win, url),
     () => failed('LATCH_UNREACHABLE'),
   );
 }
 
-/** Sign-in strategies by mode (`password` has none: its form calls `signedIn()`). */
+/** Sign-in strategies by mode (`password` has none: its form calls `port.signedIn()`). */
 const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void>>> = {
   redirect,
   popup,
@@ -365,11 +346,12 @@ const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void
 };
 
 /**
- * A sign-in that ended on this page with the BFF's answer, like `/me`'s (the password form):
- * signed in here, `latch-login` from `from`, and the other tabs told.
+ * A sign-in that ended on this page with the BFF's answer, like `/me`'s (the password form, the
+ * hand-off): signed in here, `latch-login` from `from` (else from the element that started it), and
+ * the other tabs told.
  */
-export function signedIn(me: MeResponse, from: Element): void {
-  initiator = from;
+function signedIn(me: MeResponse, from?: Element): void {
+  initiator = from ?? initiator;
   apply(me, true);
 }
 
@@ -387,9 +369,15 @@ export async function logout(from?: Element): Promise<void> {
     if (logoutUrl) io.go(logoutUrl);
   } catch (e) {
     // 401: there was no session left to end.
-    (e as LatchError).status == 401 ? apply(null, true) : await fail(e);
+    (e as LatchError).status == 401 ? apply(null, true) : await fail(e as LatchError);
   }
 }
+
+/**
+ * What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. Lit's
+ * `html` is imported here only to be handed over (the session itself renders nothing).
+ */
+export const port: LatchPort = { html, config, en, overrides, failed, fail, signedIn, refresh };
 
 /** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {

@@ -1,25 +1,25 @@
 import { html, type PropertyDeclarations, type TemplateResult } from 'lit';
+import type { LatchUser } from '../../bff/contract.ts';
 import {
-  config,
   login,
   logout,
+  port,
   retry,
-  signedIn,
   state,
   type LatchLoginMode,
   type LatchLoginOptions,
 } from '../client/session.ts';
 import { en, type LatchStrings } from '../i18n/en.ts';
-import { overrides } from '../i18n/index.ts';
+import { lazy } from '../lazy.ts';
 import { LatchElement } from './base.ts';
 import { styles } from './login.styles.ts';
 import type { PasswordForm } from './password.ts';
 
-/**
- * The password form (./password.ts; in the build, dist/latch-password.js beside the bundle),
- * once loaded; 0 if it could not be loaded, and the element shows its "Sign in" button instead.
- */
-let form: PasswordForm | 0 | undefined;
+/** The name shown for `user`: the first claim it has of name, preferred_username, email, sub. */
+const nameOf = (user: LatchUser): string => String(user.name || user.preferred_username || user.email || user.sub);
+
+/** The words for the session's error (its code's, else the general ones); null without one. */
+const errorWords = (t: LatchStrings): string | null => state.error && (t[state.error.code] || t.error);
 
 /**
  * The sign-in button, and once signed in the user's avatar and name with a
@@ -135,54 +135,85 @@ export class LatchLoginElement extends LatchElement {
   override render(): TemplateResult {
     const ready = this._strings();
     const t = ready ?? (en as LatchStrings);
-    const { status, user, error } = state;
-    const loading = !ready || status == 'loading';
-    const busy = status == 'signing-in';
-    const name = String(user?.name || user?.preferred_username || user?.email || user?.sub);
-    const words = error && (t[error.code] || t.error);
-    const news = user ? t.signedIn.replace('{name}', name) : busy ? t.signingIn : t.signedOut;
-    const said = loading ? '' : words || (this._settled ? news : '');
-    this._settled ||= !loading;
-    const avatar = user?.picture
+    const loading = !ready || state.status == 'loading';
+    // One template around every state, so the live region stays the same node.
+    return html`${loading ? this._skeleton(t) : this._body(t)}<span class="r" role="status">${this._said(t, loading)}</span>`;
+  }
+
+  /** The element once the session and the strings are there: one state, one method. */
+  private _body(t: LatchStrings): TemplateResult {
+    const { status, user } = state;
+    if (status == 'signed-in' && user) return this._account(t, user);
+    if (status == 'error') return this._error(t);
+    return this.mode == 'password' ? this._passwordForm(t) : this._signIn(t);
+  }
+
+  /** Loading: a placeholder of the button's size, so that nothing shifts. */
+  private _skeleton(t: LatchStrings): TemplateResult {
+    return html`<span class="b s" part="skeleton" aria-hidden="true"><i>${t.signIn}</i></span>`;
+  }
+
+  /** Signed out, or signing in (disabled and `aria-busy` until the session has its answer). */
+  private _signIn(t: LatchStrings): TemplateResult {
+    const busy = state.status == 'signing-in';
+    return html`<button
+      class="b"
+      part="button"
+      ?disabled=${busy}
+      aria-busy=${busy}
+      @click=${() => login(this._options(), this)}
+    >
+      ${t.signIn}
+    </button>`;
+  }
+
+  /**
+   * mode="password", signed out: the form of ./password.ts (in the build, dist/latch-password.js
+   * beside the bundle), loaded the first time an element asks; the placeholder while it loads, and
+   * the "Sign in" button if it cannot be loaded.
+   */
+  private _passwordForm(t: LatchStrings): TemplateResult {
+    const form = lazy<PasswordForm>('password', () => import(/* @vite-ignore */ './password.ts'), () => this.requestUpdate());
+    return form === undefined ? this._skeleton(t) : form ? form(port, this, t) : this._signIn(t);
+  }
+
+  /** Signed in: the user's avatar and name, a button that opens the menu with "Sign out". */
+  private _account(t: LatchStrings, user: LatchUser): TemplateResult {
+    const name = nameOf(user);
+    const avatar = user.picture
       ? html`<img class="a" part="avatar" src=${user.picture} alt="" referrerpolicy="no-referrer">`
       : html`<span class="a" part="avatar" aria-hidden="true">${name[0]}</span>`;
-    const skeleton = html`<span class="b s" part="skeleton" aria-hidden="true"><i>${t.signIn}</i></span>`;
-    const body = loading
-      ? skeleton
-      : user && status == 'signed-in'
-        ? html`<button
-              class="b m"
-              part="button"
-              aria-haspopup="menu"
-              aria-expanded=${!!this._open}
-              aria-controls="menu"
-              @click=${() => this._show(!this._open)}
-            >
-              ${avatar}<span part="name">${name}</span>
-            </button>
-            <div id="menu" part="menu" role="menu" aria-label=${t.account} ?hidden=${!this._open}>
-              <button part="menu-item" role="menuitem" tabindex="-1" @click=${() => logout(this)}>${t.signOut}</button>
-            </div>`
-        : status == 'error'
-          ? html`<span class="e" part="error">${words}</span>
-              <button class="b" part="button" @click=${() => retry(this._options(), this)}>${t.retry}</button>`
-          : this.mode == 'password' && form !== 0
-            ? form
-              ? form(this, t, html, config, signedIn, overrides)
-              : (import(/* @vite-ignore */ './password.ts')
-                  .then((m) => (form = m.default), () => (form = 0))
-                  .then(() => this.requestUpdate()),
-                skeleton)
-            : html`<button
-              class="b"
-              part="button"
-              ?disabled=${busy}
-              aria-busy=${busy}
-              @click=${() => login(this._options(), this)}
-            >
-              ${t.signIn}
-            </button>`;
-    // One template around every state, so the live region stays the same node.
-    return html`${body}<span class="r" role="status">${said}</span>`;
+    return html`<button
+        class="b m"
+        part="button"
+        aria-haspopup="menu"
+        aria-expanded=${!!this._open}
+        aria-controls="menu"
+        @click=${() => this._show(!this._open)}
+      >
+        ${avatar}<span part="name">${name}</span>
+      </button>
+      <div id="menu" part="menu" role="menu" aria-label=${t.account} ?hidden=${!this._open}>
+        <button part="menu-item" role="menuitem" tabindex="-1" @click=${() => logout(this)}>${t.signOut}</button>
+      </div>`;
+  }
+
+  /** The error: its words, and "Retry". */
+  private _error(t: LatchStrings): TemplateResult {
+    return html`<span class="e" part="error">${errorWords(t)}</span>
+      <button class="b" part="button" @click=${() => retry(this._options(), this)}>${t.retry}</button>`;
+  }
+
+  /**
+   * What the live region says: an error's words; else, once the first settled state has been shown
+   * (it is not announced: the page loaded with it), the state reached; nothing while loading.
+   */
+  private _said(t: LatchStrings, loading: boolean): string {
+    const { status, user } = state;
+    const settled = this._settled;
+    this._settled ||= !loading;
+    if (loading) return '';
+    const news = user ? t.signedIn.replace('{name}', nameOf(user)) : status == 'signing-in' ? t.signingIn : t.signedOut;
+    return errorWords(t) || (settled ? news : '');
   }
 }

@@ -6,18 +6,20 @@
  * Not in the bundle: the build writes this module as dist/latch-password.js, which
  * `<latch-login>` imports from beside the bundle the first time an element has
  * mode="password". So the built file imports nothing (vite.config.ts fails the build if it
- * does): it carries its own words and constants, and what it needs of the bundle — Lit's
- * `html`, the element's strings, the session's config and its sign-in — the element hands it.
+ * does): it carries its own words and constants (and copies of `emit` and `langOf`), and finds
+ * what must be the bundle's own (Lit's `html`, the session's config and its sign-in, the string
+ * overrides) in the port (../port.ts).
  */
-import type { html as litHtml, TemplateResult } from 'lit';
+import type { TemplateResult } from 'lit';
 import type { ErrorBody, MeResponse } from '../../bff/contract.ts';
 import { CSRF_HEADER, type LatchWidgetErrorCode } from '../client/bff.ts';
-import type { LatchConfig, LatchErrorInfo } from '../client/session.ts';
 import { password as de } from '../i18n/de.ts';
 import { password as en, type LatchPasswordStrings, type LatchStrings } from '../i18n/en.ts';
 import { password as es } from '../i18n/es.ts';
 import { password as fr } from '../i18n/fr.ts';
-import type { LatchStringOverrides } from '../i18n/index.ts';
+import { emit } from '../events.ts';
+import { langOf } from '../i18n/index.ts';
+import type { LatchPort } from '../port.ts';
 
 /** What `<latch-login>` is to the form: its host, re-rendered through Lit. */
 export interface PasswordHost extends HTMLElement {
@@ -27,18 +29,10 @@ export interface PasswordHost extends HTMLElement {
 
 /**
  * Renders the form into `host` (called from its `render()`, so every render of the host renders
- * it again). `t`: the host's strings; `overrides`: those of `latch.configure({ strings })`, for
- * the form's own words. `signedIn` is the session's: it applies the BFF's answer like `/me`'s,
- * sends `latch-login` from `host`, and tells the other tabs.
+ * it again). `t`: the host's strings; the form's own words follow the same overrides
+ * (`port.overrides`) in the host's language.
  */
-export type PasswordForm = (
-  host: PasswordHost,
-  t: LatchStrings,
-  html: typeof litHtml,
-  config: Required<LatchConfig>,
-  signedIn: (me: MeResponse, from: Element) => void,
-  overrides: LatchStringOverrides,
-) => TemplateResult;
+export type PasswordForm = (port: LatchPort, host: PasswordHost, t: LatchStrings) => TemplateResult;
 
 /** The form's words by language (the bundle's language tables do not have them). */
 const tables: Record<string, LatchPasswordStrings> = { en, de, fr, es };
@@ -111,11 +105,7 @@ function duration(seconds: number, lang: string): string {
   }
 }
 
-/** The element's language, as the bundle's i18n finds it: its nearest `lang`, else `<html lang>`; primary subtag. */
-const langOf = (el: Element): string =>
-  ((el.closest('[lang]') as HTMLElement | null)?.lang || document.documentElement.lang).slice(0, 2).toLowerCase();
-
-const form: PasswordForm = (host, t, html, config, signedIn, overrides) => {
+const form: PasswordForm = ({ html, config, overrides, signedIn }, host, t) => {
   // The form's words in the order of the bundle's own: the language's override, its table,
   // the English override, English.
   const lang = langOf(host);
@@ -186,8 +176,7 @@ const form: PasswordForm = (host, t, html, config, signedIn, overrides) => {
     state.wait = Number(res?.headers.get('Retry-After')) || 0;
     password.value = '';
     // Like a failed call to the BFF, but the session stays as it is (signed out).
-    const detail: LatchErrorInfo = { code: state.code, source: 'bff' };
-    host.dispatchEvent(new CustomEvent('latch-error', { bubbles: true, composed: true, detail }));
+    emit(host, 'error', { code: state.code, source: 'bff' });
     host.requestUpdate();
     await host.updateComplete;
     password.focus();

@@ -13,8 +13,8 @@ export const en = {
   error: 'Sign-in failed. Please try again.',
   access_denied: 'Sign-in was cancelled.',
   LATCH_UNREACHABLE: 'The sign-in service cannot be reached.',
-  // Signed in, but the browser keeps the cookie from this page: retrying cannot help, the deployment must change.
-  LATCH_THIRD_PARTY_COOKIES_BLOCKED: 'Signed in, but your browser blocks the sign-in on this page. Only the site owner can fix this.',
+  // LATCH_ORIGIN_NOT_ALLOWED and LATCH_THIRD_PARTY_COOKIES_BLOCKED, the deployment's failures, are
+  // said by the diagnosis (../client/diagnose.ts), which brings their English words.
 };
 
 /**

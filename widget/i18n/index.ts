@@ -4,6 +4,7 @@
  * page's `<html lang>`, asks for them. Any string can be overridden from JS
  * with `latch.configure({ strings: { en: { signIn: 'Log in' } } })`.
  */
+import { lazy } from '../lazy.ts';
 import { en, type LatchStrings } from './en.ts';
 
 export type { LatchStrings };
@@ -11,8 +12,6 @@ export type { LatchStrings };
 /** Per-language overrides: `{ de: { signIn: 'Einloggen' } }`. */
 export type LatchStringOverrides = Record<string, Partial<LatchStrings>>;
 
-const tables: Record<string, Partial<LatchStrings>> = { en };
-const pending: Record<string, Promise<void>> = {};
 /** What `latch.configure({ strings })` set, by language (the password form reads it too). */
 export const overrides: LatchStringOverrides = {};
 
@@ -33,15 +32,9 @@ export const langOf = (el: Element): string =>
 
 /**
  * The strings for `lang`, or undefined while its chunk loads; `ready` runs when
- * it has. A chunk that fails to load leaves English in place.
+ * it has. A chunk that fails to load (null) leaves English in place.
  */
 export function strings(lang: string, ready: () => void): LatchStrings | undefined {
-  if (!tables[lang] && CHUNKS.test(lang)) {
-    (pending[lang] ??= chunk(lang).then(
-      (m) => void (tables[lang] = m.default),
-      () => void (tables[lang] = {}),
-    )).then(ready);
-    return;
-  }
-  return { ...en, ...overrides.en, ...tables[lang], ...overrides[lang] } as LatchStrings;
+  const table = CHUNKS.test(lang) ? lazy(lang, () => chunk(lang), ready) : null;
+  if (table !== undefined) return { ...en, ...overrides.en, ...table, ...overrides[lang] } as LatchStrings;
 }
