@@ -9,7 +9,7 @@ import { MemoryStore } from './stores/memory.ts';
 import { digest, type KeyValueStore } from './store.ts';
 
 export interface RefresherOptions {
-  /** Shared with the session manager: locks and results live here (Redis: across instances). */
+  /** Shared with the sessions (session/sessions.ts): locks and results live here (Redis: across instances). */
   store?: KeyValueStore;
   /** Seals refresh results before they go to the store (they hold tokens). */
   sealer?: Sealer;
@@ -24,7 +24,7 @@ export interface RefresherOptions {
   audit?: (event: AuditEvent) => void;
   /**
    * Writes a refreshed session where it lives when that is the store (server-side sessions: the
-   * session manager's record). Part of storing a result: retried with the shared result.
+   * session's record, Sessions.saveRecord). Part of storing a result: retried with the shared result.
    */
   save?: (session: Session) => Promise<void>;
   /** How long to wait before trying again to store a result the store refused. default 250 ms */
@@ -132,8 +132,13 @@ export class SessionRefresher {
    */
   ensureFresh(session: Session, force = false): Promise<{ session: Session; refreshed: boolean }> {
     // The common case (a good token) without a second async frame: this runs on every /me and API call.
-    if (!force && !accessTokenStale(session, this.#skewMs)) return Promise.resolve({ session, refreshed: false });
+    if (!force && !this.due(session)) return Promise.resolve({ session, refreshed: false });
     return this.#ensureFresh(session, force, 0);
+  }
+
+  /** Whether the session's access token is due for a refresh (expired, or within the margin). */
+  due(session: Session): boolean {
+    return accessTokenStale(session, this.#skewMs);
   }
 
   async #ensureFresh(session: Session, force: boolean, depth: number): Promise<{ session: Session; refreshed: boolean }> {
@@ -302,7 +307,7 @@ export class SessionRefresher {
   async #outcome(resultKey: string): Promise<RefreshOutcome | null> {
     const value = await this.#store.get(resultKey);
     if (!value) return null;
-    if (this.#sealer) return this.#sealer.unseal<RefreshOutcome>(value, MAX_RESULT_TTL_MS / 1000);
+    if (this.#sealer) return this.#sealer.unseal<RefreshOutcome>(value);
     try {
       return JSON.parse(value) as RefreshOutcome;
     } catch {

@@ -44,7 +44,7 @@ describe('RouteTable', () => {
     app.use(async (ctx, next) => {
       await next();
       const route = matchedRoute(ctx);
-      seen.push(route === undefined ? undefined : String(route));
+      seen.push(route === undefined ? undefined : String(route.path));
     });
     app.use(edge(pino({ level: 'silent' }), []));
     app.use(routes.middleware());
@@ -119,16 +119,53 @@ describe('RouteTable', () => {
   it('looks up the route a path and method reach, with its traits, without running it', () => {
     let ran = 0;
     const table = new RouteTable()
-      .get('/login', { rateLimited: true }, () => void ran++)
+      .get('/login', { navigation: true, rateLimited: true }, () => void ran++)
       .get('/me', () => void ran++)
-      .all(/^\/api(?:\/|$)/, () => void ran++);
-    assert.deepEqual(table.lookup('/login', 'GET')?.traits, { rateLimited: true });
-    assert.deepEqual(table.lookup('/login/', 'HEAD')?.traits, { rateLimited: true }, 'the spellings the table routes');
+      .post('/logout', { csrf: true }, () => void ran++)
+      .get('/healthz', { anyHost: true }, () => void ran++)
+      .all(/^\/api(?:\/|$)/, { csrf: true }, () => void ran++);
+    assert.deepEqual(table.lookup('/login', 'GET')?.traits, { navigation: true, rateLimited: true });
+    assert.deepEqual(table.lookup('/login/', 'HEAD')?.traits, { navigation: true, rateLimited: true }, 'the spellings the table routes');
+    assert.deepEqual(table.lookup('/logout/', 'POST')?.traits, { csrf: true });
+    assert.deepEqual(table.lookup('/api/x', 'DELETE')?.traits, { csrf: true });
+    assert.deepEqual(table.at('/healthz/').map((route) => route.traits), [{ anyHost: true }], 'a path\'s routes, whatever the method');
+    assert.deepEqual(table.at('/nope'), []);
     assert.equal(table.lookup('/login', 'POST'), undefined, 'another method reaches no route (405)');
     assert.equal(table.lookup('/login//', 'GET'), undefined);
     assert.equal(table.lookup('/LOGIN', 'GET'), undefined);
     assert.deepEqual(table.lookup('/me', 'GET')?.traits, {});
     assert.equal(String(table.lookup('/api/x', 'PATCH')?.path), String(/^\/api(?:\/|$)/));
     assert.equal(ran, 0);
+  });
+});
+
+describe('RouteTable.route(ctx)', () => {
+  it('finds the route a request reaches once, and the middleware runs that one', async () => {
+    const table = new RouteTable().get('/me', { navigation: true }, (ctx) => {
+      ctx.body = { route: 'me' };
+    });
+    const app = new Koa();
+    app.silent = true;
+    const seen: unknown[] = [];
+    app.use(async (ctx, next) => {
+      // As the edge's checks do: ask before routing, twice; the answer is kept on ctx.state.
+      seen.push(table.route(ctx)?.traits, table.route(ctx) === (ctx.state.latchRoute ?? undefined));
+      try {
+        await next();
+      } finally {
+        seen.push(ctx.state.latchRoute === null ? null : matchedRoute(ctx) === ctx.state.latchRoute);
+      }
+    });
+    app.use(table.middleware());
+    const server = await listen(app.callback());
+    try {
+      assert.deepEqual(await (await fetch(`${server.url}/me/`)).json(), { route: 'me' });
+      assert.deepEqual(seen, [{ navigation: true }, true, true]);
+      seen.length = 0;
+      assert.equal((await fetch(`${server.url}/me`, { method: 'POST' })).status, 405);
+      assert.deepEqual(seen, [undefined, true, null], 'no route takes POST: none is kept (null), and the table answers 405');
+    } finally {
+      await server.close();
+    }
   });
 });
