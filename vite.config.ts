@@ -5,7 +5,7 @@
  * -es), imported by both builds from beside themselves only when a page asks
  * for that language; the password form (dist/latch-password.js), imported the
  * same way only when an element has mode="password"; and the partitioned
- * hand-off (dist/latch-handoff.js), only for a sign-in with cookies="partitioned"; and the diagnosis
+ * hand-off (dist/latch-handoff.js), only for a sign-in with mode="handoff"; and the diagnosis
  * of a call to the BFF that got no answer (dist/latch-diagnose.js), only after one did.
  * dist/ is shared with the BFF's build, so it is never emptied here.
  */
@@ -60,7 +60,7 @@ interface LazyChunk {
 
 /**
  * The password form (dist/latch-password.js, for mode="password") and the partitioned hand-off
- * (dist/latch-handoff.js, for cookies="partitioned") are separate files too. The importer's
+ * (dist/latch-handoff.js, for mode="handoff") are separate files too. The importer's
  * `import('./password.ts')` becomes `import('./latch-password.js')`, left to the browser (resolved
  * beside the script, like a language); the entry is built on its own into that file. It must
  * import nothing: the bundle hands it what it needs (Lit's `html`, the session's hooks), so that it

@@ -77,7 +77,7 @@ const recordKey = (sid: string) => `sess:${sid}`;
 export class Sessions {
   readonly sealer: Sealer;
   readonly store: KeyValueStore;
-  readonly denyList: DenyList;
+  readonly #denyList: DenyList;
   readonly serverSide: boolean;
   readonly #maxAgeS: number;
   readonly #idleMs: number;
@@ -88,7 +88,7 @@ export class Sessions {
     this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S) * 1000;
     this.store = options.store ?? new MemoryStore();
     this.serverSide = options.serverSide ?? false;
-    this.denyList = new DenyList(this.store, { retentionMs: options.maxAge * 1000 });
+    this.#denyList = new DenyList(this.store, { retentionMs: options.maxAge * 1000 });
   }
 
   /** A new session for a completed sign-in, with the configured absolute lifetime. */
@@ -122,7 +122,7 @@ export class Sessions {
     // `denyList: false` only for logout while the store is down: it ends the session anyway.
     if (options.denyList !== false) {
       const identity = { sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat };
-      if (this.denyList.isDeniedNow(identity, session) ?? (await this.denyList.isDenied(identity, session))) return null;
+      if (this.#denyList.isDeniedNow(identity, session) ?? (await this.#denyList.isDenied(identity, session))) return null;
     }
     stale ||= now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION;
     return { session, stale };
@@ -184,18 +184,18 @@ export class Sessions {
    * partitioned session too long for its cookie), is deleted.
    */
   async end(session: Session, now = Date.now()): Promise<void> {
-    await this.denyList.denySession(session.sid, session.exp, now);
+    await this.#denyList.denySession(session.sid, session.exp, now);
     await this.store.del(recordKey(session.sid));
   }
 
   /** Ends every session of a user created until `at` ("sign out everywhere", back-channel logout by sub). */
   async endAllFor(sub: string, at = Date.now()): Promise<void> {
-    await this.denyList.denySubject(sub, at);
+    await this.#denyList.denySubject(sub, at);
   }
 
   /** Ends every session created from a provider session until `at` (back-channel logout by sid). */
   async endProviderSession(psid: string, at = Date.now()): Promise<void> {
-    await this.denyList.denyProviderSession(psid, at);
+    await this.#denyList.denyProviderSession(psid, at);
   }
 
   /** A one-time marker: true the first time `key` is claimed within `ttlMs` (replay checks). */

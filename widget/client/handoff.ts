@@ -1,7 +1,7 @@
 /**
  * The partitioned-cookie hand-off (docs/embedding.md), for a page whose BFF is on another site and
- * cannot have a host name or a path on the page's site. `<latch-login cookies="partitioned">` (or
- * `latch.login({ cookies: 'partitioned' })`) signs in through it:
+ * cannot have a host name or a path on the page's site. `<latch-login mode="handoff">` (or
+ * `latch.login({ mode: 'handoff' })`) signs in through it:
  *
  * 1. a random verifier stays in this page's memory; its S256 challenge goes to
  *    `/login?mode=popup&handoff=<challenge>` in the popup the session opened in the click;
