@@ -4,7 +4,6 @@
  * and the new configuration variables. No HTTP, no provider.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createAudit, type AuditEvent } from '../../bff/audit.ts';
@@ -17,19 +16,10 @@ import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, splitChunks } from '../../bff/sess
 import { DenyList } from '../../bff/session/denylist.ts';
 import { SessionRefresher } from '../../bff/session/refresh.ts';
 import { Sealer } from '../../bff/session/sealer.ts';
-import { accessTokenStale, type Session } from '../../bff/session/session.ts';
+import { accessTokenStale } from '../../bff/session/session.ts';
 import { MemoryStore } from '../../bff/session/stores/memory.ts';
 import { storeUnavailable } from '../../bff/session/store.ts';
-
-const secret = () => randomBytes(32).toString('base64url');
-
-function session(over: Partial<Session> = {}): Session {
-  const now = Date.now();
-  return {
-    v: 1, sid: randomBytes(8).toString('hex'), user: { sub: 'u1', name: 'U' }, at: 'at-1', atExp: now + 3600_000, rt: 'rt-1',
-    iat: now, exp: now + 8 * 3600_000, ...over,
-  };
-}
+import { secret, session } from './session/support.ts';
 
 describe('session cookie chunks', () => {
   it('keeps a short value whole and numbers the parts of a long one', () => {

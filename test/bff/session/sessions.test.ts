@@ -5,7 +5,6 @@
  * `RequestSession`, what /me and the proxy do with a request's session.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { LatchError } from '../../../bff/errors.ts';
 import type { Provider, RefreshResult } from '../../../bff/providers/provider.ts';
@@ -15,16 +14,8 @@ import { SessionCookies, siteCookies } from '../../../bff/session/session-cookie
 import type { Session } from '../../../bff/session/session.ts';
 import { IDLE_RENEW_FRACTION, Sessions, type SessionsOptions } from '../../../bff/session/sessions.ts';
 import { MemoryStore } from '../../../bff/session/stores/memory.ts';
+import { secret, session } from './support.ts';
 
-const secret = () => randomBytes(32).toString('base64url');
-
-function session(over: Partial<Session> = {}): Session {
-  const now = Date.now();
-  return {
-    v: 1, sid: randomBytes(8).toString('hex'), user: { sub: 'u1', name: 'U' }, at: 'at-1', atExp: now + 3600_000, rt: 'rt-1',
-    iat: now, exp: now + 8 * 3600_000, ...over,
-  };
-}
 
 /** Set-Cookie values as the Cookie header a browser sends back (cleared cookies left out). */
 const header = (setCookies: string[]) => setCookies.map((c) => c.split(';')[0]).filter((p) => !p!.endsWith('=')).join('; ');
