@@ -70,25 +70,27 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const provider = options.provider ?? createProvider(config, { ...(metrics ? { observe: metrics.observeOutbound } : {}), ...(tracing ? { trace: tracing.outbound } : {}) });
   // Valid but weakening settings, one warn line each, at every start (server start-up, Lambda cold start).
   for (const { variable, message } of configWarnings(config)) logger.warn({ event: 'config-warning', variable }, message);
-  const deps: RouteDeps = {
+  // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name, each
+  // with its own cookies for the one `sessions`.
+  const sites = createSites(config, sessions);
+  const deps: Bff['latch'] = {
     config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit, logger), logger, audit,
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
     ...(tracing ? { tracing } : {}),
+    sites,
   };
 
-  // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name, each
-  // with its own cookies for the one `sessions`.
-  const sites = createSites(config, sessions);
   const app = new Koa() as unknown as Bff;
-  Object.defineProperty(app, 'latch', { value: { ...deps, sites } });
+  Object.defineProperty(app, 'latch', { value: deps });
   app.silent = true;
   // X-Forwarded-For/-Proto/-Host count only with LATCH_TRUST_PROXY (ctx.ip, ctx.protocol, ctx.host);
   // ctx.ip is then the address the outermost trusted proxy saw, never one the client wrote.
   app.proxy = config.trustProxy;
   app.maxIpsCount = config.trustedProxyHops;
 
-  const router = new RouteTable();
+  // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
+  const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
   for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
@@ -104,11 +106,10 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   //       site's origins and cookies, and the route the table will match (never the raw path);
   //    c. CORS: set before routing, so errors to allowed origins stay readable; answers preflights;
   //    d. limits: header and body sizes (431/413), then the per-IP rate limit on the routes that declare
-  //       `rateLimited` (/login and /callback) (429);
-  //    e. CSRF on the routes that declare `csrf` (403); /backchannel-logout does not: its signed token
-  //       is its authentication.
+  //       `rateLimited` (/login and /callback) (429).
   //    Errors on the routes that declare `navigation` (GET /login, /callback, /logout/end) are pages.
-  // 2. the routes (routes/table.ts: 405 for a known path's other methods).
+  // 2. the routes (routes/table.ts: 405 for a known path's other methods; the CSRF check first on
+  //    those that declare `csrf`; /backchannel-logout does not: its signed token is its authentication).
   const checks: EdgeCheck[] = [
     setSecurityHeaders,
     siteResolver(sites, router),
@@ -124,7 +125,6 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
       onOverflow: () => logger.warn({ event: 'rate-limit-overflow' }, 'rate limiter key table full: new clients are not counted this window'),
     }));
   }
-  checks.push(requireCsrf(config.allowedOrigins, (ctx) => traits(ctx)?.csrf === true));
   if (tracing) app.use(tracing.middleware);
   if (metrics) app.use(metrics.middleware);
   app.use(edge(logger, checks, { closing: options.closing, navigation: (ctx) => traits(ctx)?.navigation === true }));

@@ -70,7 +70,7 @@ export const rateLimited = (retryAfterS: number) =>
 
 export interface RateLimitOptions {
   /**
-   * Whether a request counts: ask the route it will reach (RouteTable.lookup and the route's traits),
+   * Whether a request counts: ask the route it will reach (RouteTable.route and the route's traits),
    * never its raw path, which has other spellings the routes accept (`/login/`). default: every request
    */
   applies?: (ctx: Context) => boolean;

@@ -53,16 +53,14 @@ export function cors(allowedOrigins: readonly string[]): (ctx: Context) => boole
 }
 
 /**
- * CSRF for state-changing routes (those that declare `csrf` where they register, which `applies`
- * asks): the custom header (which a cross-site form cannot send without a CORS preflight we refuse)
- * plus an allowed Origin, or a same-origin / same-site fetch when the browser sends no Origin. The
- * allowed origins are the request's site's (sites.ts) once it is known. A plain check, run by the
- * app's edge middleware last before the routes.
+ * CSRF for state-changing routes (those that declare `csrf` where they register: the route table runs
+ * this check first on them): the custom header (which a cross-site form cannot send without a CORS
+ * preflight we refuse) plus an allowed Origin, or a same-origin / same-site fetch when the browser
+ * sends no Origin. The allowed origins are the request's site's (sites.ts) once it is known.
  */
-export function requireCsrf(allowedOrigins: readonly string[], applies: (ctx: Context) => boolean): (ctx: Context) => void {
+export function requireCsrf(allowedOrigins: readonly string[]): (ctx: Context) => void {
   const allowed = new Set(allowedOrigins);
   return function csrf(ctx: Context): void {
-    if (!applies(ctx)) return;
     if (ctx.get(CSRF_HEADER) !== '1') {
       throw new LatchError('LATCH_CSRF', 403, 'Missing the Latch-CSRF header.');
     }

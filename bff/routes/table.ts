@@ -15,7 +15,10 @@ export interface RouteTraits {
   readonly navigation?: boolean;
   /** Counted by the per-client sign-in rate limit (LATCH_RATE_LIMIT): /login and /callback. */
   readonly rateLimited?: boolean;
-  /** State-changing, called by pages with fetch: the CSRF check (middleware/security.ts) runs first. */
+  /**
+   * State-changing, called by pages with fetch: the table's CSRF check (middleware/security.ts) runs
+   * first, as the route's own first handler, so a refusal is the route's answer (the metrics name it).
+   */
   readonly csrf?: boolean;
   /** Completes a sign-in: counted by `latch_logins_total` (metrics.ts). */
   readonly signIn?: boolean;
@@ -57,9 +60,23 @@ const POST = new Set(['POST']);
  * and composes a fresh middleware chain on every request, which on a warm `/me` cost more than the
  * edge's checks together (docs/bench.md). The BFF needs none of its features beyond these.
  */
+export interface RouteTableOptions {
+  /** The check run first on every route that declares `csrf`: throws to refuse the request. */
+  csrf?: (ctx: Context) => void;
+}
+
 export class RouteTable {
   readonly #exact = new Map<string, Route[]>();
   readonly #patterns: Route[] = [];
+  readonly #csrf: Middleware | undefined;
+
+  constructor(options: RouteTableOptions = {}) {
+    const check = options.csrf;
+    this.#csrf = check && ((ctx, next) => {
+      check(ctx);
+      return next();
+    });
+  }
 
   get(path: RoutePath, ...handlers: RouteArgs): this {
     return this.#add(path, GET, handlers);
@@ -79,6 +96,10 @@ export class RouteTable {
     const traits = typeof first === 'function' || first === undefined ? NO_TRAITS : Object.freeze({ ...first });
     const handlers = (typeof first === 'function' ? args : rest) as Middleware[];
     if (handlers.length === 0) throw new Error(`route ${String(path)}: no handler`);
+    if (traits.csrf) {
+      if (!this.#csrf) throw new Error(`route ${String(path)}: declares csrf, but the table was given no CSRF check`);
+      handlers.unshift(this.#csrf);
+    }
     const route: Route = { path, traits, methods, handler: chain(handlers) };
     if (typeof path === 'string') {
       if (path !== '/' && path.endsWith('/')) throw new Error(`route ${path}: register it without the trailing slash`);

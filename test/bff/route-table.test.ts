@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { pino } from 'pino';
+import { LatchError } from '../../bff/errors.ts';
 import { edge } from '../../bff/middleware/edge.ts';
 import { matchedRoute, RouteTable } from '../../bff/routes/table.ts';
 import { listen, type Listening } from '../helpers/net.ts';
@@ -116,9 +117,13 @@ describe('RouteTable', () => {
     assert.throws(() => new RouteTable().get('/me', { rateLimited: true }), /no handler/);
   });
 
+  it('refuses a route that declares csrf when the table has no CSRF check to run', () => {
+    assert.throws(() => new RouteTable().post('/logout', { csrf: true }, () => undefined), /no CSRF check/);
+  });
+
   it('looks up the route a path and method reach, with its traits, without running it', () => {
     let ran = 0;
-    const table = new RouteTable()
+    const table = new RouteTable({ csrf: () => void ran++ })
       .get('/login', { navigation: true, rateLimited: true }, () => void ran++)
       .get('/me', () => void ran++)
       .post('/logout', { csrf: true }, () => void ran++)
@@ -164,6 +169,41 @@ describe('RouteTable.route(ctx)', () => {
       seen.length = 0;
       assert.equal((await fetch(`${server.url}/me`, { method: 'POST' })).status, 405);
       assert.deepEqual(seen, [undefined, true, null], 'no route takes POST: none is kept (null), and the table answers 405');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('RouteTable: the csrf trait', () => {
+  it('runs the table\'s CSRF check first on the routes that declare it, on every spelling, and on no other route', async () => {
+    const checked: string[] = [];
+    const table = new RouteTable({
+      csrf: (ctx) => {
+        checked.push(ctx.path);
+        if (ctx.get('latch-csrf') !== '1') throw new LatchError('LATCH_CSRF', 403, 'Missing the Latch-CSRF header.');
+      },
+    })
+      .post('/logout', { csrf: true }, (ctx) => {
+        ctx.body = { route: 'logout' };
+      })
+      .post('/backchannel-logout', (ctx) => {
+        ctx.body = { route: 'backchannel' };
+      });
+    const app = new Koa();
+    app.silent = true;
+    app.use(edge(pino({ level: 'silent' }), []));
+    app.use(table.middleware());
+    const server = await listen(app.callback());
+    try {
+      const post = (path: string, headers: Record<string, string> = {}) => fetch(`${server.url}${path}`, { method: 'POST', headers });
+      const refused = await post('/logout/');
+      assert.equal(refused.status, 403);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LATCH_CSRF');
+      assert.deepEqual(await (await post('/logout', { 'latch-csrf': '1' })).json(), { route: 'logout' });
+      assert.deepEqual(await (await post('/backchannel-logout')).json(), { route: 'backchannel' });
+      assert.equal((await fetch(`${server.url}/logout`)).status, 405, 'another method reaches no route: no check, 405');
+      assert.deepEqual(checked, ['/logout/', '/logout']);
     } finally {
       await server.close();
     }
