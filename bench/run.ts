@@ -285,7 +285,7 @@ async function main(): Promise<void> {
     // 4. /me, cold: a distinct, never-seen session on every request.
     // One more than the runs use, for the checks just below; the memory run reuses the first 10,000.
     const coldTotal = Math.max(SETTINGS.sessions, SETTINGS.rounds * SETTINGS.coldPerRound) + 1;
-    log(`sealing ${coldTotal} distinct BFF sessions with the BFF's SessionManager`);
+    log(`sealing ${coldTotal} distinct BFF sessions with the BFF's own session cookies`);
     const sealStarted = performance.now();
     const coldCookies = await sealMany(sessions, template, coldTotal);
     log(`sealed in ${Math.round(performance.now() - sealStarted)} ms; minting ${coldTotal} express-openid-connect sessions with its own encoder`);

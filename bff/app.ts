@@ -1,11 +1,11 @@
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import type { BffConfig } from './config.ts';
 import { configWarnings } from './config/warnings.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { edge, type EdgeCheck } from './middleware/edge.ts';
-import { cors, setSecurityHeaders } from './middleware/security.ts';
+import { cors, requireCsrf, setSecurityHeaders } from './middleware/security.ts';
 import { createProvider } from './providers/index.ts';
 import type { Provider } from './providers/provider.ts';
 import { callbackRoute } from './routes/callback.ts';
@@ -22,12 +22,12 @@ import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
-import { createSites, siteOf, siteResolver } from './sites.ts';
+import { createSites, siteOf, siteResolver, type Sites } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
 import { backchannelRoute } from './routes/backchannel.ts';
-import { refresherFromConfig, sessionManagerFromConfig, storeFromConfig } from './session/setup.ts';
+import { refresherFromConfig, sessionsFromConfig, storeFromConfig } from './session/setup.ts';
 import type { KeyValueStore } from './session/store.ts';
 import { createTracing } from './tracing.ts';
 
@@ -46,7 +46,8 @@ export interface BffOptions {
 }
 
 export interface Bff extends Koa {
-  readonly latch: RouteDeps;
+  /** What the routes were given, and the sites (each with its cookies): for tests and operations (`readiness`). */
+  readonly latch: RouteDeps & { readonly sites: Sites };
 }
 
 /** The provider LATCH_PROVIDER names (kept for the barrel; see providers/index.ts createProvider). */
@@ -60,21 +61,24 @@ export function providerFromConfig(config: BffConfig): Provider {
  */
 export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const logger = options.logger ?? createLogger(config.logLevel);
-  // Metrics need the session cookie's name (a login sets it), so the session manager comes first.
   // The shared store (deny-list, replay markers, refresh locks; sessions too with LATCH_SESSION_STORE).
   const store = options.store ?? storeFromConfig(config, logger);
-  const sessions = sessionManagerFromConfig(config, store);
+  const sessions = sessionsFromConfig(config, store);
   const audit = createAudit(logger, options.audit);
-  const metrics = config.metrics ? createMetrics({ sessionCookie: sessions.sessionCookie }) : undefined;
+  const metrics = config.metrics ? createMetrics() : undefined;
   const tracing = config.tracing ? createTracing() : undefined;
   const provider = options.provider ?? createProvider(config, { ...(metrics ? { observe: metrics.observeOutbound } : {}), ...(tracing ? { trace: tracing.outbound } : {}) });
   // Valid but weakening settings, one warn line each, at every start (server start-up, Lambda cold start).
   for (const { variable, message } of configWarnings(config)) logger.warn({ event: 'config-warning', variable }, message);
-  const deps: RouteDeps = {
+  // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name, each
+  // with its own cookies for the one `sessions`.
+  const sites = createSites(config, sessions);
+  const deps: Bff['latch'] = {
     config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit, logger), logger, audit,
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
     ...(tracing ? { tracing } : {}),
+    sites,
   };
 
   const app = new Koa() as unknown as Bff;
@@ -85,10 +89,11 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   app.proxy = config.trustProxy;
   app.maxIpsCount = config.trustedProxyHops;
 
-  const router = new RouteTable();
+  // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
+  const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
   for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
-  // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name.
-  const sites = createSites(config, sessions);
+  // What a request's route declares where it registers (routes/table.ts), found once per request.
+  const traits = (ctx: Context) => router.route(ctx)?.traits;
 
   // The order, outermost first:
   // 0. tracing (LATCH_TRACING=true): one span a request, the parent of the spans of its outbound calls;
@@ -96,32 +101,33 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   // 1. the edge (middleware/edge.ts): one middleware that turns every failure below into a coded JSON
   //    answer or error page, and runs these checks in order before the routes:
   //    a. security headers: no-store and friends on every answer, errors included;
-  //    b. the site: the request's site by its host (421 for an unknown one with LATCH_SITES), and a
-  //       path mount's prefix removed; everything below uses that site's origins and cookies;
+  //    b. the site: the request's site by its host (421 for an unknown one with LATCH_SITES, but on the
+  //       routes that declare `anyHost`), and a path mount's prefix removed; everything below uses that
+  //       site's origins and cookies, and the route the table will match (never the raw path);
   //    c. CORS: set before routing, so errors to allowed origins stay readable; answers preflights;
   //    d. limits: header and body sizes (431/413), then the per-IP rate limit on the routes that declare
-//       `rateLimited` (/login and /callback), by the route the table will match, never the raw path (429).
-  // 2. the routes (routes/table.ts: 405 for a known path's other methods; state-changing routes add
-  //    requireCsrf themselves; /backchannel-logout is exempt).
+  //       `rateLimited` (/login and /callback) (429).
+  //    Errors on the routes that declare `navigation` (GET /login, /callback, /logout/end) are pages.
+  // 2. the routes (routes/table.ts: 405 for a known path's other methods; the CSRF check first on
+  //    those that declare `csrf`; /backchannel-logout does not: its signed token is its authentication).
   const checks: EdgeCheck[] = [
     setSecurityHeaders,
-    siteResolver(sites),
+    siteResolver(sites, router),
     cors(config.allowedOrigins),
     // A refused request's sign-in transaction cookies are cleared with the 431 (middleware/limits.ts).
-    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes, (cookie) => siteOf(ctx).sessions.clearTransactions(cookie)),
+    (ctx) => checkHeaderSize(ctx, config.maxHeaderBytes, (cookie) => siteOf(ctx).cookies.clearTransactions(cookie)),
     (ctx) => checkBodySize(ctx, config.maxBodyBytes),
   ];
   if (config.rateLimit.max > 0) {
     const limiter = new FixedWindowLimiter({ max: config.rateLimit.max, windowMs: config.rateLimit.windowSeconds * 1000 });
     checks.push(rateLimit(limiter, {
-      // The routes that say so where they register (/login, /callback), however the path is spelled.
-      applies: (ctx) => router.lookup(ctx.path, ctx.method)?.traits.rateLimited === true,
+      applies: (ctx) => traits(ctx)?.rateLimited === true,
       onOverflow: () => logger.warn({ event: 'rate-limit-overflow' }, 'rate limiter key table full: new clients are not counted this window'),
     }));
   }
   if (tracing) app.use(tracing.middleware);
   if (metrics) app.use(metrics.middleware);
-  app.use(edge(logger, checks, options.closing));
+  app.use(edge(logger, checks, { closing: options.closing, navigation: (ctx) => traits(ctx)?.navigation === true }));
   app.use(router.middleware());
   return app;
 }

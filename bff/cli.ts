@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { loadConfig, type BffConfig } from './config.ts';
 import { configWarnings } from './config/warnings.ts';
 import { ConfigError } from './errors.ts';
+import { HEALTH_PATH } from './routes/health.ts';
+import { METRICS_PATH } from './routes/metrics.ts';
 import { defaultWidgetDir, loadWidgetAssets } from './routes/widget-asset.ts';
 import { runServer } from './server.ts';
 
@@ -81,7 +83,7 @@ async function checkConfig(env: Env): Promise<number> {
     ['cookie secrets', `${config.cookieSecrets.length} set`],
     ['listen', `${config.host}:${config.port}`],
     ['trust proxy', String(config.trustProxy)],
-    ['metrics', config.metrics ? '/metrics' : 'off'],
+    ['metrics', config.metrics ? METRICS_PATH : 'off'],
     ['widget', widget.length ? `${widgetDir} (${widget.join(', ')})` : `${widgetDir} (none)`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
@@ -106,13 +108,13 @@ async function healthcheck(env: Env): Promise<number> {
   const anyAddress = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
   const host = anyAddress ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   try {
-    const res = await fetch(`http://${host}:${config.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`http://${host}:${config.port}${HEALTH_PATH}`, { signal: AbortSignal.timeout(2000) });
     await res.body?.cancel();
     if (res.status === 200) {
       process.stdout.write('healthy\n');
       return 0;
     }
-    process.stderr.write(`unhealthy: /healthz answered ${res.status}\n`);
+    process.stderr.write(`unhealthy: ${HEALTH_PATH} answered ${res.status}\n`);
   } catch (err) {
     process.stderr.write(`unhealthy: ${err instanceof Error ? err.message : String(err)}\n`);
   }

@@ -8,7 +8,7 @@ import { matchedRoute } from './routes/table.ts';
  *
  *   latch_http_requests_total{method,route,status}         every answer, by route pattern
  *   latch_http_request_duration_seconds{method,route}      latency, by route pattern
- *   latch_logins_total{result="success|refused|error"}     completed sign-ins (/callback, /login/password)
+ *   latch_logins_total{result="success|refused|error"}     sign-ins: the routes that declare `signIn` (/callback, /login/password)
  *   latch_token_refreshes_total{result="success|failure"}  refresh-token grants
  *   latch_outbound_duration_seconds{step,result}           calls to the authorization server
  *   latch_errors_total{code}                               coded JSON errors (LATCH_*)
@@ -27,18 +27,14 @@ export interface Metrics {
 }
 
 export interface MetricsOptions {
-  /** The session cookie's name: a login succeeded when the answer sets it. */
-  sessionCookie: string;
   /** prom-client's process metrics; default true. */
   defaultMetrics?: boolean;
 }
 
-/** Routes that complete a sign-in: the answer sets the session cookie when it worked. */
-const LOGIN_ROUTES = new Set(['/callback', '/login/password']);
 const UNMATCHED = '(unmatched)';
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createMetrics(options: MetricsOptions): Metrics {
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const loaded = import('prom-client').then((prom) => instruments(prom, options));
   // A failure to load surfaces at /metrics; requests are never held up by it.
   loaded.catch(() => {});
@@ -105,19 +101,17 @@ function instruments(prom: typeof import('prom-client'), options: MetricsOptions
   for (const result of ['success', 'refused', 'error']) logins.inc({ result }, 0);
   for (const result of ['success', 'failure']) refreshes.inc({ result }, 0);
 
-  const sessionPrefix = `${options.sessionCookie}=`;
-
   return {
     registry,
     request(ctx: Context, ms: number) {
       const matched = matchedRoute(ctx);
-      const route = matched === undefined ? UNMATCHED : String(matched);
+      const route = matched === undefined ? UNMATCHED : String(matched.path);
       const method = ctx.method;
       duration.observe({ method, route }, ms / 1000);
       requests.inc({ method, route, status: String(ctx.status) });
       const code = errorCode(ctx.body);
       if (code) errors.inc({ code });
-      if (LOGIN_ROUTES.has(route)) logins.inc({ result: loginResult(ctx, sessionPrefix) });
+      if (matched?.traits.signIn) logins.inc({ result: loginResult(ctx) });
     },
     outbound(what: string, ms: number, ok: boolean) {
       outbound.observe({ step: what, result: ok ? 'success' : 'failure' }, ms / 1000);
@@ -132,13 +126,8 @@ export function errorCode(body: unknown): string | undefined {
   return typeof code === 'string' && code.startsWith('LATCH_') ? code : undefined;
 }
 
-function loginResult(ctx: Context, sessionPrefix: string): 'success' | 'refused' | 'error' {
+/** A sign-in route's outcome: an error answer, a session made (routes/flows.ts signIn()), or neither (refused by the server or the user). */
+function loginResult(ctx: Context): 'success' | 'refused' | 'error' {
   if (ctx.status >= 400) return 'error';
-  if ((ctx.state as { latchSignedIn?: boolean }).latchSignedIn) return 'success';
-  const set = ctx.response.get('Set-Cookie') as unknown;
-  const cookies = Array.isArray(set) ? (set as string[]) : typeof set === 'string' && set ? [set] : [];
-  // A session cookie with a value (a cleared one is `name=; Max-Age=0`).
-  return cookies.some((c) => c.startsWith(sessionPrefix) && c.length > sessionPrefix.length && c[sessionPrefix.length] !== ';')
-    ? 'success'
-    : 'refused';
+  return ctx.state.latchSignedIn ? 'success' : 'refused';
 }

@@ -96,8 +96,8 @@ export function createTracing(): Tracing {
       } finally {
         const route = matchedRoute(ctx);
         if (route !== undefined) {
-          span.updateName(`${method} ${String(route)}`);
-          span.setAttribute('http.route', String(route));
+          span.updateName(`${method} ${String(route.path)}`);
+          span.setAttribute('http.route', String(route.path));
         }
         span.setAttribute('http.response.status_code', ctx.status);
         const code = errorCode(ctx.body);

@@ -3,8 +3,8 @@ import type { LatchUser } from '../bff/contract.ts';
 import { newTransactionSecrets } from '../bff/oauth/secrets.ts';
 import { createProvider } from '../bff/providers/index.ts';
 import type { LoginTransaction } from '../bff/providers/provider.ts';
-import { createSession } from '../bff/session/session.ts';
-import { sessionManagerFromConfig, storeFromConfig } from '../bff/session/setup.ts';
+import { siteCookies } from '../bff/session/session-cookies.ts';
+import { sessionsFromConfig, storeFromConfig } from '../bff/session/setup.ts';
 import { findUser, type TestProvider } from './provider.ts';
 
 export interface MintSessionOptions {
@@ -72,13 +72,14 @@ export async function mintSession(options: MintSessionOptions): Promise<MintedSe
   const tx: LoginTransaction = { ...newTransactionSecrets(), returnTo: config.baseUrl.href, mode: 'redirect', createdAt: Date.now() };
   const authorization = await provider.authorizationUrl(tx, {});
   const callback = await signInAtTestProvider(authorization, user, config.redirectUri);
-  const session = createSession(await provider.handleCallback(callback, tx), config.sessionMaxAge);
+  const result = await provider.handleCallback(callback, tx);
 
   const store = storeFromConfig(config);
   try {
-    const sessions = sessionManagerFromConfig(config, store);
+    const sessions = sessionsFromConfig(config, store);
+    const session = sessions.create(result);
     const now = Date.now();
-    const setCookie = await sessions.write(session, { now });
+    const setCookie = await siteCookies(sessions, config.baseUrl).write(session, { now });
     const cookies = setCookie.map((header) => browserCookie(header, config.baseUrl, now));
     return {
       cookieHeader: cookies.map((c) => `${c.name}=${c.value}`).join('; '),

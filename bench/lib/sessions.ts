@@ -1,8 +1,9 @@
 /**
  * Session cookies for the load runs, made the way each server makes its own:
  *
- * - the BFF's with the BFF's own SessionManager (bff/session), built from the same configuration
- *   (so the same secret, cookie name and lifetimes) as the BFF under test;
+ * - the BFF's with the BFF's own session layer (bff/session: Sessions and the first site's
+ *   SessionCookies), built from the same configuration (so the same secret, cookie name and lifetimes)
+ *   as the BFF under test;
  * - express-openid-connect's with its own cookie-store encoding (lib/crypto.js `encryptSync`, the
  *   function its appSession middleware calls to write the cookie: a dir/A256GCM JWE under a key
  *   HKDF-derived from the secret, `iat`/`uat`/`exp` in the protected header).
@@ -14,14 +15,15 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { compactDecrypt } from 'jose';
 import { loadConfig } from '../../bff/config.ts';
-import type { SessionManager } from '../../bff/session/manager.ts';
+import { siteCookies, type SessionCookies } from '../../bff/session/session-cookies.ts';
 import { newSessionId, type Session } from '../../bff/session/session.ts';
-import { sessionManagerFromConfig } from '../../bff/session/setup.ts';
+import { sessionsFromConfig } from '../../bff/session/setup.ts';
 import { MemoryStore } from '../../bff/session/stores/memory.ts';
 
-/** The session manager the BFF builds from this environment, with a store of its own. */
-export function bffSessions(env: Record<string, string>): SessionManager {
-  return sessionManagerFromConfig(loadConfig(env), new MemoryStore());
+/** The first site's session cookies as the BFF builds them from this environment, with a store of their own. */
+export function bffSessions(env: Record<string, string>): SessionCookies {
+  const config = loadConfig(env);
+  return siteCookies(sessionsFromConfig(config, new MemoryStore()), config.baseUrl);
 }
 
 /** Set-Cookie values as the Cookie header a browser sends back (cleared cookies left out). */
@@ -30,15 +32,15 @@ export function cookieHeader(setCookies: readonly string[]): string {
 }
 
 /** One sealed cookie for `session`, with a far-future access token unless `patch` says otherwise. */
-export async function sealOne(sessions: SessionManager, session: Session, patch: Partial<Session> = {}): Promise<string> {
+export async function sealOne(sessions: SessionCookies, session: Session, patch: Partial<Session> = {}): Promise<string> {
   return cookieHeader(await sessions.write({ ...session, atExp: Date.now() + 24 * 3600_000, ...patch }));
 }
 
 /**
  * `n` distinct sessions (each its own sid, user id and access token, the rest as in `template`),
- * sealed by the BFF's SessionManager, as Cookie headers.
+ * sealed by the BFF's session cookies, as Cookie headers.
  */
-export async function sealMany(sessions: SessionManager, template: Session, n: number, batch = 250): Promise<string[]> {
+export async function sealMany(sessions: SessionCookies, template: Session, n: number, batch = 250): Promise<string[]> {
   const out: string[] = [];
   const now = Date.now();
   for (let start = 0; start < n; start += batch) {

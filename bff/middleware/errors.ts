@@ -4,22 +4,21 @@ import type { ErrorBody, LatchErrorCode } from '../contract.ts';
 import { ClientTransferError, LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
-/** Routes answered as pages: a browser navigates to them, so errors are friendly HTML. */
-const NAVIGATION_PATHS = new Set(['/login', '/callback', '/logout/end']);
-
 /**
  * Answers a failure with a coded answer: known errors keep their status; anything else is logged with
  * its stack and answered 500 LATCH_INTERNAL without detail. Never a stack trace on the wire. Headers
  * set before the failure (security headers, CORS) stay. A client that went away mid-body is logged at
- * debug, and its answer goes nowhere (Koa writes nothing to a closed connection).
+ * debug, and its answer goes nowhere (Koa writes nothing to a closed connection). `page`: a browser
+ * navigated here (a GET of a route that declares `navigation`), so the answer is a friendly HTML page
+ * with the same status and code.
  */
-export function answerError(ctx: Context, raw: unknown, logger: Logger): void {
+export function answerError(ctx: Context, raw: unknown, logger: Logger, page = false): void {
   const err = normalize(raw);
   const level = levelOf(err);
   logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
   ctx.status = err.status;
   for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
-  if (NAVIGATION_PATHS.has(ctx.path) && ctx.method === 'GET') {
+  if (page) {
     const pageOut = errorPage(err.code, err.message);
     ctx.set('Content-Security-Policy', pageOut.csp);
     ctx.type = 'html';

@@ -70,13 +70,7 @@ export const rateLimited = (retryAfterS: number) =>
 
 export interface RateLimitOptions {
   /**
-   * The key a request counts against; undefined skips the limit for it.
-   * default: the client IP (`ctx.ip`: set `app.proxy` behind a proxy so it is
-   * the X-Forwarded-For client, not the proxy).
-   */
-  key?: (ctx: Context) => string | undefined;
-  /**
-   * Whether a request counts: ask the route it will reach (RouteTable.lookup and the route's traits),
+   * Whether a request counts: ask the route it will reach (RouteTable.route and the route's traits),
    * never its raw path, which has other spellings the routes accept (`/login/`). default: every request
    */
   applies?: (ctx: Context) => boolean;
@@ -85,19 +79,16 @@ export interface RateLimitOptions {
 }
 
 /**
- * Throws 429 LATCH_RATE_LIMITED with Retry-After once a key exceeds the limiter's budget. Reusable:
- * one limiter per purpose (e.g. per IP on /login and /callback; per username on a password route, with
- * `key` reading it). A plain check, run by the app's edge middleware before the routes.
+ * Throws 429 LATCH_RATE_LIMITED with Retry-After once a client IP exceeds the limiter's budget
+ * (`ctx.ip`: with LATCH_TRUST_PROXY the X-Forwarded-For client, not the proxy). A plain check, run by
+ * the app's edge middleware before the routes.
  */
 export function rateLimit(limiter: FixedWindowLimiter, options: RateLimitOptions = {}): (ctx: Context) => void {
   const applies = options.applies;
-  const keyOf = options.key ?? ((ctx: Context) => ctx.ip);
   let overflowWindow = -1;
   return function limitRate(ctx: Context): void {
     if (applies && !applies(ctx)) return;
-    const key = keyOf(ctx);
-    if (key === undefined) return;
-    const decision = limiter.hit(key);
+    const decision = limiter.hit(ctx.ip);
     if (decision.overflow) {
       const window = Math.floor(Date.now() / limiter.windowMs);
       if (window !== overflowWindow) {

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { CSRF_HEADER } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { siteOrigins } from '../sites.ts';
@@ -53,14 +53,14 @@ export function cors(allowedOrigins: readonly string[]): (ctx: Context) => boole
 }
 
 /**
- * CSRF for state-changing routes: the custom header (which a cross-site form
- * cannot send without a CORS preflight we refuse) plus an allowed Origin, or
- * a same-origin / same-site fetch when the browser sends no Origin. The
- * allowed origins are the request's site's (sites.ts) once it is known.
+ * CSRF for state-changing routes (those that declare `csrf` where they register: the route table runs
+ * this check first on them): the custom header (which a cross-site form cannot send without a CORS
+ * preflight we refuse) plus an allowed Origin, or a same-origin / same-site fetch when the browser
+ * sends no Origin. The allowed origins are the request's site's (sites.ts) once it is known.
  */
-export function requireCsrf(allowedOrigins: readonly string[]) {
+export function requireCsrf(allowedOrigins: readonly string[]): (ctx: Context) => void {
   const allowed = new Set(allowedOrigins);
-  return async function csrf(ctx: Context, next: Next) {
+  return function csrf(ctx: Context): void {
     if (ctx.get(CSRF_HEADER) !== '1') {
       throw new LatchError('LATCH_CSRF', 403, 'Missing the Latch-CSRF header.');
     }
@@ -70,6 +70,5 @@ export function requireCsrf(allowedOrigins: readonly string[]) {
     if (!originOk) {
       throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This origin may not call the BFF.');
     }
-    await next();
   };
 }

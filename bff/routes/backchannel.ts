@@ -73,7 +73,7 @@ export function checkLogoutToken(header: Record<string, unknown>, claims: Record
  * store cannot record it (the server will retry).
  */
 export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
-  router.post('/backchannel-logout', async (ctx) => {
+  router.post('/backchannel-logout', { anyHost: true }, async (ctx) => {
     const verify = deps.provider.verifyLogoutToken?.bind(deps.provider);
     if (!verify) throw new LatchError('LATCH_NOT_FOUND', 404, 'Back-channel logout is not offered for this authorization server.');
     if (!ctx.is('application/x-www-form-urlencoded')) throw invalid('not application/x-www-form-urlencoded');

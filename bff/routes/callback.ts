@@ -2,14 +2,12 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { LatchPopupMessage } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { issueHandoff, issueProof } from '../handoff.ts';
-import { logUserinfoFallback } from '../logger.ts';
 import { popupResultPage } from '../pages.ts';
 import { CallbackError } from '../providers/oidc.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
-import { createSession } from '../session/session.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
+import { signIn } from './flows.ts';
 
 /**
  * GET /callback: the authorization server sends the browser here.
@@ -23,9 +21,9 @@ import type { RouteDeps } from './deps.ts';
  * the session waits, for 60 s and one redemption, behind a code posted to the opener's exact origin.
  */
 export function callbackRoute(router: RouteTable, deps: RouteDeps) {
-  router.get('/callback', { rateLimited: true }, async (ctx) => {
+  router.get('/callback', { navigation: true, rateLimited: true, signIn: true }, async (ctx) => {
     const site = siteOf(ctx);
-    const sessions = site.sessions;
+    const cookies = site.cookies;
     const callbackUrl = new URL(ctx.originalUrl, site.redirectUri);
     const states = callbackUrl.searchParams.getAll('state');
     if (states.length !== 1 || !states[0]) {
@@ -33,12 +31,12 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
     }
     // Servers that wrap the state (SCAYLE) say which transaction the callback claims.
     const state = deps.provider.callbackState ? (deps.provider.callbackState(callbackUrl) ?? '') : states[0];
-    const tx = await sessions.readTransaction(ctx.get('Cookie'), state);
+    const tx = await cookies.readTransaction(ctx.get('Cookie'), state);
     if (!tx) {
       throw new LatchError('LATCH_STATE_MISMATCH', 400, 'This sign-in response does not belong to this browser, or it has expired. Start again.');
     }
     // The transaction is single use, whatever happens next.
-    ctx.append('Set-Cookie', sessions.clearTransaction(ctx.get('Cookie'), state));
+    ctx.append('Set-Cookie', cookies.clearTransaction(ctx.get('Cookie'), state));
 
     let result;
     try {
@@ -51,20 +49,11 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
       }
       throw err;
     }
-    logUserinfoFallback(deps.logger, result);
-
-    const session = createSession(result, deps.config.sessionMaxAge);
-    const message: LatchPopupMessage = { type: 'latch:login', ok: true };
-    if (tx.handoff) {
-      message.code = await issueHandoff(sessions, session, { challenge: tx.handoff, origin: new URL(tx.returnTo).origin, host: site.host });
-    } else {
-      ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
-      if (tx.proof) message.proof = await issueProof(sessions, session.sid);
-    }
-    // For the metrics' login count, whatever the cookie's name (a path mount's, or none for a hand-off).
-    (ctx.state as { latchSignedIn?: boolean }).latchSignedIn = true;
-    deps.logger.info({ event: 'login', sid: session.sid, ...(tx.handoff ? { handoff: true } : {}) }, 'signed in');
-    deps.audit?.({ type: 'login', sid: session.sid, sub: session.user.sub, ...(session.psid ? { psid: session.psid } : {}), time: session.iat });
+    const { code, proof } = await signIn(ctx, deps, result, {
+      ...(tx.proof ? { proof: true } : {}),
+      ...(tx.handoff ? { handoff: { challenge: tx.handoff, origin: new URL(tx.returnTo).origin, host: site.host } } : {}),
+    });
+    const message: LatchPopupMessage = { type: 'latch:login', ok: true, ...(code ? { code } : {}), ...(proof ? { proof } : {}) };
     return finish(ctx, tx, message);
   });
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { BffConfig } from '../config.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { SessionManager } from '../session/manager.ts';
 import type { SessionRefresher } from '../session/refresh.ts';
+import type { Sessions } from '../session/sessions.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditHook } from '../audit.ts';
 import type { Tracing } from '../tracing.ts';
@@ -13,11 +13,16 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-/** What every route is handed by createBff. Routes never import each other. */
+/**
+ * What every route is handed by createBff. Routes never import each other. The request's site, and
+ * with it the request's cookies, come from the request (`siteOf(ctx)`, sites.ts); what several routes
+ * do with them is in flows.ts.
+ */
 export interface RouteDeps {
   config: BffConfig;
   provider: Provider;
-  sessions: SessionManager;
+  /** The application's sessions, whatever the site (session/sessions.ts). */
+  sessions: Sessions;
   refresher: SessionRefresher;
   logger: Logger;
   /** Extra readiness checks for /readyz (the provider's discovery and JWKS are always checked). */

@@ -2,9 +2,8 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { HandoffRequest, MeResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { redeemHandoff } from '../handoff.ts';
 import { readBody } from '../middleware/limits.ts';
-import { requireCsrf } from '../middleware/security.ts';
+import { redeemHandoff } from '../session/handoff.ts';
 import { sameSiteOf, siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -18,18 +17,18 @@ const MAX_BODY_BYTES = 1024;
  * from the origin it was posted to, with the verifier whose S256 the sign-in started with. Then the
  * session cookie is set `Partitioned; SameSite=None; Secure`: the browser keeps it in the page's
  * partition and sends it with the page's later calls (`/me`, `/logout`, `/api/…`). Answers like
- * `GET /me`. Any refusal is a coded 400/403 without a cookie (bff/handoff.ts).
+ * `GET /me`. Any refusal is a coded 400/403 without a cookie (session/handoff.ts).
  */
 export function handoffRoute(router: RouteTable, deps: RouteDeps) {
   if (!deps.config.handoff) return;
-  router.post('/handoff', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
+  router.post('/handoff', { csrf: true }, async (ctx) => {
     const site = siteOf(ctx);
     const partitioned = site.partitioned!;
     const { code, verifier } = await readHandoff(ctx, deps.config.requestTimeoutMs);
-    const session = await redeemHandoff(partitioned, { code, verifier, origin: ctx.get('Origin'), host: site.host });
+    const session = await redeemHandoff(deps.sessions, { code, verifier, origin: ctx.get('Origin'), host: site.host });
     ctx.append('Set-Cookie', await partitioned.write(session, { cookieHeader: ctx.get('Cookie') }));
     deps.logger.info({ event: 'handoff', sid: session.sid }, 'hand-off redeemed: partitioned session cookie set');
-    const body: MeResponse = { user: session.user, expiresAt: partitioned.expiresAt(session), sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) };
+    const body: MeResponse = { user: session.user, expiresAt: deps.sessions.expiresAt(session), sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) };
     ctx.body = body;
   });
 }

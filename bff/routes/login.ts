@@ -1,9 +1,9 @@
 import type { RouteTable } from './table.ts';
 import { badRequest } from '../errors.ts';
-import { CHALLENGE } from '../handoff.ts';
 import { newTransactionSecrets } from '../oauth/secrets.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import { safeRedirect } from '../redirects.ts';
+import { CHALLENGE } from '../session/handoff.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -40,7 +40,7 @@ export function boundReturnTo(url: string): string {
  * sign-in that ends in a hand-off code for `POST /handoff` rather than a cookie (docs/embedding.md).
  */
 export function loginRoute(router: RouteTable, deps: RouteDeps) {
-  router.get('/login', { rateLimited: true }, async (ctx) => {
+  router.get('/login', { navigation: true, rateLimited: true }, async (ctx) => {
     const site = siteOf(ctx);
     const query = new URLSearchParams(ctx.querystring);
     const returnTo = boundReturnTo(safeRedirect(query.get('returnTo'), site.allowedOrigins));
@@ -75,7 +75,7 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
     Object.assign(params, deps.config.authorizeFixedParams);
     const url = await deps.provider.authorizationUrl(tx, params);
     // At most MAX_TRANSACTIONS sign-ins in flight: the oldest of the browser's others are dropped.
-    ctx.append('Set-Cookie', await site.sessions.writeTransaction(tx, ctx.get('Cookie')));
+    ctx.append('Set-Cookie', await site.cookies.writeTransaction(tx, ctx.get('Cookie')));
     ctx.redirect(url.href);
   });
 }

@@ -18,11 +18,11 @@ import type { RouteDeps } from './deps.ts';
  *   down a valid handle still leads to the provider (its single use cannot be checked then).
  */
 export function logoutEndRoute(router: RouteTable, deps: RouteDeps) {
-  router.get('/logout/end', async (ctx) => {
+  router.get('/logout/end', { navigation: true }, async (ctx) => {
     const site = siteOf(ctx);
     for (const name of ['Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials']) ctx.remove(name);
     const handle = new URLSearchParams(ctx.querystring).get('handle');
-    const target = await openLogoutHandle(site.sessions, handle, site.host, (err) =>
+    const target = await openLogoutHandle(deps.sessions, handle, site.host, (err) =>
       deps.logger.warn({ event: 'logout-end', cause: err instanceof Error ? err.message : String(err) }, 'the store is down: a logout handle was opened without its single-use check'),
     );
     ctx.redirect(target ?? site.postLogoutRedirectUri ?? `${site.allowedOrigins[0]}/`);

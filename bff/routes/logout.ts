@@ -1,10 +1,10 @@
 import type { RouteTable } from './table.ts';
 import type { LogoutResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { requireCsrf } from '../middleware/security.ts';
 import { safeRedirect } from '../redirects.ts';
 import { issueLogoutHandle } from '../session/logout-handle.ts';
-import type { ReadSession, SessionManager } from '../session/manager.ts';
+import type { SessionCookies } from '../session/session-cookies.ts';
+import type { ReadSession } from '../session/sessions.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -30,26 +30,26 @@ import type { RouteDeps } from './deps.ts';
  * carries by name ends: the site cookie's and the partitioned cookie's.
  */
 export function logoutRoute(router: RouteTable, deps: RouteDeps) {
-  router.post('/logout', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
+  router.post('/logout', { csrf: true }, async (ctx) => {
     const site = siteOf(ctx);
     const cookie = ctx.get('Cookie');
     const query = new URLSearchParams(ctx.querystring);
     const everywhere = query.get('everywhere') === '1' || query.get('everywhere') === 'true';
     // The session the rest of the request's routes use first (its ID token names the provider session).
-    const primary = site.sessionsFor(cookie);
-    const present = site.sessionsIn(cookie).sort((a, b) => Number(b === primary) - Number(a === primary));
-    const reads: Array<{ sessions: SessionManager; read: ReadSession }> = [];
-    for (const sessions of present) {
-      const read = await readForLogout(sessions, cookie, everywhere);
-      if (read) reads.push({ sessions, read });
+    const primary = site.cookiesFor(cookie);
+    const present = site.cookiesIn(cookie).sort((a, b) => Number(b === primary) - Number(a === primary));
+    const reads: ReadSession[] = [];
+    for (const cookies of present) {
+      const read = await readForLogout(cookies, cookie, everywhere);
+      if (read) reads.push(read);
     }
-    for (const { sessions, read } of reads) if (everywhere) await sessions.endAllFor(read.session.user.sub);
-    ctx.append('Set-Cookie', site.sessions.clear(cookie));
+    for (const read of reads) if (everywhere) await deps.sessions.endAllFor(read.session.user.sub);
+    ctx.append('Set-Cookie', site.cookies.clear(cookie));
     if (site.partitioned) ctx.append('Set-Cookie', site.partitioned.clear(cookie));
     let logoutUrl: string | null = null;
-    for (const { sessions, read: { session } } of reads) {
+    for (const { session } of reads) {
       try {
-        await sessions.end(session);
+        await deps.sessions.end(session);
       } catch (err) {
         // The cookie is cleared anyway; only a stolen copy outlives the logout while the store is down.
         deps.logger.warn({ event: 'logout', sid: session.sid, cause: err instanceof Error ? err.message : String(err) }, 'could not deny-list the session');
@@ -58,14 +58,14 @@ export function logoutRoute(router: RouteTable, deps: RouteDeps) {
       await deps.provider.revoke({ accessToken: session.at, ...(session.rt ? { refreshToken: session.rt } : {}) });
       deps.logger.info({ event: 'logout', sid: session.sid }, 'signed out');
     }
-    const first = reads[0]?.read.session;
+    const first = reads[0]?.session;
     if (first) {
       const returnTo = query.get('returnTo');
       const postLogout = site.postLogoutRedirectUri ??
         safeRedirect(returnTo ?? `${ctx.get('Origin')}/`, site.allowedOrigins);
       const providerUrl = await deps.provider.logoutUrl({ accessToken: first.at, ...(first.idt ? { idToken: first.idt } : {}) }, postLogout);
       if (providerUrl) {
-        const handle = await issueLogoutHandle(site.sessions, providerUrl, site.host);
+        const handle = await issueLogoutHandle(deps.sessions, providerUrl, site.host);
         logoutUrl = `${site.baseUrl.href.replace(/\/$/, '')}/logout/end?handle=${encodeURIComponent(handle)}`;
       }
     }
@@ -75,11 +75,11 @@ export function logoutRoute(router: RouteTable, deps: RouteDeps) {
 }
 
 /** The session a logout ends; with the store down, a plain logout still reads it (to clear it), sign-out everywhere waits (503). */
-async function readForLogout(sessions: SessionManager, cookie: string, everywhere: boolean): Promise<ReadSession | null> {
+async function readForLogout(cookies: SessionCookies, cookie: string, everywhere: boolean): Promise<ReadSession | null> {
   try {
-    return await sessions.read(cookie);
+    return await cookies.read(cookie);
   } catch (err) {
     if (everywhere || !(err instanceof LatchError && err.code === 'LATCH_STORE_UNAVAILABLE')) throw err;
-    return sessions.read(cookie, Date.now(), { denyList: false }).catch(() => null);
+    return cookies.read(cookie, Date.now(), { denyList: false }).catch(() => null);
   }
 }

@@ -1,10 +1,10 @@
 import type { RouteTable } from './table.ts';
 import type { MeResponse } from '../contract.ts';
-import { unauthenticated } from '../errors.ts';
+import { LatchError, unauthenticated } from '../errors.ts';
+import { blockedCookies, provesBlockedCookies } from '../session/handoff.ts';
+import { sameSiteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
-import { LatchError } from '../errors.ts';
-import { blockedCookies, provesBlockedCookies } from '../handoff.ts';
-import { sameSiteOf, siteOf } from '../sites.ts';
+import { requestSession } from './flows.ts';
 
 /**
  * GET /me: the signed-in user's claims from the session, refreshing an expired access token first.
@@ -15,41 +15,32 @@ import { sameSiteOf, siteOf } from '../sites.ts';
  */
 export function meRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/me', async (ctx) => {
-    const cookie = ctx.req.headers.cookie;
-    const sessions = siteOf(ctx).sessionsFor(cookie);
-    const read = await sessions.read(cookie);
-    if (!read) {
-      const refusal = (await provesBlockedCookies(sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
+    const live = await requestSession(ctx, deps);
+    if (!live) {
+      const refusal = (await provesBlockedCookies(deps.sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
       throw withSameSite(refusal, sameSiteOf(ctx.get('Sec-Fetch-Site')));
     }
-    let { session } = read;
-    let changed = read.stale;
     try {
-      const fresh = await deps.refresher.ensureFresh(session);
-      session = fresh.session;
-      changed ||= fresh.refreshed;
+      await live.fresh();
     } catch (err) {
-      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(cookie));
       throw err instanceof LatchError && err.status === 401 ? withSameSite(err, sameSiteOf(ctx.get('Sec-Fetch-Site'))) : err;
     }
     // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
-    if (changed) {
-      session = sessions.touch(session);
-      ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: cookie }));
-    }
-    // The earlier of the absolute and the idle end.
+    await live.save();
+    const session = live.session;
     const sameSite = sameSiteOf(ctx.get('Sec-Fetch-Site'));
     // JSON written here, with its type: Koa's object path would sniff the body and look 'json' up in
-    // its MIME table on every answer.
+    // its MIME table on every answer. `expiresAt`: the earlier of the absolute and the idle end.
     ctx.set('Content-Type', 'application/json; charset=utf-8');
-    ctx.body = answerFor(session, sameSite, () => ({ user: session.user, expiresAt: sessions.expiresAt(session), sameSite }));
+    ctx.body = answerFor(session, sameSite, () => ({ user: session.user, expiresAt: deps.sessions.expiresAt(session), sameSite }));
   });
 }
 
 /**
  * The answer for a session, serialised once per session object and `sameSite`: a warm read gets the
- * same frozen session object from the seal cache, so the same cookie is answered without serialising
- * its claims again. A refreshed or renewed session is a new object, and so a new answer.
+ * same frozen session object for the same cookie (session/sessions.ts, fast paths), so the same
+ * cookie is answered without serialising its claims again. A refreshed or renewed session is a new
+ * object, and so a new answer.
  */
 const answers = new WeakMap<object, Map<boolean | null, string>>();
 

@@ -2,14 +2,11 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { MeResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { logUserinfoFallback } from '../logger.ts';
 import { readBody } from '../middleware/limits.ts';
 import { FixedWindowLimiter, rateLimited } from '../middleware/rate-limit.ts';
-import { requireCsrf } from '../middleware/security.ts';
 import { supportsPasswordGrant } from '../providers/index.ts';
-import { createSession } from '../session/session.ts';
-import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
+import { signIn } from './flows.ts';
 
 /** Attempts allowed per client IP, per window. */
 export const PASSWORD_LIMIT_PER_IP = { max: 20, windowMs: 60_000 };
@@ -32,7 +29,7 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
   const byIp = new FixedWindowLimiter(PASSWORD_LIMIT_PER_IP);
   const byUsername = new FixedWindowLimiter(PASSWORD_LIMIT_PER_USERNAME);
 
-  router.post('/login/password', requireCsrf(deps.config.allowedOrigins), async (ctx) => {
+  router.post('/login/password', { csrf: true, signIn: true }, async (ctx) => {
     const { provider } = deps;
     if (!supportsPasswordGrant(provider)) {
       throw new LatchError('LATCH_NOT_FOUND', 404, 'This server offers no password sign-in.');
@@ -42,14 +39,8 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
       const decision = limiter.hit(key);
       if (!decision.allowed) throw rateLimited(decision.retryAfterS);
     }
-    const result = await provider.passwordGrant(username, password);
-    logUserinfoFallback(deps.logger, result);
-    const session = createSession(result, deps.config.sessionMaxAge);
-    const sessions = siteOf(ctx).sessions;
-    ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
-    deps.logger.info({ event: 'login', method: 'password', sid: session.sid }, 'signed in');
-    deps.audit?.({ type: 'login', sid: session.sid, sub: session.user.sub, ...(session.psid ? { psid: session.psid } : {}), time: session.iat });
-    const body: MeResponse = { user: session.user, expiresAt: sessions.expiresAt(session) };
+    const { session } = await signIn(ctx, deps, await provider.passwordGrant(username, password), { method: 'password' });
+    const body: MeResponse = { user: session.user, expiresAt: deps.sessions.expiresAt(session) };
     ctx.body = body;
   });
 }

@@ -6,12 +6,11 @@ import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { badRequest, LatchError, unauthenticated } from '../errors.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
-import { requireCsrf } from '../middleware/security.ts';
 import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
-import type { SessionManager } from '../session/manager.ts';
-import type { Session } from '../session/session.ts';
+import type { RequestSession } from '../session/request-session.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
+import { requestSession } from './flows.ts';
 
 /**
  * `/api/<name>/<path>?<query>`: the token-attaching proxy. The browser never holds a token; the BFF
@@ -34,7 +33,7 @@ import type { RouteDeps } from './deps.ts';
  */
 export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
   const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
-  router.all(/^\/api(?:\/|$)/, requireCsrf(deps.config.allowedOrigins), async (ctx) => {
+  router.all(/^\/api(?:\/|$)/, { csrf: true }, async (ctx) => {
     if (!FORWARDED_METHODS.has(ctx.method)) {
       ctx.set('Allow', [...FORWARDED_METHODS].join(', '));
       throw new LatchError('LATCH_BAD_REQUEST', 405, 'This method is not forwarded.');
@@ -42,13 +41,9 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
     const framing = bodyFraming(ctx);
     const { route, url } = resolveTarget(ctx.req.url ?? '', routes);
 
-    const site = siteOf(ctx);
-    const sessions = site.sessionsFor(ctx.get('Cookie'));
-    const read = await sessions.read(ctx.get('Cookie'));
-    if (!read) throw unauthenticated();
-    const auth = route.token === 'service'
-      ? serviceAuth(serviceTokens, route)
-      : userAuth(ctx, deps, sessions, read.session, read.stale);
+    const live = await requestSession(ctx, deps);
+    if (!live) throw unauthenticated();
+    const auth = route.token === 'service' ? serviceAuth(serviceTokens, route) : userAuth(live);
 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
@@ -86,7 +81,7 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
       discard(res);
       throw err;
     }
-    respond(ctx, res, route, site.baseUrl);
+    respond(ctx, res, route, siteOf(ctx).baseUrl);
   });
 }
 
@@ -179,31 +174,13 @@ interface Auth {
   finish(): Promise<void>;
 }
 
-function userAuth(ctx: Context, deps: RouteDeps, sessions: SessionManager, start: Session, stale: boolean): Auth {
-  let session = start;
-  let dirty = stale;
-  let renewed = false;
-  const ensure = async (force: boolean) => {
-    try {
-      const fresh = await deps.refresher.ensureFresh(session, force);
-      if (fresh.refreshed) {
-        session = fresh.session;
-        dirty = true;
-        renewed = true;
-      }
-    } catch (err) {
-      if (err instanceof LatchError && err.code === 'LATCH_SESSION_EXPIRED') ctx.append('Set-Cookie', sessions.clear(ctx.get('Cookie')));
-      throw err;
-    }
-    return session.at;
-  };
+/** The user's access token: the request's session, refreshed as /me would, and forced once after an upstream 401. */
+function userAuth(live: RequestSession): Auth {
   return {
-    initial: () => ensure(false),
-    canRenew: () => !renewed,
-    renew: () => ensure(true),
-    async finish() {
-      if (dirty) ctx.append('Set-Cookie', await sessions.write(session, { cookieHeader: ctx.get('Cookie') }));
-    },
+    initial: async () => (await live.fresh()).at,
+    canRenew: () => !live.refreshed,
+    renew: async () => (await live.fresh(true)).at,
+    finish: () => live.save(),
   };
 }
 

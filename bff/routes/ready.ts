@@ -35,7 +35,7 @@ export function readyRoute(router: RouteTable, deps: RouteDeps) {
     },
   };
 
-  router.get('/readyz', async (ctx) => {
+  router.get('/readyz', { anyHost: true }, async (ctx) => {
     const checks = [provider, ...(deps.readiness ?? [])];
     const results = await Promise.all(checks.map((c) => runCheck(c)));
     const body: ReadyBody = { ready: results.every((r) => r.ok), checks: {} };

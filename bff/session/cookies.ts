@@ -1,8 +1,5 @@
 import { parse, serialize, type SerializeOptions } from 'cookie';
 
-/** The browser's limit for one cookie (name, value and attributes). */
-export const MAX_COOKIE_BYTES = 4096;
-
 /**
  * A sealed value longer than this is split across numbered cookies. 3800
  * leaves room for the name and attributes under the 4096-byte limit browsers

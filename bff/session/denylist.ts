@@ -57,9 +57,9 @@ export class DenyList {
   }
 
   /**
-   * The store keys a session's check reads, remembered per `owner` object: the session manager passes
-   * the (frozen, shared) session a cached cookie opened to, so its subject is hashed once, not on every
-   * request.
+   * The store keys a session's check reads, remembered per `owner` object: Sessions.open() passes the
+   * session itself, the same frozen object for the same cookie (session/sessions.ts, fast paths), so its
+   * subject is hashed once, not on every request.
    */
   #keys = new WeakMap<object, string[]>();
 
@@ -83,7 +83,7 @@ export class DenyList {
 
   /**
    * isDenied() answered at once, or undefined when the store cannot answer without a round trip
-   * (Redis): then call isDenied().
+   * (Redis): then call isDenied(). The fast-path family's twin (session/sessions.ts).
    */
   isDeniedNow(session: SessionIdentity, owner?: object): boolean | undefined {
     const values = this.#store.mgetNow?.(this.keysOf(session, owner));

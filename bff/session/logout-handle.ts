@@ -11,7 +11,7 @@
  * store (shared with Redis), so the address in the browser's history leads nowhere afterwards.
  * No Koa here.
  */
-import type { SessionManager } from './manager.ts';
+import type { Sessions } from './sessions.ts';
 import { digest } from './store.ts';
 
 /** How long a handle opens, seconds: the page navigates to it as soon as `POST /logout` answers. */
@@ -26,7 +26,7 @@ interface LogoutHandle {
 }
 
 /** Seals the provider's logout URL for `host` into a handle for `GET /logout/end?handle=`. */
-export function issueLogoutHandle(sessions: SessionManager, providerUrl: string, host: string): Promise<string> {
+export function issueLogoutHandle(sessions: Sessions, providerUrl: string, host: string): Promise<string> {
   const handle: LogoutHandle = { t: 'logout', u: providerUrl, h: host };
   return sessions.sealer.seal(handle, HANDLE_TTL_S);
 }
@@ -38,13 +38,13 @@ export function issueLogoutHandle(sessions: SessionManager, providerUrl: string,
  * `unchecked` hears why.
  */
 export async function openLogoutHandle(
-  sessions: SessionManager,
+  sessions: Sessions,
   handle: unknown,
   host: string,
   unchecked?: (err: unknown) => void,
 ): Promise<string | null> {
   if (typeof handle !== 'string' || handle === '' || handle.length > 8192) return null;
-  const data = await sessions.sealer.unseal<LogoutHandle>(handle, HANDLE_TTL_S);
+  const data = await sessions.sealer.unseal<LogoutHandle>(handle);
   if (!data || data.t !== 'logout' || typeof data.u !== 'string' || data.h !== host) return null;
   try {
     // iron allows 60 s of clock skew past the seal's expiry: the marker outlives both.

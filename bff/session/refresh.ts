@@ -4,27 +4,23 @@ import { LatchError, sessionExpired } from '../errors.ts';
 import { SingleFlight } from '../oauth/singleflight.ts';
 import { RefreshKeptTokens, type Provider } from '../providers/provider.ts';
 import type { Sealer } from './sealer.ts';
-import { accessTokenStale, tokenFields, type Session } from './session.ts';
+import { accessTokenStale, REFRESH_MARGIN_MS, tokenFields, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
 import { digest, type KeyValueStore } from './store.ts';
 
 export interface RefresherOptions {
-  /** Shared with the session manager: locks and results live here (Redis: across instances). */
+  /** Shared with the sessions (session/sessions.ts): locks and results live here (Redis: across instances). */
   store?: KeyValueStore;
   /** Seals refresh results before they go to the store (they hold tokens). */
   sealer?: Sealer;
-  /** Refresh this long before the access token expires, or at half its lifetime if that is later. default 30 s */
-  skewMs?: number;
   /** How long the lock holder may take before another instance takes over. default 15 s */
   lockTtlMs?: number;
-  /** How long a waiter waits for the holder's result before giving up (504). default lockTtlMs + 2 s */
-  waitMs?: number;
   /** How often a waiter looks for the result. default 25 ms */
   pollMs?: number;
   audit?: (event: AuditEvent) => void;
   /**
    * Writes a refreshed session where it lives when that is the store (server-side sessions: the
-   * session manager's record). Part of storing a result: retried with the shared result.
+   * session's record, Sessions.saveRecord). Part of storing a result: retried with the shared result.
    */
   save?: (session: Session) => Promise<void>;
   /** How long to wait before trying again to store a result the store refused. default 250 ms */
@@ -93,8 +89,8 @@ export class SessionRefresher {
   readonly #flights = new SingleFlight<{ session: Session; stored: boolean }>();
   readonly #store: KeyValueStore;
   readonly #sealer: Sealer | undefined;
-  readonly #skewMs: number;
   readonly #lockTtlMs: number;
+  /** How long a waiter waits for the holder's result before giving up (504): the lock's lifetime and 2 s. */
   readonly #waitMs: number;
   readonly #pollMs: number;
   readonly #audit: ((event: AuditEvent) => void) | undefined;
@@ -104,14 +100,12 @@ export class SessionRefresher {
   /** Refresh results not stored yet, by refresh key (insertion order: oldest first). */
   readonly #kept = new Map<string, Kept>();
 
-  constructor(provider: Provider, options: RefresherOptions | number = {}) {
-    const opts = typeof options === 'number' ? { skewMs: options } : options;
+  constructor(provider: Provider, opts: RefresherOptions = {}) {
     this.#provider = provider;
     this.#store = opts.store ?? new MemoryStore();
     this.#sealer = opts.sealer;
-    this.#skewMs = opts.skewMs ?? 30_000;
     this.#lockTtlMs = opts.lockTtlMs ?? 15_000;
-    this.#waitMs = opts.waitMs ?? this.#lockTtlMs + 2000;
+    this.#waitMs = this.#lockTtlMs + 2000;
     this.#pollMs = opts.pollMs ?? 25;
     this.#audit = opts.audit;
     this.#save = opts.save;
@@ -132,12 +126,17 @@ export class SessionRefresher {
    */
   ensureFresh(session: Session, force = false): Promise<{ session: Session; refreshed: boolean }> {
     // The common case (a good token) without a second async frame: this runs on every /me and API call.
-    if (!force && !accessTokenStale(session, this.#skewMs)) return Promise.resolve({ session, refreshed: false });
+    if (!force && !this.due(session)) return Promise.resolve({ session, refreshed: false });
     return this.#ensureFresh(session, force, 0);
   }
 
+  /** Whether the session's access token is due for a refresh (expired, or within the margin). */
+  due(session: Session): boolean {
+    return accessTokenStale(session);
+  }
+
   async #ensureFresh(session: Session, force: boolean, depth: number): Promise<{ session: Session; refreshed: boolean }> {
-    if (!force && !accessTokenStale(session, this.#skewMs)) return { session, refreshed: false };
+    if (!force && !accessTokenStale(session)) return { session, refreshed: false };
     const rt = session.rt;
     if (!rt) throw sessionExpired(new Error('access token expired and no refresh token'));
     const key = `refresh:${session.sid}:${digest(rt)}`;
@@ -237,7 +236,7 @@ export class SessionRefresher {
 
   /** The result's lifetime in the store: about the new access token's. */
   #resultTtl(next: Session): number {
-    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - this.#skewMs - Date.now()));
+    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - REFRESH_MARGIN_MS - Date.now()));
   }
 
   /** Stores a refresh result: shared for the others, and the session record where there is one. False when the store refused. */
@@ -302,7 +301,7 @@ export class SessionRefresher {
   async #outcome(resultKey: string): Promise<RefreshOutcome | null> {
     const value = await this.#store.get(resultKey);
     if (!value) return null;
-    if (this.#sealer) return this.#sealer.unseal<RefreshOutcome>(value, MAX_RESULT_TTL_MS / 1000);
+    if (this.#sealer) return this.#sealer.unseal<RefreshOutcome>(value);
     try {
       return JSON.parse(value) as RefreshOutcome;
     } catch {

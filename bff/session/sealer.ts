@@ -67,10 +67,9 @@ export class Sealer {
 
   /**
    * The data, or null for anything that does not open: tampered, expired (iron's own expiry, with its
-   * 60 s allowance for clock skew), unknown key, garbage. `ttlSeconds` is not consulted: a seal carries
-   * its expiry.
+   * 60 s allowance for clock skew), unknown key, garbage. A seal carries its own expiry (seal()'s TTL).
    */
-  async unseal<T extends object>(sealed: string, _ttlSeconds?: number): Promise<T | null> {
+  async unseal<T extends object>(sealed: string): Promise<T | null> {
     if (!sealed.startsWith('Fe26.2*')) return null;
     // The seal, then iron-session's `~2`, or nothing (version 1); any other tail is refused (above).
     const tilde = sealed.indexOf('~');
@@ -103,12 +102,12 @@ export class Sealer {
    * (up to 16 KB, or 32 KB as bff/server.ts admits), which V8 would otherwise keep alive with it. Each
    * entry is counted at what it keeps (retainedBytes()).
    */
-  async unsealCached<T extends object>(sealed: string, ttlSeconds: number): Promise<T | null> {
+  async unsealCached<T extends object>(sealed: string): Promise<T | null> {
     const cache = this.#opened;
-    if (!cache) return this.unseal<T>(sealed, ttlSeconds);
-    const remembered = this.openedBefore<T>(sealed);
+    if (!cache) return this.unseal<T>(sealed);
+    const remembered = this.unsealCachedNow<T>(sealed);
     if (remembered) return remembered;
-    const value = await this.unseal<T>(sealed, ttlSeconds);
+    const value = await this.unseal<T>(sealed);
     if (value) {
       const expiresAt = sealExpiry(sealed);
       if (expiresAt > Date.now()) {
@@ -125,10 +124,11 @@ export class Sealer {
   }
 
   /**
-   * What unsealCached() remembers for this exact seal, while its expiry lies ahead; undefined
-   * otherwise (call unsealCached()). Synchronous: a warm read needs no promise for it.
+   * unsealCached() answered at once: the value it remembers for this exact seal (the same frozen
+   * object), while the seal's expiry lies ahead; undefined otherwise (call unsealCached()). The
+   * synchronous twin of the fast-path family (session/sessions.ts): a warm read needs no promise for it.
    */
-  openedBefore<T extends object>(sealed: string): T | undefined {
+  unsealCachedNow<T extends object>(sealed: string): T | undefined {
     const cache = this.#opened;
     if (!cache) return undefined;
     const key = cacheKey(sealed);

@@ -55,18 +55,21 @@ export function tokenFields(tokens: TokenSet): Pick<Session, 'at' | 'atExp' | 'a
   };
 }
 
+/** An access token is refreshed this long before it expires (or at half its lifetime, if that is later). */
+export const REFRESH_MARGIN_MS = 30_000;
+
 /**
  * Whether the access token is expired or will be within the refresh margin: `skewMs`, but at most half
  * the token's lifetime. A token that lives 20 s is refreshed 10 s before it ends, not on every request
  * (a 30 s margin would make it stale from birth).
  */
-export function accessTokenStale(session: Session, skewMs = 30_000, now = Date.now()): boolean {
+export function accessTokenStale(session: Session, skewMs = REFRESH_MARGIN_MS, now = Date.now()): boolean {
   const margin = session.atl === undefined ? skewMs : Math.min(skewMs, (session.atl * 1000) / 2);
   return session.atExp - margin <= now;
 }
 
 /** When the idle window ends, epoch ms. */
-export function idleEnd(session: Session, idleTimeoutMs: number): number {
+function idleEnd(session: Session, idleTimeoutMs: number): number {
   return (session.seen ?? session.iat) + idleTimeoutMs;
 }
 

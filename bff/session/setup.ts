@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { AuditHook } from '../audit.ts';
 import type { BffConfig } from '../config.ts';
 import type { Provider } from '../providers/provider.ts';
-import { SessionManager } from './manager.ts';
 import { SessionRefresher } from './refresh.ts';
+import { Sessions } from './sessions.ts';
 import { MemoryStore } from './stores/memory.ts';
 import type { RedisStoreOptions } from './stores/redis.ts';
 import type { KeyValueStore } from './store.ts';
@@ -69,10 +69,10 @@ class DeferredRedisStore implements KeyValueStore {
   }
 }
 
-export function sessionManagerFromConfig(config: BffConfig, store: KeyValueStore): SessionManager {
-  return new SessionManager({
+/** The application's sessions (session/sessions.ts): one for the app, whatever its sites. */
+export function sessionsFromConfig(config: BffConfig, store: KeyValueStore): Sessions {
+  return new Sessions({
     secrets: config.cookieSecrets,
-    policy: { secure: config.baseUrl.protocol === 'https:' },
     maxAge: config.sessionMaxAge,
     idleTimeout: config.sessionIdleTimeout,
     store,
@@ -80,7 +80,7 @@ export function sessionManagerFromConfig(config: BffConfig, store: KeyValueStore
   });
 }
 
-export function refresherFromConfig(config: BffConfig, provider: Provider, sessions: SessionManager, audit?: AuditHook, logger?: Logger): SessionRefresher {
+export function refresherFromConfig(config: BffConfig, provider: Provider, sessions: Sessions, audit?: AuditHook, logger?: Logger): SessionRefresher {
   return new SessionRefresher(provider, {
     store: sessions.store,
     sealer: sessions.sealer,

@@ -19,6 +19,7 @@ export interface KeyValueStore {
   /**
    * mget() answered at once, for stores that hold the data in this process (memory): lets the
    * deny-list check on every session read skip a promise per request. Remote stores leave it out.
+   * The fast-path family's twin (session/sessions.ts): the same answer as mget(), or none.
    */
   mgetNow?(keys: readonly string[]): Array<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;

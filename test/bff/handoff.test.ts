@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LatchPopupMessage } from '../../bff/contract.ts';
-import { handoffKey } from '../../bff/handoff.ts';
+import { handoffKey } from '../../bff/session/handoff.ts';
 import { HttpClient, signIn, type HttpResult } from '../helpers/http.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
@@ -160,7 +160,7 @@ describe('the partitioned hand-off (POST /handoff)', () => {
     const sealed = await sessions.store.get(handoffKey(code));
     assert.ok(sealed, 'the store holds the code\'s record (under a digest of the code)');
     assert.equal(sealed.includes(code), false);
-    const record = await sessions.sealer.unseal<{ exp: number }>(sealed, 120);
+    const record = await sessions.sealer.unseal<{ exp: number }>(sealed);
     assert.ok(record && record.exp > Date.now() && record.exp <= Date.now() + 60_000, 'redeemable for 60 s at most');
     await sessions.store.set(handoffKey(code), await sessions.sealer.seal({ ...record, exp: Date.now() - 1 }, 120), 120_000);
     assertRefused(await redeem({ code, verifier }), 400, 'LATCH_HANDOFF_EXPIRED', 'late');
@@ -346,8 +346,9 @@ describe('a hand-off session too large for one partitioned cookie', () => {
     assert.ok(set[0]!.startsWith(`${PARTITIONED}=`));
     assert.ok(set[0]!.length < 1024, `the partitioned cookie is ${set[0]!.length} bytes`);
     // What the cookie stands for would have sealed to more than the browser keeps.
-    const { sessions } = stack.app.latch;
-    const partitioned = sessions.withCookies({ secure: true, partitioned: true }, 'latch-p');
+    const { sessions, sites } = stack.app.latch;
+    const partitioned = sites.all[0]!.partitioned!;
+    assert.equal(partitioned.name, PARTITIONED);
     const cookie = await page.jar.getCookieString(stack.bffUrl);
     const read = await partitioned.read(cookie);
     assert.ok(read);

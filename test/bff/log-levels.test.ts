@@ -52,10 +52,10 @@ describe('log levels of answered errors', () => {
   });
 
   it('logs the end of a session (401 LATCH_SESSION_EXPIRED) at info', async () => {
-    const sessions = stack.bff.app.latch.sessions;
+    const cookies = stack.bff.app.latch.sites.all[0]!.cookies;
     // A session whose access token has expired and that has no refresh token: it has ended.
     const ended = createSession({ tokens: { accessToken: 'spent-access-token', expiresAt: Date.now() - 1000 }, user: { sub: 'user-dana' } }, 3600);
-    const cookie = (await sessions.write(ended))[0]!.split(';')[0]!;
+    const cookie = (await cookies.write(ended))[0]!.split(';')[0]!;
     const lines = await linesOf(stack.bff, async () => assert.equal((await get(`${stack.bffUrl}/me`, { cookie })).status, 401));
     assert.deepEqual(lines.map((l) => [l.level, l.code]), [[INFO, 'LATCH_SESSION_EXPIRED']]);
   });

@@ -62,7 +62,7 @@ describe('the /api proxy on the wire: one request upstream per proxied call', ()
     };
     a = await headersOf(alice);
     b = await headersOf(bob);
-    tokenB = (await stack.app.latch.sessions.read(b['cookie']!))!.session.at;
+    tokenB = (await stack.app.latch.sites.all[0]!.cookies.read(b['cookie']!))!.session.at;
     assert.ok(tokenB.length >= 20);
   });
   after(async () => {

@@ -68,7 +68,7 @@ describe('the /api proxy: tokens and refresh', () => {
     const client = new HttpClient();
     await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${stack.siteOrigin}/`)}`, stack.user);
     const cookie = await client.jar.getCookieString(stack.bffUrl);
-    const read = await stack.app.latch.sessions.read(cookie);
+    const read = await stack.app.latch.sites.all[0]!.cookies.read(cookie);
     assert.ok(read);
     return { cookie, session: read.session };
   }
@@ -190,7 +190,7 @@ describe('the /api proxy: tokens and refresh', () => {
     assert.equal(res.status, 401);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'LATCH_SESSION_EXPIRED');
     assert.equal(stack.provider.counts.tokenByGrant['refresh_token'], 1, 'the refresh was tried');
-    const cleared = res.headers.getSetCookie().filter((c) => c.startsWith(`${stack.app.latch.sessions.sessionCookie}=`));
+    const cleared = res.headers.getSetCookie().filter((c) => c.startsWith(`${stack.app.latch.sites.all[0]!.cookies.name}=`));
     assert.ok(cleared.length > 0 && cleared.every((c) => /Max-Age=0/i.test(c)), 'the session cookie is cleared');
     assert.equal(upstream.seen.length, 0, 'nothing was forwarded');
   });

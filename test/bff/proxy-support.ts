@@ -87,10 +87,10 @@ export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex'
  * seals it: e.g. `{ atExp: Date.now() - 1000 }` for an expired access token without waiting for one.
  */
 export async function patchedSessionCookie(app: Bff, cookieHeader: string, patch: Partial<Session>): Promise<{ cookie: string; session: Session }> {
-  const read = await app.latch.sessions.read(cookieHeader);
+  const read = await app.latch.sites.all[0]!.cookies.read(cookieHeader);
   if (!read) throw new Error('patchedSessionCookie: no session in the cookie header');
   const session = { ...read.session, ...patch };
-  return { cookie: cookiePairs(await app.latch.sessions.write(session)), session };
+  return { cookie: cookiePairs(await app.latch.sites.all[0]!.cookies.write(session)), session };
 }
 
 /** Set-Cookie values as the Cookie header a browser would send back (cleared cookies left out). */
@@ -101,7 +101,7 @@ export function cookiePairs(setCookies: string[]): string {
 /** The session sealed in a response's Set-Cookie, or undefined. */
 export async function sessionFrom(app: Bff, setCookies: string[]): Promise<Session | undefined> {
   const pairs = cookiePairs(setCookies);
-  return pairs ? (await app.latch.sessions.read(pairs))?.session : undefined;
+  return pairs ? (await app.latch.sites.all[0]!.cookies.read(pairs))?.session : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------

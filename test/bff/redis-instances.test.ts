@@ -156,7 +156,7 @@ describe('Redis store (cookie sessions): two instances', redisSuiteOptions(), ()
     for (const res of answers) {
       const set = sessionCookieHeader(res.setCookies);
       assert.ok(set, 'each answer reseals the refreshed session');
-      tokens.add((await stack.bff.app.latch.sessions.read(set))!.session.at);
+      tokens.add((await stack.bff.app.latch.sites.all[0]!.cookies.read(set))!.session.at);
     }
     assert.equal(tokens.size, 1);
   });
@@ -234,7 +234,7 @@ describe('Redis store (server-side sessions): LATCH_SESSION_STORE=redis', redisS
     const { cookie, callback } = await signedIn(stack, 2);
     assert.equal(callback.setCookies.filter((c) => /^latch/.test(c) && !/^latch-tx/.test(c) && !/Max-Age=0/.test(c)).length, 1);
     assert.ok(cookie.length < 600, `${cookie.length} bytes`);
-    const session = (await stack.bff.app.latch.sessions.read(cookie))!.session;
+    const session = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!.session;
     const record = await inspect.get(`ss:sess:${session.sid}`);
     assert.ok(record?.startsWith('Fe26.2*'), 'sealed at rest');
     assert.equal(record!.includes(session.at), false);
@@ -243,7 +243,7 @@ describe('Redis store (server-side sessions): LATCH_SESSION_STORE=redis', redisS
 
   it('ends the session for both instances on logout, and deletes it from Redis', async () => {
     const { cookie } = await signedIn(stack);
-    const sid = (await stack.bff.app.latch.sessions.read(cookie))!.session.sid;
+    const sid = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!.session.sid;
     await post(`${b.url}/logout`, { cookie, origin: SITE, 'latch-csrf': '1' });
     assert.equal((await me(stack.bffUrl, cookie)).status, 401);
     assert.equal(await inspect.exists(`ss:sess:${sid}`), 0);
@@ -366,9 +366,9 @@ describe('a Redis outage in the middle of a refresh: three instances, server-sid
 
   /** The session's access token made stale in its record, as time would make it (tokens unchanged). */
   async function expireAccessToken(cookie: string) {
-    const sessions = stack.bff.app.latch.sessions;
-    const { session } = (await sessions.read(cookie))!;
-    await sessions.write({ ...session, atExp: Date.now() - 1000 }); // server-side: writes the record
+    const cookies = stack.bff.app.latch.sites.all[0]!.cookies;
+    const { session } = (await cookies.read(cookie))!;
+    await cookies.write({ ...session, atExp: Date.now() - 1000 }); // server-side: writes the record
   }
 
   /**

@@ -69,7 +69,7 @@ describe('requireToken against oidc-provider JWT access tokens (RFC 9068)', () =
     });
     const client = new HttpClient();
     await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${stack.siteOrigin}/`)}`, stack.user);
-    const read = await stack.app.latch.sessions.read(await client.jar.getCookieString(stack.bffUrl));
+    const read = await stack.app.latch.sites.all[0]!.cookies.read(await client.jar.getCookieString(stack.bffUrl));
     assert.ok(read?.session.idt);
     userToken = read.session.at;
     idToken = read.session.idt;

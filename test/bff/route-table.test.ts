@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { pino } from 'pino';
+import { LatchError } from '../../bff/errors.ts';
 import { edge } from '../../bff/middleware/edge.ts';
 import { matchedRoute, RouteTable } from '../../bff/routes/table.ts';
 import { listen, type Listening } from '../helpers/net.ts';
@@ -44,7 +45,7 @@ describe('RouteTable', () => {
     app.use(async (ctx, next) => {
       await next();
       const route = matchedRoute(ctx);
-      seen.push(route === undefined ? undefined : String(route));
+      seen.push(route === undefined ? undefined : String(route.path));
     });
     app.use(edge(pino({ level: 'silent' }), []));
     app.use(routes.middleware());
@@ -116,19 +117,95 @@ describe('RouteTable', () => {
     assert.throws(() => new RouteTable().get('/me', { rateLimited: true }), /no handler/);
   });
 
+  it('refuses a route that declares csrf when the table has no CSRF check to run', () => {
+    assert.throws(() => new RouteTable().post('/logout', { csrf: true }, () => undefined), /no CSRF check/);
+  });
+
   it('looks up the route a path and method reach, with its traits, without running it', () => {
     let ran = 0;
-    const table = new RouteTable()
-      .get('/login', { rateLimited: true }, () => void ran++)
+    const table = new RouteTable({ csrf: () => void ran++ })
+      .get('/login', { navigation: true, rateLimited: true }, () => void ran++)
       .get('/me', () => void ran++)
-      .all(/^\/api(?:\/|$)/, () => void ran++);
-    assert.deepEqual(table.lookup('/login', 'GET')?.traits, { rateLimited: true });
-    assert.deepEqual(table.lookup('/login/', 'HEAD')?.traits, { rateLimited: true }, 'the spellings the table routes');
+      .post('/logout', { csrf: true }, () => void ran++)
+      .get('/healthz', { anyHost: true }, () => void ran++)
+      .all(/^\/api(?:\/|$)/, { csrf: true }, () => void ran++);
+    assert.deepEqual(table.lookup('/login', 'GET')?.traits, { navigation: true, rateLimited: true });
+    assert.deepEqual(table.lookup('/login/', 'HEAD')?.traits, { navigation: true, rateLimited: true }, 'the spellings the table routes');
+    assert.deepEqual(table.lookup('/logout/', 'POST')?.traits, { csrf: true });
+    assert.deepEqual(table.lookup('/api/x', 'DELETE')?.traits, { csrf: true });
+    assert.deepEqual(table.at('/healthz/').map((route) => route.traits), [{ anyHost: true }], 'a path\'s routes, whatever the method');
+    assert.deepEqual(table.at('/nope'), []);
     assert.equal(table.lookup('/login', 'POST'), undefined, 'another method reaches no route (405)');
     assert.equal(table.lookup('/login//', 'GET'), undefined);
     assert.equal(table.lookup('/LOGIN', 'GET'), undefined);
     assert.deepEqual(table.lookup('/me', 'GET')?.traits, {});
     assert.equal(String(table.lookup('/api/x', 'PATCH')?.path), String(/^\/api(?:\/|$)/));
     assert.equal(ran, 0);
+  });
+});
+
+describe('RouteTable.route(ctx)', () => {
+  it('finds the route a request reaches once, and the middleware runs that one', async () => {
+    const table = new RouteTable().get('/me', { navigation: true }, (ctx) => {
+      ctx.body = { route: 'me' };
+    });
+    const app = new Koa();
+    app.silent = true;
+    const seen: unknown[] = [];
+    app.use(async (ctx, next) => {
+      // As the edge's checks do: ask before routing, twice; the answer is kept on ctx.state.
+      seen.push(table.route(ctx)?.traits, table.route(ctx) === (ctx.state.latchRoute ?? undefined));
+      try {
+        await next();
+      } finally {
+        seen.push(ctx.state.latchRoute === null ? null : matchedRoute(ctx) === ctx.state.latchRoute);
+      }
+    });
+    app.use(table.middleware());
+    const server = await listen(app.callback());
+    try {
+      assert.deepEqual(await (await fetch(`${server.url}/me/`)).json(), { route: 'me' });
+      assert.deepEqual(seen, [{ navigation: true }, true, true]);
+      seen.length = 0;
+      assert.equal((await fetch(`${server.url}/me`, { method: 'POST' })).status, 405);
+      assert.deepEqual(seen, [undefined, true, null], 'no route takes POST: none is kept (null), and the table answers 405');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('RouteTable: the csrf trait', () => {
+  it('runs the table\'s CSRF check first on the routes that declare it, on every spelling, and on no other route', async () => {
+    const checked: string[] = [];
+    const table = new RouteTable({
+      csrf: (ctx) => {
+        checked.push(ctx.path);
+        if (ctx.get('latch-csrf') !== '1') throw new LatchError('LATCH_CSRF', 403, 'Missing the Latch-CSRF header.');
+      },
+    })
+      .post('/logout', { csrf: true }, (ctx) => {
+        ctx.body = { route: 'logout' };
+      })
+      .post('/backchannel-logout', (ctx) => {
+        ctx.body = { route: 'backchannel' };
+      });
+    const app = new Koa();
+    app.silent = true;
+    app.use(edge(pino({ level: 'silent' }), []));
+    app.use(table.middleware());
+    const server = await listen(app.callback());
+    try {
+      const post = (path: string, headers: Record<string, string> = {}) => fetch(`${server.url}${path}`, { method: 'POST', headers });
+      const refused = await post('/logout/');
+      assert.equal(refused.status, 403);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LATCH_CSRF');
+      assert.deepEqual(await (await post('/logout', { 'latch-csrf': '1' })).json(), { route: 'logout' });
+      assert.deepEqual(await (await post('/backchannel-logout')).json(), { route: 'backchannel' });
+      assert.equal((await fetch(`${server.url}/logout`)).status, 405, 'another method reaches no route: no check, 405');
+      assert.deepEqual(checked, ['/logout/', '/logout']);
+    } finally {
+      await server.close();
+    }
   });
 });

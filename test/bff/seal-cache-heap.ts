@@ -6,14 +6,15 @@
  *
  * Each read goes the way a request's does: a Cookie header of its own (the session cookie among
  * padding cookies, about 15 KB in all, as an attacker can send under the 16 KB limit), through
- * SessionManager.read(), which parses it and opens the seal through the cache.
+ * SessionCookies.read(), which parses it and opens the seal through the cache (Sessions.open).
  * - same: every read carries the same session cookie;
  * - variants: the same seal with `~2x<i>` after it (iron-session's version field, outside the MAC);
  * - distinct: a different valid session in every read (what the cache is for).
  * Prints `{ reads, opened, heapGrowth, accounted, entries }` as JSON (bytes).
  */
 import { randomBytes } from 'node:crypto';
-import { SessionManager } from '../../bff/session/manager.ts';
+import { SessionCookies } from '../../bff/session/session-cookies.ts';
+import { Sessions } from '../../bff/session/sessions.ts';
 import type { Session } from '../../bff/session/session.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -21,7 +22,7 @@ if (!gc) throw new Error('run with node --expose-gc');
 const mode = process.argv[2] as 'same' | 'variants' | 'distinct';
 const reads = Number(process.argv[3] ?? 3000);
 
-const manager = new SessionManager({ secrets: [randomBytes(32).toString('base64url')], policy: { secure: false }, maxAge: 8 * 3600 });
+const manager = new SessionCookies(new Sessions({ secrets: [randomBytes(32).toString('base64url')], maxAge: 8 * 3600 }), { secure: false });
 
 /** A session about as large as a real one (a JWT access token, an ID token, a refresh token). */
 function session(): Session {
@@ -68,6 +69,6 @@ for (let i = 0; i < reads; i++) {
 }
 const after = settle();
 // (Before the fix the Sealer could not say what its cache held: NaN then.)
-const stats = (manager.sealer as { cacheStats?: () => { bytes: number; entries: number } }).cacheStats?.() ?? { bytes: NaN, entries: NaN };
+const stats = (manager.sessions.sealer as { cacheStats?: () => { bytes: number; entries: number } }).cacheStats?.() ?? { bytes: NaN, entries: NaN };
 // `seals` is read after the second figure: alive through both, or V8 would free them in between.
 process.stdout.write(JSON.stringify({ mode, reads, opened, heapGrowth: after - before, accounted: stats.bytes, entries: stats.entries, seals: seals.length }));

@@ -1,10 +1,10 @@
 /**
- * The session layer as plain functions: chunking, the manager's lifetimes and deny-list, the
- * refresher's single flight across "instances" that share a store, the rate limiter and audit
- * hooks. No HTTP, no provider. (The sessions' settings: test/bff/config/sessions.test.ts.)
+ * The session layer as plain functions: chunking, the deny-list, the refresher's single flight
+ * across "instances" that share a store, the rate limiter and audit hooks. No HTTP, no provider.
+ * (The sessions' settings: test/bff/config/sessions.test.ts; Sessions and SessionCookies:
+ * test/bff/session/.)
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createAudit, type AuditEvent } from '../../bff/audit.ts';
@@ -12,26 +12,14 @@ import { LatchError } from '../../bff/errors.ts';
 import { FixedWindowLimiter } from '../../bff/middleware/rate-limit.ts';
 import { RefreshKeptTokens, type Provider, type RefreshResult } from '../../bff/providers/provider.ts';
 import { checkLogoutToken, BACKCHANNEL_LOGOUT_EVENT } from '../../bff/routes/backchannel.ts';
-import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, parseCookies, splitChunks } from '../../bff/session/cookies.ts';
+import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, splitChunks } from '../../bff/session/cookies.ts';
 import { DenyList } from '../../bff/session/denylist.ts';
-import { IDLE_RENEW_FRACTION, SessionManager } from '../../bff/session/manager.ts';
 import { SessionRefresher } from '../../bff/session/refresh.ts';
 import { Sealer } from '../../bff/session/sealer.ts';
-import { accessTokenStale, type Session } from '../../bff/session/session.ts';
+import { accessTokenStale } from '../../bff/session/session.ts';
 import { MemoryStore } from '../../bff/session/stores/memory.ts';
 import { storeUnavailable } from '../../bff/session/store.ts';
-
-const secret = () => randomBytes(32).toString('base64url');
-
-function session(over: Partial<Session> = {}): Session {
-  const now = Date.now();
-  return {
-    v: 1, sid: randomBytes(8).toString('hex'), user: { sub: 'u1', name: 'U' }, at: 'at-1', atExp: now + 3600_000, rt: 'rt-1',
-    iat: now, exp: now + 8 * 3600_000, ...over,
-  };
-}
-
-const header = (setCookies: string[]) => setCookies.map((c) => c.split(';')[0]).filter((p) => !p!.endsWith('=')).join('; ');
+import { secret, session } from './session/support.ts';
 
 describe('session cookie chunks', () => {
   it('keeps a short value whole and numbers the parts of a long one', () => {
@@ -53,89 +41,15 @@ describe('session cookie chunks', () => {
   });
 });
 
-describe('SessionManager', () => {
-  it('round-trips a session, chunked when large, and clears every chunk', async () => {
-    const m = new SessionManager({ secrets: [secret()], policy: { secure: true }, maxAge: 3600 });
-    const big = session({ user: { sub: 'u1', groups: Array.from({ length: 200 }, (_, i) => `group-${i}-${'y'.repeat(10)}`) } });
-    const set = await m.write(big);
-    assert.ok(set.length >= 2);
-    assert.ok(set.every((c) => c.startsWith('__Host-latch') && /Secure/.test(c) && Buffer.byteLength(c) < 4096));
-    const read = await m.read(header(set));
-    assert.deepEqual(read?.session.user, big.user);
-    const cleared = m.clear('__Host-latch.7=x').map((c) => c.split('=')[0]);
-    assert.deepEqual(cleared, ['__Host-latch', '__Host-latch.1', '__Host-latch.2', '__Host-latch.7']);
-  });
-
-  it('clears chunks a smaller session no longer uses', async () => {
-    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
-    const set = await m.write(session(), { cookieHeader: 'latch=3.a; latch.1=b; latch.2=c' });
-    assert.deepEqual(set.map((c) => c.split('=')[0]), ['latch', 'latch.1', 'latch.2']);
-    assert.match(set[1]!, /Max-Age=0/);
-  });
-
-  it('marks a session stale for idle renewal only after a tenth of the idle window', async () => {
-    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600, idleTimeout: 1000 });
-    const s = session();
-    const now = Date.now();
-    const fresh = await m.read(header(await m.write(s, { now })), now + 1000 * 1000 * IDLE_RENEW_FRACTION - 1000);
-    assert.equal(fresh?.stale, false);
-    const due = await m.read(header(await m.write(s, { now })), now + 1000 * 1000 * IDLE_RENEW_FRACTION + 1000);
-    assert.equal(due?.stale, true);
-    assert.equal(await m.read(header(await m.write(s, { now })), now + 1001 * 1000), null, 'idle end passed');
-  });
-
-  it('refuses a session on the deny-list by id, by subject before a time, and by provider session', async () => {
-    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
-    const s1 = session({ psid: 'op-1' });
-    const c1 = header(await m.write(s1));
-    assert.ok(await m.read(c1));
-    await m.end(s1);
-    assert.equal(await m.read(c1), null);
-
-    const before = session({ iat: Date.now() - 10_000 });
-    const laterIat = Date.now() + 5000; // created after the logout (and the clock-skew allowance)
-    const later = session({ iat: laterIat });
-    await m.endAllFor('u1', Date.now());
-    assert.equal(await m.read(header(await m.write(before))), null);
-    assert.ok(await m.read(header(await m.write(later))));
-
-    const p = session({ psid: 'op-2', user: { sub: 'u2' }, iat: Date.now() - 5000 });
-    await m.endProviderSession('op-2');
-    assert.equal(await m.read(header(await m.write(p))), null);
-  });
-
-  it('consumes a transaction on first read', async () => {
-    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600 });
-    const tx = { state: 's'.repeat(43), nonce: 'n', codeVerifier: 'v', returnTo: 'https://a.example/', mode: 'redirect' as const, createdAt: Date.now() };
-    const cookie = (await m.writeTransaction(tx)).at(-1)!.split(';')[0]!;
-    assert.ok(await m.readTransaction(cookie, tx.state));
-    assert.equal(await m.readTransaction(cookie, tx.state), null);
-  });
-
-  it('reports a store failure as 503, not as an anonymous request', async () => {
-    const store = new MemoryStore();
-    const m = new SessionManager({ secrets: [secret()], policy: { secure: false }, maxAge: 3600, store });
-    const c = header(await m.write(session()));
-    // As a remote store that cannot be reached: no synchronous answer, and mget() rejects.
-    Object.assign(store, {
-      mgetNow: undefined,
-      mget: async () => {
-        throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down');
-      },
-    });
-    await assert.rejects(m.read(c), (err: LatchError) => err.status === 503);
-  });
-});
-
 describe('Sealer', () => {
   it('reseals only what an older key sealed', async () => {
     const [oldKey, newKey] = [secret(), secret()];
     const sealedOld = await new Sealer([oldKey]).seal({ a: 1 }, 60);
     const rotated = new Sealer([newKey, oldKey]);
     assert.equal(rotated.isStale(sealedOld), true);
-    assert.deepEqual(await rotated.unseal(sealedOld, 60), { a: 1 });
+    assert.deepEqual(await rotated.unseal(sealedOld), { a: 1 });
     assert.equal(rotated.isStale(await rotated.seal({ a: 1 }, 60)), false);
-    assert.equal(await new Sealer([newKey]).unseal(sealedOld, 60), null);
+    assert.equal(await new Sealer([newKey]).unseal(sealedOld), null);
   });
 });
 

@@ -67,7 +67,7 @@ describe('tracing (LATCH_TRACING=true, with a registered OpenTelemetry SDK)', ()
     const code = callback.searchParams.get('code')!;
     const state = callback.searchParams.get('state')!;
     const first = await client.jar.getCookieString(stack.bffUrl);
-    const signedIn = (await stack.app.latch.sessions.read(first))!.session;
+    const signedIn = (await stack.app.latch.sites.all[0]!.cookies.read(first))!.session;
 
     const api = { origin: stack.siteOrigin, 'latch-csrf': '1' };
     const me = await fetch(`${stack.bffUrl}/me`, { headers: { ...api, cookie: first } });
@@ -77,7 +77,7 @@ describe('tracing (LATCH_TRACING=true, with a registered OpenTelemetry SDK)', ()
     const proxied = await fetch(`${stack.bffUrl}/api/echo/orders/path-marker-4711?filter=query-marker-0815`, { headers: { ...api, cookie: stale, traceparent: browserTraceparent, baggage: 'user=evil' } });
     assert.equal(proxied.status, 200);
     const refreshedCookies = proxied.headers.getSetCookie();
-    const refreshed = (await stack.app.latch.sessions.read(cookiePairs(refreshedCookies)))!.session;
+    const refreshed = (await stack.app.latch.sites.all[0]!.cookies.read(cookiePairs(refreshedCookies)))!.session;
     assert.notEqual(refreshed.at, signedIn.at, 'the token was refreshed');
 
     // The spans are there, named after routes and steps.

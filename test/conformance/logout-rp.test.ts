@@ -61,7 +61,7 @@ describe('OpenID conformance: RP-Initiated Logout RP and Back-Channel Logout RP 
     // A second BFF session from the same provider session (another tab's sign-in, no form).
     const second = sessionCookieHeader((await quickCallback(client, stack.bffUrl)).setCookies);
     assert.equal(await alive(second), 200);
-    const psid = (await stack.bff.app.latch.sessions.read(first))!.session.psid;
+    const psid = (await stack.bff.app.latch.sites.all[0]!.cookies.read(first))!.session.psid;
     const { logoutUrl } = (await logout(first)).json<{ logoutUrl: string }>();
     await completeProviderLogout(client, logoutUrl);
     assert.equal(await endsSoon(second), 401, 'the other session of that provider session ended too');

@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { SessionManager } from '../../bff/session/manager.ts';
+import { SessionCookies } from '../../bff/session/session-cookies.ts';
+import { Sessions } from '../../bff/session/sessions.ts';
 import { createSession } from '../../bff/session/session.ts';
 import { fixture } from './aws-gateway.ts';
 
@@ -62,7 +63,7 @@ export async function measureColdStart(options: ColdStartOptions = {}): Promise<
     LATCH_LOG_LEVEL: 'warn',
   };
   // A session as /callback would have written it, access token valid for an hour: /me needs no network.
-  const sessions = new SessionManager({ secrets: [secret], policy: { secure: true }, maxAge: 8 * 3600 });
+  const sessions = new SessionCookies(new Sessions({ secrets: [secret], maxAge: 8 * 3600 }), { secure: true });
   const session = createSession(
     { tokens: { accessToken: randomBytes(32).toString('base64url'), expiresAt: Date.now() + 3600_000 }, user: { sub: 'cold-start-user', name: 'Cold Start' } },
     8 * 3600,

@@ -8,7 +8,8 @@ import { followLogoutHandle, HttpClient, signIn } from '../helpers/http.ts';
 import { freePort } from '../helpers/net.ts';
 import { fixture, startGateway, type Gateway, type Source } from './aws-gateway.ts';
 import { captureLogs } from '../helpers/logs.ts';
-import { SessionManager } from '../../bff/session/manager.ts';
+import { SessionCookies } from '../../bff/session/session-cookies.ts';
+import { Sessions } from '../../bff/session/sessions.ts';
 import { createSession } from '../../bff/session/session.ts';
 
 const SITE = 'http://www.latch.test:8080';
@@ -185,7 +186,7 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
   it('alb without multi-value headers: /logout ends the session, clears the session cookie and answers LATCH_ALB_MULTI_VALUE_HEADERS, never a bare 500', async () => {
     const { gateway, logs } = deployments.get('alb-single')!;
     // A session of this deployment, sealed as /callback would have (a sign-in cannot complete here).
-    const sessions = new SessionManager({ secrets: [cookieSecrets.get('alb-single')!], policy: { secure: false }, maxAge: 3600 });
+    const sessions = new SessionCookies(new Sessions({ secrets: [cookieSecrets.get('alb-single')!], maxAge: 3600 }), { secure: false });
     const session = createSession({ tokens: { accessToken: randomBytes(16).toString('base64url'), expiresAt: Date.now() + 3600_000 }, user: { sub: 'alb-user' } }, 3600);
     const [set] = await sessions.write(session);
     const cookie = set!.split(';')[0]!;

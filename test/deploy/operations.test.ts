@@ -206,7 +206,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts a failed refresh as a failure', async () => {
-    const metrics = createMetrics({ sessionCookie: 'latch', defaultMetrics: false });
+    const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeOutbound('refresh', 12, false);
     await sleep(10); // prom-client loads on first use
     assert.match(await (await metrics.registry()).metrics(), /latch_token_refreshes_total\{result="failure"\} 1/);

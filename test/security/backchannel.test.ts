@@ -71,7 +71,7 @@ describe('POST /backchannel-logout', () => {
     }
 
     it('with the ID token of a sign-in instead of a logout token', async () => {
-      const read = await stack.bff.app.latch.sessions.read(dana);
+      const read = await stack.bff.app.latch.sites.all[0]!.cookies.read(dana);
       assertRefused(await send(read!.session.idt!), 400, 'LATCH_BAD_REQUEST', 'ID token');
       assert.equal(await alive(dana), 200);
     });
@@ -104,7 +104,7 @@ describe('POST /backchannel-logout', () => {
     it('with sid: ends the sessions of that provider session only, without CSRF header or Origin', async () => {
       const a = await signedIn(stack, 0);
       const b = await signedIn(stack, 0);
-      const psid = (await stack.bff.app.latch.sessions.read(a.cookie))!.session.psid;
+      const psid = (await stack.bff.app.latch.sites.all[0]!.cookies.read(a.cookie))!.session.psid;
       assert.ok(psid, 'the session knows the provider session id (sid claim)');
       const res = await send(await forge({ sub: undefined, sid: psid }));
       assert.equal(res.status, 200, res.text);
@@ -143,7 +143,7 @@ describe('POST /backchannel-logout', () => {
     it('ends the session when the user signs out at the provider (the real oidc-provider sends the token)', async () => {
       const { client, cookie } = await signedIn(stack, 0);
       assert.equal(await alive(cookie), 200);
-      const psid = (await stack.bff.app.latch.sessions.read(cookie))!.session.psid;
+      const psid = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!.session.psid;
       await completeProviderLogout(client, `${stack.provider.issuer}/session/end`);
       let status = 0;
       for (let i = 0; i < 40 && status !== 401; i++) {

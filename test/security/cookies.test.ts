@@ -82,10 +82,10 @@ describe('session cookies', () => {
 
     it('keeps a huge session server-side with LATCH_SESSION_STORE=memory: one small cookie, no token in it', async () => {
       const serverSide = await stack.addBff({ LATCH_SESSION_STORE: 'memory' });
-      const source = await stack.bff.app.latch.sessions.read(cookie);
+      const source = await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie);
       assert.ok(source);
       const groups = Array.from({ length: 400 }, (_, i) => `enterprise-directory-security-group-${i}`);
-      const set = await serverSide.app.latch.sessions.write({ ...source.session, user: { ...source.session.user, groups } });
+      const set = await serverSide.app.latch.sites.all[0]!.cookies.write({ ...source.session, user: { ...source.session.user, groups } });
       assert.equal(set.length, 1);
       assert.ok(Buffer.byteLength(set[0]!) < 600, `${Buffer.byteLength(set[0]!)} bytes`);
       const res = await me(serverSide.url, set[0]!.split(';')[0]!);
@@ -114,7 +114,7 @@ describe('session cookies', () => {
     });
 
     it('keeps a cookie from before the keyed password id working: it opens, and is resealed under the keyed id', async () => {
-      const { session } = (await stack.bff.app.latch.sessions.read(cookie))!;
+      const { session } = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!;
       assert.equal(sealId(cookie), Sealer.passwordId(stack.cookieSecret));
       assert.notEqual(sealId(cookie), Sealer.legacyPasswordId(stack.cookieSecret), 'the id is no SHA-256 fingerprint of the secret');
       // What this deployment wrote before: the same session, under the SHA-256 id.
@@ -142,17 +142,17 @@ describe('session cookies', () => {
   describe('lifetimes', () => {
     const MIN = 60_000;
     const rewrite = async (patch: (s: Record<string, unknown>) => Record<string, unknown>, at: number) => {
-      const read = await stack.bff.app.latch.sessions.read(cookie);
+      const read = await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie);
       assert.ok(read);
-      const set = await stack.bff.app.latch.sessions.write(patch({ ...read.session }) as never, { now: at });
+      const set = await stack.bff.app.latch.sites.all[0]!.cookies.write(patch({ ...read.session }) as never, { now: at });
       return sessionCookieHeader(set);
     };
 
     it('gives every sign-in a new session id', async () => {
       const { client } = await signedIn(stack);
-      const a = await stack.bff.app.latch.sessions.read(await client.jar.getCookieString(stack.bffUrl));
+      const a = await stack.bff.app.latch.sites.all[0]!.cookies.read(await client.jar.getCookieString(stack.bffUrl));
       const again = await quickCallback(client, stack.bffUrl);
-      const b = await stack.bff.app.latch.sessions.read(sessionCookieHeader(again.setCookies));
+      const b = await stack.bff.app.latch.sites.all[0]!.cookies.read(sessionCookieHeader(again.setCookies));
       assert.ok(a && b);
       assert.notEqual(a.session.sid, b.session.sid);
     });
@@ -160,7 +160,7 @@ describe('session cookies', () => {
     it('reports expiresAt as the idle end (30 min by default) when it comes before the absolute end', async () => {
       const res = await me(stack.bffUrl, cookie);
       const { expiresAt } = res.json<{ expiresAt: number }>();
-      const read = await stack.bff.app.latch.sessions.read(cookie);
+      const read = await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie);
       assert.ok(expiresAt <= Date.now() + 30 * MIN && expiresAt > Date.now() + 25 * MIN, `${expiresAt - Date.now()} ms`);
       assert.ok(expiresAt < read!.session.exp);
     });

@@ -197,6 +197,25 @@ describe('hardening', () => {
     assert.doesNotMatch(res.text, /<script/);
   });
 
+  it('answers an error on a page a browser navigates to with that page, however its path is spelled (/login/ as /login)', async () => {
+    const cases = [
+      ['/login', '?handoff=x', 'LATCH_BAD_REQUEST'],
+      ['/callback', '?state=x&code=y', 'LATCH_STATE_MISMATCH'],
+    ] as const;
+    for (const [path, query, code] of cases) {
+      for (const spelling of [path, `${path}/`]) {
+        const res = await get(`${stack.bffUrl}${spelling}${query}`, { accept: 'text/html' });
+        assert.equal(res.status, 400, spelling);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/html/, `${spelling}: an HTML page, not JSON`);
+        assert.equal(/data-code="([A-Z_]+)"/.exec(res.text)?.[1], code, spelling);
+        assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      }
+    }
+    // A page's path with a method no page answers, and the API, still answer JSON.
+    assert.equal(errorCode(await post(`${stack.bffUrl}/login/`, { origin: SITE })), 'LATCH_BAD_REQUEST');
+    assert.equal(errorCode(await get(`${stack.bffUrl}/me/`)), 'LATCH_UNAUTHENTICATED');
+  });
+
   it('serves the popup result page with a CSP whose only script is the page\'s own, by nonce', async () => {
     const { client } = await signedIn(stack);
     const res = await quickCallback(client, stack.bffUrl, `${SITE}/`, '&mode=popup');
@@ -263,14 +282,14 @@ describe('logs', () => {
     const { client, cookie, callback } = await signedIn(stack);
     const seal = (c: string) => c.split('; ').map((p) => p.slice(p.indexOf('=') + 1));
     for (const v of seal(cookie)) secrets.push(['session cookie', v]);
-    const first = (await stack.bff.app.latch.sessions.read(cookie))!.session;
+    const first = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!.session;
     secrets.push(['access token', first.at], ['refresh token', first.rt!], ['ID token', first.idt!]);
     assert.ok(callback);
 
     // A second sign-in, watched step by step: its code, state and PKCE verifier.
     const start = await client.request(loginUrl(stack.bffUrl));
     const txCookie = start.setCookies.find((c) => c.startsWith('latch-tx-'))!.split(';')[0]!;
-    const tx = await sealer.unseal<{ codeVerifier: string; state: string; nonce: string }>(txCookie.slice(txCookie.indexOf('=') + 1), 600);
+    const tx = await sealer.unseal<{ codeVerifier: string; state: string; nonce: string }>(txCookie.slice(txCookie.indexOf('=') + 1));
     assert.ok(tx);
     secrets.push(['transaction cookie', txCookie.slice(txCookie.indexOf('=') + 1)], ['code verifier', tx.codeVerifier], ['nonce', tx.nonce]);
     const pending = await pendingCallback(client, stack.bffUrl);
@@ -281,7 +300,7 @@ describe('logs', () => {
     await sleep(1600);
     const refreshed = await client.request(`${stack.bffUrl}/me`);
     assert.equal(refreshed.status, 200);
-    const second = (await stack.bff.app.latch.sessions.read(sessionCookieHeader(refreshed.setCookies)))!.session;
+    const second = (await stack.bff.app.latch.sites.all[0]!.cookies.read(sessionCookieHeader(refreshed.setCookies)))!.session;
     secrets.push(['refreshed access token', second.at], ['rotated refresh token', second.rt!]);
     stack.interceptor!.onToken = { grant: 'refresh_token', sign: 'bad-signature' };
     await sleep(1600);
@@ -317,7 +336,7 @@ describe('audit events', () => {
     const login = stack.bff.audits.find((e) => e.type === 'login');
     assert.ok(login && login.type === 'login');
     assert.equal(login.sub, 'user-dana');
-    const sid = (await stack.bff.app.latch.sessions.read(cookie))!.session.sid;
+    const sid = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!.session.sid;
     assert.equal(login.sid, sid);
     await post(`${stack.bffUrl}/logout`, { cookie, origin: SITE, 'latch-csrf': '1' });
     const logout = stack.bff.audits.find((e) => e.type === 'logout');

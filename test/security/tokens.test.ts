@@ -228,7 +228,7 @@ describe('sign-out: the ID token never reaches page JavaScript', () => {
   /** A signed-in browser signs out as the widget does; the answer the page reads, and the tokens it must not hold. */
   async function signOut(extra: Record<string, string> = {}) {
     const { client, cookie } = await signedIn(stack);
-    const { session } = (await stack.bff.app.latch.sessions.read(cookie))!;
+    const { session } = (await stack.bff.app.latch.sites.all[0]!.cookies.read(cookie))!;
     assert.ok(session.idt, 'the session holds an ID token (the hint the provider wants)');
     const out = await client.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', ...extra } });
     assert.equal(out.status, 200, out.text);

@@ -87,7 +87,7 @@ describe('latch/testing: startTestProvider() and mintSession() against a real BF
     assert.ok(Math.abs(body.expiresAt - minted.expiresAt) < 5000, `${body.expiresAt} vs ${minted.expiresAt}`);
 
     // Real tokens: the access token goes upstream, and the refresh token refreshes at the provider.
-    const session = (await app.latch.sessions.read(minted.cookieHeader))!.session;
+    const session = (await app.latch.sites.all[0]!.cookies.read(minted.cookieHeader))!.session;
     assert.ok(session.rt, 'a refresh token');
     const proxied = await fetch(`${bff.url}/api/echo/orders`, { headers: { ...api, cookie: minted.cookieHeader } });
     assert.equal(proxied.status, 200);
@@ -98,7 +98,7 @@ describe('latch/testing: startTestProvider() and mintSession() against a real BF
     const { cookie: expired } = await patchedSessionCookie(app, minted.cookieHeader, { atExp: Date.now() - 1000 });
     const refreshed = await fetch(`${bff.url}/me`, { headers: { ...api, cookie: expired } });
     assert.equal(refreshed.status, 200);
-    const after = (await app.latch.sessions.read(cookiePairs(refreshed.headers.getSetCookie())))!.session;
+    const after = (await app.latch.sites.all[0]!.cookies.read(cookiePairs(refreshed.headers.getSetCookie())))!.session;
     assert.notEqual(after.at, session.at, 'refreshed with the minted refresh token');
     assert.ok(after.atExp > Date.now());
 
@@ -131,7 +131,7 @@ describe('latch/testing: startTestProvider() and mintSession() against a real BF
       assert.match(minted.setCookie[0]!, /; Secure/);
       // The BFF configured that way opens it.
       const httpsBff = createBff(loadConfig(httpsEnv), { logger: captureLogs().logger });
-      assert.equal((await httpsBff.latch.sessions.read(minted.cookieHeader))?.session.user.sub, 'user-ada@example.test');
+      assert.equal((await httpsBff.latch.sites.all[0]!.cookies.read(minted.cookieHeader))?.session.user.sub, 'user-ada@example.test');
     } finally {
       await secure.close();
     }

@@ -1,5 +1,8 @@
 import type { KeyValueStore } from '../store.ts';
 
+/** How often expired entries nobody reads again are dropped, ms. */
+const SWEEP_MS = 60_000;
+
 interface Entry {
   value: string;
   expiresAt: number;
@@ -7,7 +10,7 @@ interface Entry {
 
 /**
  * The default store: a Map with per-key expiry, for one process. Expired
- * entries are dropped when read and by a sweep every `sweepMs` (an unref'd
+ * entries are dropped when read and by a sweep every SWEEP_MS (an unref'd
  * timer, so it never keeps the process alive). Nothing is shared with other
  * processes: run Redis when you run several instances.
  */
@@ -15,22 +18,17 @@ export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory' as const;
   readonly #entries = new Map<string, Entry>();
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly #now: () => number;
+  readonly #now = Date.now;
 
-  constructor(options: { sweepMs?: number; now?: () => number } = {}) {
-    this.#now = options.now ?? Date.now;
-    this.#timer = setInterval(() => this.sweep(), options.sweepMs ?? 60_000);
+  constructor() {
+    this.#timer = setInterval(() => this.#sweep(), SWEEP_MS);
     this.#timer.unref();
   }
 
   /** Drops every expired entry. */
-  sweep(): void {
+  #sweep(): void {
     const now = this.#now();
     for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
-  }
-
-  get size(): number {
-    return this.#entries.size;
   }
 
   #read(key: string): string | null {

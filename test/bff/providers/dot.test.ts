@@ -70,7 +70,7 @@ const bearer = (url: string, token: string) => fetch(url, { headers: { authoriza
 
 /** The tokens sealed in the client's session cookie (the test holds the keys). */
 async function sessionOf(bff: BffHandle, client: HttpClient) {
-  const read = await bff.app.latch.sessions.read(await client.jar.getCookieString(bff.url));
+  const read = await bff.app.latch.sites.all[0]!.cookies.read(await client.jar.getCookieString(bff.url));
   assert.ok(read, 'a session');
   return read.session;
 }

@@ -213,7 +213,7 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
     await sleep(1100);
     assert.equal((await client.request(`${bff.url}/me`)).status, 200);
     assert.equal(emu.counts.tokenByGrant['refresh_token'], 1);
-    const session = (await bff.app.latch.sessions.read(await client.jar.getCookieString(bff.url)))!.session;
+    const session = (await bff.app.latch.sites.all[0]!.cookies.read(await client.jar.getCookieString(bff.url)))!.session;
     const jti = decodeJwt(session.at).jti!;
     assert.ok(emu.isActive(jti));
 
@@ -240,7 +240,7 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
   it('ends the session when SCAYLE has revoked the refresh token', async () => {
     const client = new HttpClient();
     await scayleSignIn(client, bff.url);
-    const session = (await bff.app.latch.sessions.read(await client.jar.getCookieString(bff.url)))!.session;
+    const session = (await bff.app.latch.sites.all[0]!.cookies.read(await client.jar.getCookieString(bff.url)))!.session;
     const jwt = await redirectJwt({ callbackUrl: `${SITE}/`, tokenId: decodeJwt(session.at).jti });
     await fetch(`${emu.baseUrl}/v1/auth/logout/redirect?${new URLSearchParams({ shopId: SHOP_ID, jwt })}`, { redirect: 'manual' });
     await sleep(1100);

@@ -1,14 +1,14 @@
 /**
  * Sign-ins that must cross a site boundary (docs/embedding.md): the one-time proof that lets `/me`
  * tell "no cookie because third-party cookies are blocked" from "not signed in", and the
- * partitioned-cookie hand-off code. Plain functions over the session manager's sealer and store:
- * no Koa here.
+ * partitioned-cookie hand-off code. Plain functions over the application's sessions (their sealer
+ * and store), whatever cookies the session then goes into: no Koa here.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LatchError } from './errors.ts';
-import type { SessionManager } from './session/manager.ts';
-import { isSession, type Session } from './session/session.ts';
-import { digest } from './session/store.ts';
+import { LatchError } from '../errors.ts';
+import type { Sessions } from './sessions.ts';
+import { isSession, type Session } from './session.ts';
+import { digest } from './store.ts';
 
 /** How long a sign-in proof counts, seconds: the way back to the page and its first `/me`. */
 export const PROOF_TTL_S = 120;
@@ -45,7 +45,7 @@ interface HandoffRecord {
 }
 
 /** A sealed proof that session `sid` was just created, for the page's next `/me` (`?proof=`). */
-export function issueProof(sessions: SessionManager, sid: string, now = Date.now()): Promise<string> {
+export function issueProof(sessions: Sessions, sid: string, now = Date.now()): Promise<string> {
   const proof: Proof = { t: 'proof', sid, exp: now + PROOF_TTL_S * 1000 };
   return sessions.sealer.seal(proof, PROOF_TTL_S);
 }
@@ -54,9 +54,9 @@ export function issueProof(sessions: SessionManager, sid: string, now = Date.now
  * For a `/me` that found no session: true when it carries a valid, unexpired proof of a sign-in,
  * which means the browser did not send the cookie the callback set. Each proof counts once.
  */
-export async function provesBlockedCookies(sessions: SessionManager, proof: unknown, now = Date.now()): Promise<boolean> {
+export async function provesBlockedCookies(sessions: Sessions, proof: unknown, now = Date.now()): Promise<boolean> {
   if (typeof proof !== 'string' || proof === '' || proof.length > 2048) return false;
-  const data = await sessions.sealer.unseal<Proof>(proof, PROOF_TTL_S);
+  const data = await sessions.sealer.unseal<Proof>(proof);
   if (!data || data.t !== 'proof' || typeof data.sid !== 'string' || typeof data.exp !== 'number' || data.exp <= now) return false;
   return sessions.claimOnce(`proof:${digest(proof)}`, PROOF_TTL_S * 1000);
 }
@@ -75,7 +75,7 @@ export const blockedCookies = () =>
  * Redeemable once, within HANDOFF_TTL_S.
  */
 export async function issueHandoff(
-  sessions: SessionManager,
+  sessions: Sessions,
   session: Session,
   binding: { challenge: string; origin: string; host: string },
   now = Date.now(),
@@ -95,7 +95,7 @@ export async function issueHandoff(
  * - 403 LATCH_HANDOFF_VERIFIER: no verifier, or one whose S256 is not the challenge.
  */
 export async function redeemHandoff(
-  sessions: SessionManager,
+  sessions: Sessions,
   request: { code: unknown; verifier: unknown; origin: string; host: string },
   now = Date.now(),
 ): Promise<Session> {
@@ -106,7 +106,7 @@ export async function redeemHandoff(
   const sealed = await sessions.store.get(key);
   if (!sealed) throw handoffError('LATCH_HANDOFF_INVALID');
   await sessions.store.del(key);
-  const record = await sessions.sealer.unseal<HandoffRecord>(sealed, HANDOFF_KEEP_S);
+  const record = await sessions.sealer.unseal<HandoffRecord>(sealed);
   if (!record || record.t !== 'handoff' || !isSession(record.s) || record.h !== request.host) throw handoffError('LATCH_HANDOFF_INVALID');
   if (!(record.exp > now)) throw handoffError('LATCH_HANDOFF_EXPIRED');
   if (request.origin !== record.o) throw handoffError('LATCH_HANDOFF_ORIGIN');

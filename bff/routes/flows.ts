@@ -1,0 +1,35 @@
+/**
+ * The two things several routes do with a session, on the Koa side: the request's cookies found on
+ * its site, and Set-Cookie values appended to its answer. The work itself is Koa-free, in session/:
+ *
+ * - `requestSession(ctx, deps)`: the request's session, kept fresh and written back
+ *   (session/request-session.ts): `GET /me` and the API proxy.
+ * - `signIn(ctx, deps, result, options)`: a completed sign-in made a session (session/sign-in.ts):
+ *   `GET /callback` and `POST /login/password`.
+ */
+import type { Context } from 'koa';
+import type { SignInResult } from '../providers/provider.ts';
+import { RequestSession } from '../session/request-session.ts';
+import { completeSignIn, type SignedIn, type SignInOptions } from '../session/sign-in.ts';
+import { siteOf } from '../sites.ts';
+import type { RouteDeps } from './deps.ts';
+
+/**
+ * The request's live session, in the cookies it came in (the site's, or its partitioned hand-off
+ * cookie's), or null when it has none (absent, ended, tampered: SessionCookies.read).
+ */
+export async function requestSession(ctx: Context, deps: RouteDeps): Promise<RequestSession | null> {
+  const cookieHeader = ctx.req.headers.cookie;
+  const cookies = siteOf(ctx).cookiesFor(cookieHeader);
+  const read = await cookies.read(cookieHeader);
+  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values));
+}
+
+/** Completes a sign-in on the request's site: its session cookie on the answer, and the metrics told. */
+export async function signIn(ctx: Context, deps: RouteDeps, result: SignInResult, options: Omit<SignInOptions, 'cookieHeader'> = {}): Promise<SignedIn> {
+  const signedIn = await completeSignIn(result, siteOf(ctx).cookies, { ...options, cookieHeader: ctx.get('Cookie') }, deps);
+  if (signedIn.setCookie.length > 0) ctx.append('Set-Cookie', signedIn.setCookie);
+  // For the metrics' login count, whatever the cookie's name (a path mount's, or none for a hand-off).
+  ctx.state.latchSignedIn = true;
+  return signedIn;
+}
