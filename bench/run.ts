@@ -9,6 +9,8 @@
  *   npm run bench -- --only=warm,cold one or more sections (warm, cold, proxy, login, callback, refresh,
  *                                     memory, coldstart, widget); results go to a temp folder
  *   npm run bench -- --one-node       this machine's Node only (no Node 24 beside it)
+ *   npm run bench -- --cpu-prof       every server under test writes a V8 CPU profile (node --cpu-prof) into a
+ *                                     temp folder; summarise one with bench/lib/cpuprofile.ts
  *   npm run bench -- --node24         the whole bench on Node 24 (bench/lib/node.ts); writes
  *                                     bench/results/latest-node24.{json,md} only
  *
@@ -62,7 +64,9 @@ const want = (...sections: Section[]) => sections.some((s) => !ONLY || ONLY.has(
 /** Node 24 beside this machine's Node, unless told otherwise (or already on 24: --node24). */
 const BOTH_NODES = !ARGS.includes('--one-node') && !NODE24;
 /** Full runs write the tables in bench/results/, docs/bench.md and README.md. */
-const FULL = !QUICK && !ONLY;
+const FULL = !QUICK && !ONLY && !ARGS.includes('--cpu-prof');
+/** `--cpu-prof`: where the servers' CPU profiles go. */
+const PROFILES = ARGS.includes('--cpu-prof') ? mkdtempSync(join(tmpdir(), 'latch-bench-profiles-')) : undefined;
 
 const SETTINGS = {
   connections: 32,
@@ -228,7 +232,8 @@ async function main(): Promise<void> {
     const user = dev.users[0]!;
     const tsx = (file: string) => ['--import', 'tsx', join(ROOT, file)];
     const start = async (opts: Parameters<typeof startChild>[0]) => {
-      const child = await startChild(opts);
+      const profile = PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${opts.name}.cpuprofile`] : [];
+      const child = await startChild({ ...opts, args: [...profile, ...opts.args] });
       children.push(child);
       return child;
     };
@@ -588,6 +593,7 @@ async function main(): Promise<void> {
       replaceBetweenMarkers(join(ROOT, 'README.md'), renderTargetsMarkdown(report));
     }
     log(`results: ${join(outDir, `${latest}.json`)} and ${latest}.md (${seconds} s in all)`);
+    if (PROFILES) log(`CPU profiles: ${PROFILES} (node --import tsx bench/lib/cpuprofile.ts <file>)`);
     if (asDuringMe !== 0) log(`WARNING: ${asDuringMe} calls reached the authorization server during the /me runs`);
   } catch (err) {
     log(`FAILED: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -598,7 +604,8 @@ async function main(): Promise<void> {
     await provider?.close().catch(() => undefined);
     redisClient?.disconnect();
     await redis?.stop().catch(() => undefined);
-    if (process.exitCode !== 1) rmSync(workDir, { recursive: true, force: true });
+    // With --cpu-prof the bundles stay, with their source maps, for bench/lib/cpuprofile.ts.
+    if (process.exitCode !== 1 && !PROFILES) rmSync(workDir, { recursive: true, force: true });
   }
 }
 

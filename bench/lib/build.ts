@@ -26,6 +26,9 @@ export async function bundleForNode(entry: string, outfile: string): Promise<voi
     minifySyntax: true,
     minifyIdentifiers: false,
     keepNames: false,
+    // For CPU profiles (bench/lib/cpuprofile.ts traces frames back to the source).
+    sourcemap: 'linked',
+    sourcesContent: false,
     banner: { js: REQUIRE_SHIM },
     define: { __LATCH_VERSION__: '"bench"', __LATCH_ENTRY__: '"bench"' },
     logLevel: 'warning',
