@@ -131,6 +131,7 @@ function sourceMapped(): (frame: CallFrame) => Frame {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.stdout.on('error', () => process.exit(0)); // piped into head
   const file = process.argv[2];
   if (!file) throw new Error('usage: node --import tsx bench/lib/cpuprofile.ts <file.cpuprofile> [--top=25] [--focus=<function>]');
   const opt = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
