@@ -3,7 +3,7 @@
  * on this machine on Node 20 and Node 24, and checked against the targets of issue 20. Everything runs
  * on 127.0.0.1 (free ports), every load loop is bounded in requests and in time.
  *
- *   npm run bench                     the full run (about 12 minutes); writes bench/results/latest.{json,md}
+ *   npm run bench                     the full run (about 8–9 minutes); writes bench/results/latest.{json,md}
  *                                     and the tables in docs/bench.md and README.md
  *   npm run bench -- --quick          shorter runs, fewer rounds (for trying changes); results go to a temp folder
  *   npm run bench -- --only=warm,cold one or more sections (warm, cold, proxy, login, callback, refresh,
