@@ -132,7 +132,7 @@ async function userLoop(u: UserState): Promise<void> {
       await weighted<() => Promise<unknown>>([
         [40, () => me(u, client)],
         [30, () => proxyGet(u, client)],
-        [4, () => client.bare('proxy-post', `${API}/hello`, { method: 'POST', headers: { ...apiHeaders(u), cookie: '', 'content-type': 'application/json' }, body: '{"a":1}' }, [401])],
+        [4, () => client.bare('proxy-no-session', `${API}/hello`, { method: 'POST', headers: { ...apiHeaders(u), 'content-type': 'application/json' }, body: '{"a":1}' }, [401])],
         [4, () => apiMissing(u, client)],
         [14, () => badInput(u, client)],
       ])();

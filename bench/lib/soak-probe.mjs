@@ -3,7 +3,7 @@
  * dist/bff/server.js`); nothing in bff/ knows of it. Plain JavaScript: the child runs the built
  * bundle on plain node, without tsx.
  *
- * On SIGUSR2 it runs a full garbage collection and writes, to the file named by SOAK_PROBE_FILE:
+ * On SIGUSR2 it collects garbage (below) and writes, to the file named by SOAK_PROBE_FILE:
  * the process's memory (process.memoryUsage(), after that collection) and its active resources
  * (process.getActiveResourcesInfo(): one entry per handle or request that keeps the event loop
  * alive, e.g. `TCPServerWrap`, `TCPSocketWrap`, `Timeout`). The soak asks for it only at its two
@@ -16,20 +16,26 @@
  * The answer is written to a temporary name and renamed, so the soak never reads half of it.
  */
 import { renameSync, writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const out = process.env.SOAK_PROBE_FILE;
 let seq = 0;
 
 if (out) {
   process.on('SIGUSR2', () => {
-    // Two passes: objects kept alive only by weak references or finalizers go in the second.
+    // A full collection, then V8's most thorough one ('last-resort': it also compacts the old
+    // generation and gives back the pages it keeps in reserve, as when memory runs short; V8 versions
+    // without that option run a second full collection). So the figures are of what the process
+    // keeps, not of how much room V8 chose to keep around it, which varies with the machine's load.
     globalThis.gc?.();
-    globalThis.gc?.();
+    globalThis.gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     const answer = {
       seq: ++seq,
       time: Date.now(),
       gc: typeof globalThis.gc === 'function',
       memory: process.memoryUsage(),
+      // Each V8 space's committed size, and what is used of it: where RSS beyond the live heap sits.
+      spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size, physical: s.physical_space_size }])),
       resources: process.getActiveResourcesInfo(),
     };
     writeFileSync(`${out}.tmp`, JSON.stringify(answer));

@@ -4,7 +4,7 @@
  * two checkpoints' figures after a full collection, and the growth allowed).
  */
 import { mdTable as md, table } from './report.ts';
-import type { SoakReport } from './soak-run.ts';
+import { rssParts, type SoakReport } from './soak-run.ts';
 
 const MB = 1e6;
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
@@ -22,7 +22,8 @@ function figureRows(r: SoakReport): string[][] {
     ['answers from the BFF', `${n(r.bffAnswers)} (${f1(r.answersPerSecond)}/s during the load phase)`],
     ['5xx', `${r.clients5xx} seen by the clients, ${r.bffCounts.answers5xx} in the BFF's own count`],
     ['heap used after a full GC', base && end ? `${f1(base.afterGc.heapUsed / MB)} → ${f1(end.afterGc.heapUsed / MB)} MB (${pct(r.figures.heapGrowth)})` : '—'],
-    ['RSS after a full GC', base && end ? `${f1(base.rssBytes / MB)} → ${f1(end.rssBytes / MB)} MB (${pct(r.figures.rssGrowth)})` : '—'],
+    ['RSS after a full GC, less V8\'s free heap pages', base && end ? `${f1(rssParts(base).kept / MB)} → ${f1(rssParts(end).kept / MB)} MB (${pct(r.figures.rssKeptGrowth)})` : '—'],
+    ['RSS after a full GC, as it is', base && end ? `${f1(base.rssBytes / MB)} → ${f1(end.rssBytes / MB)} MB (${pct(r.figures.rssGrowth)}; V8's free heap pages ${f1(rssParts(base).v8Free / MB)} → ${f1(rssParts(end).v8Free / MB)} MB)` : '—'],
     ['trend over the load phase (least squares, GC sawtooth included)', `heap ${f1(r.figures.heapSlopeMBPerMin)} MB/min, RSS ${f1(r.figures.rssSlopeMBPerMin)} MB/min`],
     ['event-loop delay p99, per sample interval', `median ${f1(r.figures.eventLoopP99Ms.median)} ms, worst ${f1(r.figures.eventLoopP99Ms.worst)} ms (max delay ${f1(r.figures.eventLoopMaxMs)} ms)`],
     ['open at the end (idle, clients gone)', end ? `${end.files.total} fds (${Object.entries(end.files.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}); TCP: ${end.files.tcp.map((s) => s.state).join(', ') || 'none'}` : '—'],
@@ -41,7 +42,7 @@ function answerRows(r: SoakReport): string[][] {
 function footer(r: SoakReport): string[] {
   const s = r.settings;
   return [
-    `${r.date}${r.commit ? `, commit ${r.commit}` : ''}; node ${r.machine.node}, ${r.machine.cpus} × ${r.machine.cpuModel.split(' ').slice(0, 2).join(' ')}, ${r.machine.memoryGiB} GiB; load average before ${r.machine.loadAverageBefore.join(' ')}, after ${r.machine.loadAverageAfter.join(' ')}; ${r.seconds} s in all.`,
+    `${r.date}${r.commit ? `, commit ${r.commit}` : ''}; node ${r.machine.node}, ${r.machine.cpus} × ${r.machine.cpuModel.split(' ').slice(0, 2).join(' ')}, ${r.machine.memoryGiB} GiB; load average before ${r.machine.loadAverageBefore.join(' ')}, after ${r.machine.loadAverageAfter.join(' ')} (1-minute figure between ${Math.min(...r.samples.map((s) => s.loadAverage))} and ${Math.max(...r.samples.map((s) => s.loadAverage))} during the run); ${r.seconds} s in all.`,
     `${s.users} simulated users, ${s.rate} steps/s in all; sessions used ${s.sessionSeconds[0]}–${s.sessionSeconds[1]} s each; access tokens of ${s.accessTokenTtlSeconds} s; ${n(s.primeSessions)} sessions primed into the seal cache; warm-up ${s.warmupSeconds} s; samples every ${s.sampleSeconds} s.`,
   ];
 }
@@ -94,7 +95,7 @@ function niceStep(max: number, count: number): number {
 export function renderSvg(r: SoakReport): string {
   const W = 760;
   const H = 340;
-  const m = { l: 56, r: 16, t: 52, b: 44 };
+  const m = { l: 56, r: 16, t: 64, b: 44 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const samples = r.samples.filter((s) => Number.isFinite(s.rssBytes));
@@ -108,7 +109,7 @@ export function renderSvg(r: SoakReport): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  out.push(`<text x="${m.l}" y="18" font-size="14" font-weight="600">${esc(`BFF memory over a ${f1(r.settings.minutes)}-minute soak (${r.date.slice(0, 10)}, node ${r.machine.node})`)}</text>`);
+  out.push(`<text x="${m.l}" y="16" font-size="14" font-weight="600">${esc(`BFF memory over a ${f1(r.settings.minutes)}-minute soak (${r.date.slice(0, 10)}, node ${r.machine.node})`)}</text>`);
   // Phases: the prime and the warm-up shaded, the checkpoints (no load) tinted.
   for (const p of r.phases) {
     const fill = p.phase === 'checkpoint' ? '#e0f2fe' : p.phase === 'load' ? '' : '#f1f5f9';
@@ -154,34 +155,36 @@ export function renderSvg(r: SoakReport): string {
   // The checkpoints' figures after a full GC, and the growth allowed from the first.
   const [base, end] = r.checkpoints;
   if (base && end) {
-    // The growth allowed applies to the figures after a full GC: drawn where the last one is compared.
+    // The growth allowed applies to the figures after a full GC (RSS less V8's free heap pages, the
+    // heap used): drawn where the last ones are compared with the first.
     const limit = 1 + r.settings.maxGrowth;
     const ex = x(end.t / 60);
-    for (const [value, color] of [[base.rssBytes, RSS], [base.afterGc.heapUsed, HEAP]] as const) {
+    for (const [value, color] of [[rssParts(base).kept, RSS], [base.afterGc.heapUsed, HEAP]] as const) {
       const ly = y((value * limit) / MB).toFixed(1);
       out.push(`<line x1="${(ex - 44).toFixed(1)}" x2="${(ex + 8).toFixed(1)}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="1.5" stroke-dasharray="4 3"/>`);
-      out.push(`<text x="${(ex - 48).toFixed(1)}" y="${(Number(ly) + 4).toFixed(1)}" text-anchor="end" fill="${color}">+${(r.settings.maxGrowth * 100).toFixed(0)}% limit</text>`);
+      out.push(`<text x="${(ex - 48).toFixed(1)}" y="${(Number(ly) + 4).toFixed(1)}" text-anchor="end" fill="${color}" stroke="#fff" stroke-width="4" paint-order="stroke">+${(r.settings.maxGrowth * 100).toFixed(0)}% limit</text>`);
     }
     for (const c of r.checkpoints) {
-      out.push(`<circle cx="${x(c.t / 60).toFixed(1)}" cy="${y(c.rssBytes / MB).toFixed(1)}" r="4" fill="#fff" stroke="${RSS}" stroke-width="2"/>`);
-      out.push(`<circle cx="${x(c.t / 60).toFixed(1)}" cy="${y(c.afterGc.heapUsed / MB).toFixed(1)}" r="4" fill="#fff" stroke="${HEAP}" stroke-width="2"/>`);
+      const cx = x(c.t / 60).toFixed(1);
+      out.push(`<circle cx="${cx}" cy="${y(c.rssBytes / MB).toFixed(1)}" r="4" fill="#fff" stroke="${RSS}" stroke-width="2"/>`);
+      out.push(`<rect x="${(Number(cx) - 4).toFixed(1)}" y="${(y(rssParts(c).kept / MB) - 4).toFixed(1)}" width="8" height="8" fill="${RSS}"/>`);
+      out.push(`<circle cx="${cx}" cy="${y(c.afterGc.heapUsed / MB).toFixed(1)}" r="4" fill="${HEAP}"/>`);
     }
   }
-  // Legend.
-  const legend: Array<[string, string, boolean]> = [
-    [RSS, 'RSS (/proc)', false],
-    [HEAP, 'heap used (prom-client)', false],
-    ['#334155', 'after a full GC, no load', true],
+  // Legend, two lines.
+  const legend: Array<[number, string, string]> = [
+    [0, `<line x1="0" x2="18" y1="-4" y2="-4" stroke="${RSS}" stroke-width="2"/>`, 'RSS (/proc)'],
+    [0, `<line x1="0" x2="18" y1="-4" y2="-4" stroke="${HEAP}" stroke-width="2"/>`, 'heap used (prom-client)'],
+    [0, `<rect x="0" y="-9" width="14" height="11" fill="#e0f2fe"/>`, 'checkpoint: no load, a full GC'],
+    [1, `<circle cx="9" cy="-4" r="4" fill="#fff" stroke="${RSS}" stroke-width="2"/>`, 'RSS after it'],
+    [1, `<rect x="5" y="-8" width="8" height="8" fill="${RSS}"/>`, "RSS after it, less V8's free heap pages (checked)"],
+    [1, `<circle cx="9" cy="-4" r="4" fill="${HEAP}"/>`, 'heap used after it (checked)'],
   ];
-  let lx = m.l;
-  for (const [color, label, dot] of legend) {
-    out.push(dot
-      ? `<circle cx="${lx + 9}" cy="36" r="4" fill="#fff" stroke="${color}" stroke-width="2"/>`
-      : `<line x1="${lx}" x2="${lx + 18}" y1="36" y2="36" stroke="${color}" stroke-width="2"/>`);
-    out.push(`<text x="${lx + 24}" y="40" fill="#334155">${esc(label)}</text>`);
-    lx += 36 + label.length * 6.4;
+  const lx = [m.l, m.l];
+  for (const [row, mark, label] of legend) {
+    out.push(`<g transform="translate(${lx[row]} ${30 + row * 16})">${mark}<text x="24" y="0" fill="#334155">${esc(label)}</text></g>`);
+    lx[row]! += 40 + label.length * 6.2;
   }
-  out.push(`<rect x="${lx}" y="30" width="14" height="12" fill="#e0f2fe"/><text x="${lx + 20}" y="40" fill="#334155">checkpoint</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
