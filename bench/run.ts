@@ -22,7 +22,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -44,6 +44,7 @@ import { hostileCookies, measureMemory, type MemoryFigures } from './lib/memory.
 import { NODE24, node24Binary, runOnRequestedNode } from './lib/node.ts';
 import { renderMarkdown, renderTargetsMarkdown, renderText, type BenchReport, type ColdStartFigures, type Figure, type Target, type ThroughputRow } from './lib/report.ts';
 import { coldRounds, interleaved, type ColdContender, type Contender, type Series } from './lib/rounds.ts';
+import { gitDescribe, replaceBetweenMarkers } from './lib/results.ts';
 import { bffSessions, cookieHeader, distinctSessions, eocCookies, eocSessionData, ironSessionCookies, koaSessionCookies, sealMany, sealOne } from './lib/sessions.ts';
 import { percentile } from './lib/stats.ts';
 
@@ -565,7 +566,7 @@ async function main(): Promise<void> {
         nodes: Object.fromEntries(nodes.map((node) => [node.label, node.version])), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30),
         loadAverageBefore: loadBefore.map((v) => Number(v.toFixed(2))), loadAverageAfter: loadavg().map((v) => Number(v.toFixed(2))),
       },
-      commit: gitDescribe(),
+      commit: gitDescribe(ROOT),
       settings: { ...SETTINGS, cookieBytes },
       targets,
       throughput,
@@ -590,8 +591,8 @@ async function main(): Promise<void> {
     writeFileSync(join(outDir, `${latest}.json`), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(outDir, `${latest}.md`), renderMarkdown(report));
     if (FULL && !NODE24) {
-      replaceBetweenMarkers(join(ROOT, 'docs/bench.md'), renderMarkdown(report, { footer: false }));
-      replaceBetweenMarkers(join(ROOT, 'README.md'), renderTargetsMarkdown(report));
+      replaceBetweenMarkers(join(ROOT, 'docs/bench.md'), 'bench:latest', renderMarkdown(report, { footer: false }));
+      replaceBetweenMarkers(join(ROOT, 'README.md'), 'bench:latest', renderTargetsMarkdown(report));
     }
     log(`results: ${join(outDir, `${latest}.json`)} and ${latest}.md (${seconds} s in all)`);
     if (PROFILES) log(`CPU profiles: ${PROFILES}/<server>/ (node --import tsx bench/lib/cpuprofile.ts <file>; the largest file of a folder is its main thread)`);
@@ -742,24 +743,6 @@ function judge(m: {
       results: perNode(() => widgetMain && { value: `${(widgetMain.brotli / KB).toFixed(2)} KB`, baseline: `latch.js (ES module) ${((m.widget.find((f) => f.file === 'latch.js')?.brotli ?? 0) / KB).toFixed(2)} KB`, ratio: null, pass: widgetMain.brotli <= TARGETS.widgetBrotli }, first),
     },
   ];
-}
-
-function gitDescribe(): string {
-  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'bff', 'widget'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
-  return head ? `${head}${dirty ? ' (bff/ or widget/ has uncommitted changes)' : ''}` : 'unknown';
-}
-
-/** Replaces what lies between the `bench:latest` markers in `file` (docs/bench.md, README.md) with this run's tables. */
-function replaceBetweenMarkers(file: string, md: string): void {
-  if (!existsSync(file)) return;
-  const doc = readFileSync(file, 'utf8');
-  const startMarker = '<!-- bench:latest:start -->';
-  const endMarker = '<!-- bench:latest:end -->';
-  const i = doc.indexOf(startMarker);
-  const j = doc.indexOf(endMarker);
-  if (i < 0 || j < i) return;
-  writeFileSync(file, `${doc.slice(0, i + startMarker.length)}\n${md.trim()}\n${doc.slice(j)}`);
 }
 
 await main();

@@ -9,8 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 /** The short commit, and whether bff/ differs from it (then the figures are of uncommitted code). */
 export function gitDescribe(root: string): string {
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'bff'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
-  return head ? `${head}${dirty ? ' (bff/ has uncommitted changes)' : ''}` : 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'bff', 'widget'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
+  return head ? `${head}${dirty ? ' (bff/ or widget/ has uncommitted changes)' : ''}` : 'unknown';
 }
 
 /** Replaces what lies between the `<!-- marker:start -->` and `<!-- marker:end -->` lines of `file`. */
