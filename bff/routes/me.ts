@@ -54,5 +54,5 @@ function answerFor(session: object, sameSite: boolean | null, body: () => MeResp
 
 /** `err` with `/me`'s `sameSite` beside it in the body (ErrorBody); code, detail, cause and headers kept. */
 function withSameSite(err: LatchError, sameSite: boolean | null): LatchError {
-  return new LatchError(err.code, { cause: err.cause, ...(err.detail === undefined ? {} : { detail: err.detail }), headers: err.headers, body: { sameSite } });
+  return new LatchError(err.code, { cause: err.cause, detail: err.detail, headers: err.headers, body: { sameSite } });
 }
