@@ -2,6 +2,7 @@
  * Types shared between the BFF and the widget. The widget may only
  * `import type` from this file: nothing here exists at run time.
  */
+import type { ERRORS } from './errors.ts';
 
 /** Claims the BFF exposes to page JavaScript. Never tokens. */
 export interface LatchUser {
@@ -42,41 +43,12 @@ export interface LogoutResponse {
   logoutUrl: string | null;
 }
 
-/** Stable error codes. The widget maps them to words; tests assert on them. */
-export type LatchErrorCode =
-  | 'LATCH_UNAUTHENTICATED'
-  | 'LATCH_INVALID_CREDENTIALS'
-  | 'LATCH_SESSION_EXPIRED'
-  | 'LATCH_CSRF'
-  | 'LATCH_ORIGIN_NOT_ALLOWED'
-  | 'LATCH_STATE_MISMATCH'
-  | 'LATCH_CALLBACK_INVALID'
-  | 'LATCH_ISSUER_MISMATCH'
-  | 'LATCH_ID_TOKEN_INVALID'
-  | 'LATCH_USERINFO_INVALID'
-  | 'LATCH_TOKEN_EXCHANGE_FAILED'
-  | 'LATCH_SCOPE_REFUSED'
-  | 'LATCH_TOKEN_RESPONSE_INVALID'
-  | 'LATCH_TOKEN_TYPE_UNSUPPORTED'
-  | 'LATCH_REFRESH_FAILED'
-  | 'LATCH_SESSION_TOO_LARGE'
-  | 'LATCH_UPSTREAM_UNAVAILABLE'
-  | 'LATCH_UPSTREAM_TIMEOUT'
-  | 'LATCH_UPSTREAM_ERROR'
-  | 'LATCH_NOT_FOUND'
-  | 'LATCH_BAD_REQUEST'
-  | 'LATCH_HEADERS_TOO_LARGE'
-  | 'LATCH_BODY_TOO_LARGE'
-  | 'LATCH_RATE_LIMITED'
-  | 'LATCH_STORE_UNAVAILABLE'
-  | 'LATCH_ALB_MULTI_VALUE_HEADERS'
-  | 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
-  | 'LATCH_UNKNOWN_SITE'
-  | 'LATCH_HANDOFF_INVALID'
-  | 'LATCH_HANDOFF_EXPIRED'
-  | 'LATCH_HANDOFF_ORIGIN'
-  | 'LATCH_HANDOFF_VERIFIER'
-  | 'LATCH_INTERNAL';
+/**
+ * Stable error codes: the keys of bff/errors.ts's table, which gives each one status and one message
+ * (docs/api.md lists them). The widget maps some to words; tests assert on them. A type only: the
+ * widget's bundle takes nothing of errors.ts.
+ */
+export type LatchErrorCode = keyof typeof ERRORS;
 
 /** Body of every JSON error the BFF answers. */
 export interface ErrorBody {

@@ -237,6 +237,7 @@ describe('the hand-off is off by default', () => {
     const client = new HttpClient();
     const res = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&handoff=${challengeOf(newVerifier())}`);
     assert.equal(res.status, 400);
+    assert.match(res.text, /data-code="LATCH_HANDOFF_DISABLED"/);
     assert.match(res.text, /LATCH_HANDOFF=true/);
     const post = await client.request(`${stack.bffUrl}/handoff`, {
       method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', 'content-type': 'application/json' }, body: '{}',

@@ -86,11 +86,11 @@ describe('RouteTable', () => {
     assert.equal((await call('/apis')).status, 404);
   });
 
-  it('answers a known path\'s other methods 405 LATCH_BAD_REQUEST with Allow', async () => {
+  it('answers a known path\'s other methods 405 LATCH_METHOD_NOT_ALLOWED with Allow', async () => {
     const res = await call('/logout');
     assert.equal(res.status, 405);
     assert.equal(res.allow, 'POST');
-    assert.deepEqual(res.body, { error: { code: 'LATCH_BAD_REQUEST', message: 'This method is not allowed here.' } });
+    assert.deepEqual(res.body, { error: { code: 'LATCH_METHOD_NOT_ALLOWED', message: 'This method is not allowed here.' } });
     assert.equal(seen.at(-1), '/logout');
     const put = await call('/both', 'PUT');
     assert.equal(put.status, 405);
@@ -181,7 +181,7 @@ describe('RouteTable: the csrf trait', () => {
     const table = new RouteTable({
       csrf: (ctx) => {
         checked.push(ctx.path);
-        if (ctx.get('latch-csrf') !== '1') throw new LatchError('LATCH_CSRF', 403, 'Missing the Latch-CSRF header.');
+        if (ctx.get('latch-csrf') !== '1') throw new LatchError('LATCH_CSRF');
       },
     })
       .post('/logout', { csrf: true }, (ctx) => {

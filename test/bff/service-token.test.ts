@@ -62,12 +62,12 @@ describe('getServiceToken (client credentials)', () => {
     assert.equal(granted(), 2);
   });
 
-  it('caches no failure, and codes it LATCH_TOKEN_EXCHANGE_FAILED', async () => {
+  it('caches no failure, and codes it 502 LATCH_CLIENT_REFUSED', async () => {
     const { getServiceToken } = createServiceTokens(stack.app.latch.provider);
     for (let i = 1; i <= 2; i++) {
       await assert.rejects(getServiceToken({ audience: 'https://unknown.latch.test' }), (err: unknown) => {
         assert.ok(err instanceof LatchError);
-        assert.equal(err.code, 'LATCH_TOKEN_EXCHANGE_FAILED');
+        assert.equal(err.code, 'LATCH_CLIENT_REFUSED');
         assert.equal(err.status, 502);
         return true;
       });

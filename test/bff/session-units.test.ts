@@ -114,7 +114,7 @@ describe('SessionRefresher: one refresh across instances that share a store', ()
       async refresh(): Promise<RefreshResult> {
         calls++;
         await new Promise((r) => setTimeout(r, 30));
-        throw new LatchError('LATCH_REFRESH_FAILED', 400, 'invalid_grant');
+        throw new LatchError('LATCH_REFRESH_FAILED', { detail: 'invalid_grant' });
       },
     } as unknown as Provider;
     const a = new SessionRefresher(provider, { store, pollMs: 5, audit: (e) => events.push(e) });
@@ -160,7 +160,7 @@ describe('SessionRefresher: a store that goes away in the middle of a refresh', 
       kind: 'fake',
       async refresh(rt: string): Promise<RefreshResult> {
         calls.push(rt);
-        if (spent.has(rt)) throw new LatchError('LATCH_REFRESH_FAILED', 400, 'invalid_grant');
+        if (spent.has(rt)) throw new LatchError('LATCH_REFRESH_FAILED', { detail: 'invalid_grant' });
         spent.add(rt);
         // The store dies while the answer, with the rotated token, is on its way.
         if (failStoreDuringCall) store.down = true;
@@ -247,7 +247,7 @@ describe('SessionRefresher: a refresh whose ID token could not be checked (keys 
       kind: 'fake',
       async refresh(): Promise<RefreshResult> {
         calls++;
-        throw new RefreshKeptTokens(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'keys down'), {
+        throw new RefreshKeptTokens(new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'keys down' }), {
           accessToken: 'at-new', refreshToken: 'rt-rotated', expiresAt: Date.now() + 3600_000, lifetime: 3600,
         });
       },

@@ -150,7 +150,7 @@ describe('bodies that never finish', () => {
           assert.ok(elapsed !== undefined, `the connection was still open after ${bound} ms`);
           assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 50, `not before the timeout: ${Math.round(elapsed)} ms`);
           assert.match(slow.answer(), /^HTTP\/1\.1 408 /, `answered 408: ${JSON.stringify(slow.answer().slice(0, 200))}`);
-          assert.match(slow.answer(), /"code":"LATCH_BAD_REQUEST"/);
+          assert.match(slow.answer(), /"code":"LATCH_REQUEST_TIMEOUT"/);
           for (const line of stack.logs.slice(from).map((l) => JSON.parse(l) as LogLine)) {
             assert.ok(line.level < 50 && line.status !== 500, JSON.stringify(line));
           }

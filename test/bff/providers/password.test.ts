@@ -91,7 +91,7 @@ describe('POST /login/password', () => {
     }
 
     for (const [what, body, type, status, code] of [
-      ['a form body', 'username=a&password=b', 'application/x-www-form-urlencoded', 415, 'LATCH_BAD_REQUEST'],
+      ['a form body', 'username=a&password=b', 'application/x-www-form-urlencoded', 415, 'LATCH_UNSUPPORTED_MEDIA_TYPE'],
       ['malformed JSON', '{"username":', 'application/json', 400, 'LATCH_BAD_REQUEST'],
       ['no password', '{"username":"a"}', 'application/json', 400, 'LATCH_BAD_REQUEST'],
       ['a numeric username', '{"username":1,"password":"b"}', 'application/json', 400, 'LATCH_BAD_REQUEST'],

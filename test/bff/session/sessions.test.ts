@@ -110,7 +110,7 @@ describe('Sessions', () => {
     Object.assign(store, {
       mgetNow: undefined,
       mget: async () => {
-        throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down');
+        throw new LatchError('LATCH_STORE_UNAVAILABLE', { detail: 'down' });
       },
     });
     await assert.rejects(m.read(c), (err: LatchError) => err.status === 503);
@@ -157,7 +157,7 @@ describe('RequestSession (GET /me and the API proxy)', () => {
       kind: 'fake',
       async refresh(rt: string): Promise<RefreshResult> {
         calls++;
-        if (fail) throw new LatchError('LATCH_REFRESH_FAILED', 400, 'invalid_grant');
+        if (fail) throw new LatchError('LATCH_REFRESH_FAILED', { detail: 'invalid_grant' });
         return { tokens: { accessToken: `at-after-${rt}-${calls}`, refreshToken: `${rt}+`, expiresAt: Date.now() + 3600_000 } };
       },
     } as unknown as Provider;
