@@ -3,12 +3,12 @@ import { createHmac, createPublicKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { createServiceTokens } from '../../bff/oauth/service-token.ts';
-import { requireToken, type RequireTokenOptions } from '../../bff/resource/require-token.ts';
-import { AccessTokenError, readBearerToken, verifyAccessToken } from '../../bff/resource/verify.ts';
-import { HttpClient, signIn } from '../helpers/http.ts';
-import { freePort, listen, type Listening } from '../helpers/net.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { createServiceTokens } from '../../../bff/oauth/service-token.ts';
+import { requireToken, type RequireTokenOptions } from '../../../bff/resource/require-token.ts';
+import { AccessTokenError, readBearerToken, verifyAccessToken } from '../../../bff/resource/verify.ts';
+import { HttpClient, signIn } from '../../helpers/http.ts';
+import { freePort, listen, type Listening } from '../../helpers/net.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 
 const RESOURCE = 'https://orders.latch.test';
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { LatchError } from '../../bff/errors.ts';
-import { edge } from '../../bff/middleware/edge.ts';
-import { matchedRoute, RouteTable } from '../../bff/routes/table.ts';
-import { listen, type Listening } from '../helpers/net.ts';
+import { LatchError } from '../../../bff/errors.ts';
+import { edge } from '../../../bff/middleware/edge.ts';
+import { matchedRoute, RouteTable } from '../../../bff/routes/table.ts';
+import { listen, type Listening } from '../../helpers/net.ts';
 
 describe('RouteTable', () => {
   let server: Listening;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, mock } from 'node:test';
 import * as Iron from '@hapi/iron';
 import { sealData, unsealData } from 'iron-session';
-import { Sealer } from '../../bff/session/sealer.ts';
+import { Sealer } from '../../../bff/session/sealer.ts';
 
 const secret = () => randomBytes(32).toString('base64url');
 /** iron-session's password map for these secrets, with the ids the Sealer gives them. */
@@ -212,7 +212,7 @@ describe('Sealer: only canonical seals open, so one cookie is one cache entry', 
 
 /**
  * Heap figures, from a child process with a settled heap (gc()) before and after 3,000 reads, each with
- * its own ~15 KB Cookie header (test/bff/seal-cache-heap.ts). Below 1 MiB a growth is noise (the same
+ * its own ~15 KB Cookie header (test/bff/session/seal-cache-heap.ts). Below 1 MiB a growth is noise (the same
  * cookie's reads grow the heap by 0 to 0.1 MiB); the defect this guards against grew it by 51 MiB.
  */
 describe('Sealer cache: heap figures', () => {

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createSession } from '../../bff/session/session.ts';
-import { OutageLog } from '../../bff/session/stores/redis.ts';
-import { get, post, signedIn, SITE, startSecStack, type BffInstance, type SecStack } from '../security/support.ts';
+import { createSession } from '../../../bff/session/session.ts';
+import { OutageLog } from '../../../bff/session/stores/redis.ts';
+import { get, post, signedIn, SITE, startSecStack, type BffInstance, type SecStack } from '../../security/support.ts';
 
 interface Line {
   level: number;

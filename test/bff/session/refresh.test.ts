@@ -7,19 +7,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { createAudit, type AuditEvent } from '../../bff/audit.ts';
-import { LatchError } from '../../bff/errors.ts';
-import { FixedWindowLimiter } from '../../bff/middleware/rate-limit.ts';
-import { RefreshKeptTokens, type Provider, type RefreshResult } from '../../bff/providers/provider.ts';
-import { checkLogoutToken, BACKCHANNEL_LOGOUT_EVENT } from '../../bff/routes/backchannel.ts';
-import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, splitChunks } from '../../bff/session/cookies.ts';
-import { DenyList } from '../../bff/session/denylist.ts';
-import { SessionRefresher } from '../../bff/session/refresh.ts';
-import { Sealer } from '../../bff/session/sealer.ts';
-import { accessTokenStale } from '../../bff/session/session.ts';
-import { MemoryStore } from '../../bff/session/stores/memory.ts';
-import { storeUnavailable } from '../../bff/session/store.ts';
-import { secret, session } from './session/support.ts';
+import { createAudit, type AuditEvent } from '../../../bff/audit.ts';
+import { LatchError } from '../../../bff/errors.ts';
+import { FixedWindowLimiter } from '../../../bff/middleware/rate-limit.ts';
+import { RefreshKeptTokens, type Provider, type RefreshResult } from '../../../bff/providers/provider.ts';
+import { checkLogoutToken, BACKCHANNEL_LOGOUT_EVENT } from '../../../bff/routes/backchannel.ts';
+import { CHUNK_BYTES, joinChunks, MAX_CHUNKS, splitChunks } from '../../../bff/session/cookies.ts';
+import { DenyList } from '../../../bff/session/denylist.ts';
+import { SessionRefresher } from '../../../bff/session/refresh.ts';
+import { Sealer } from '../../../bff/session/sealer.ts';
+import { accessTokenStale } from '../../../bff/session/session.ts';
+import { MemoryStore } from '../../../bff/session/stores/memory.ts';
+import { storeUnavailable } from '../../../bff/session/store.ts';
+import { secret, session } from './support.ts';
 
 describe('session cookie chunks', () => {
   it('keeps a short value whole and numbers the parts of a long one', () => {
@@ -99,7 +99,7 @@ describe('SessionRefresher: one refresh across instances that share a store', ()
     const { provider, calls } = fakeProvider(0);
     const s = session({ atExp: Date.now() - 1 });
     // A holder that died: its lock is there, no result.
-    await store.setIfAbsent(`refresh:${s.sid}:${(await import('../../bff/session/store.ts')).digest('rt-1')}:lock`, 'dead', 150);
+    await store.setIfAbsent(`refresh:${s.sid}:${(await import('../../../bff/session/store.ts')).digest('rt-1')}:lock`, 'dead', 150);
     const r = await new SessionRefresher(provider, { store, pollMs: 10, lockTtlMs: 150 }).ensureFresh(s);
     assert.equal(r.session.at, 'at-after-rt-1');
     assert.equal(calls.length, 1);

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { LatchPopupMessage } from '../../bff/contract.ts';
-import { handoffKey } from '../../bff/session/handoff.ts';
-import { HttpClient, signIn, type HttpResult } from '../helpers/http.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import type { LatchPopupMessage } from '../../../bff/contract.ts';
+import { handoffKey } from '../../../bff/session/handoff.ts';
+import { HttpClient, signIn, type HttpResult } from '../../helpers/http.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 
 const SITE = 'https://shop-a.test';
 const OTHER = 'https://campaign-b.test';
