@@ -1,6 +1,17 @@
+/**
+ * The BFF as a whole (bff/app.ts `createBff`): the walking skeleton, a whole session's life against a
+ * real oidc-provider (sign-in, /me, a refresh, logout, the provider's sign-out), and what the app
+ * believes of forwarded headers (LATCH_TRUST_PROXY), answered in memory. Each route's own tests:
+ * test/bff/routes/; the security suite: test/security/.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createBff } from '../../bff/app.ts';
+import { loadConfig } from '../../bff/config.ts';
+import { BASE_URL, bffEnv } from '../helpers/bff.ts';
 import { HttpClient, completeProviderLogout, followLogoutHandle, signIn } from '../helpers/http.ts';
+import { inMemory } from '../helpers/in-memory.ts';
+import { captureLogs } from '../helpers/logs.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -79,75 +90,6 @@ describe('the walking skeleton against oidc-provider', () => {
     assert.equal(afterLogout.href, `${stack.siteOrigin}/`);
   });
 
-  it('sends PKCE S256, state and nonce, and a transaction cookie per attempt', async () => {
-    const client = new HttpClient();
-    const a = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/a')}`);
-    const b = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/b')}`);
-    assert.equal(a.status, 302);
-    const url = new URL(a.location!);
-    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
-    assert.ok(url.searchParams.get('code_challenge'));
-    assert.ok(url.searchParams.get('state'));
-    assert.ok(url.searchParams.get('nonce'));
-    assert.equal(url.searchParams.get('scope'), 'openid profile email offline_access');
-    const txA = a.setCookies.find((c) => c.startsWith('latch-tx-'))?.split('=')[0];
-    const txB = b.setCookies.find((c) => c.startsWith('latch-tx-'))?.split('=')[0];
-    assert.ok(txA && txB && txA !== txB, 'two attempts keep two transaction cookies');
-  });
-
-  it('lets two tabs sign in at once', async () => {
-    const client = new HttpClient();
-    const first = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/one')}`);
-    // The second tab completes its sign-in while the first one's transaction is still open.
-    const second = await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/two')}`, stack.user);
-    assert.equal(second.finalUrl.pathname, '/two');
-    // The first tab then finishes: the provider already has a session, so it redirects straight back.
-    const { chain } = await client.follow(first.location!, { until: (u) => u.origin === stack.siteOrigin });
-    assert.equal(new URL(chain.at(-1)!).pathname, '/one');
-  });
-
-  it('falls back to the first allowed origin for a returnTo elsewhere', async () => {
-    const client = new HttpClient();
-    const { finalUrl } = await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent('https://evil.example/steal')}`, stack.user);
-    assert.equal(finalUrl.href, `${stack.siteOrigin}/`);
-  });
-
-  it('answers access_denied with a redirect back carrying latch_error, and no session', async () => {
-    const client = new HttpClient();
-    const { finalUrl, callbackResult } = await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/p')}`, stack.user, { cancel: true });
-    assert.equal(finalUrl.origin, stack.siteOrigin);
-    assert.equal(finalUrl.searchParams.get('latch_error'), 'access_denied');
-    assert.equal(sessionCookie(callbackResult?.setCookies ?? []), undefined);
-    assert.equal((await client.request(`${stack.bffUrl}/me`)).status, 401);
-  });
-
-  it('answers 400 LATCH_STATE_MISMATCH to a callback whose state has no transaction, and sets no cookie', async () => {
-    const client = new HttpClient();
-    await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/')}`);
-    const forged = await client.request(`${stack.bffUrl}/callback?code=abc&state=not-the-state`, { headers: { accept: 'text/html' } });
-    assert.equal(forged.status, 400);
-    assert.match(forged.headers.get('content-type') ?? '', /html/);
-    assert.match(forged.text, /LATCH_STATE_MISMATCH/);
-    assert.doesNotMatch(forged.text, /at .*\.ts:\d+/, 'no stack trace');
-    assert.equal(forged.setCookies.length, 0);
-    assert.match(forged.headers.get('content-security-policy') ?? '', /default-src 'none'/);
-  });
-
-  it('answers 401, not 500, to a tampered session cookie', async () => {
-    const client = new HttpClient();
-    const { callbackResult } = await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(stack.siteOrigin + '/')}`, stack.user);
-    const cookie = sessionCookie(callbackResult!.setCookies)!.split(';')[0]!;
-    const value = cookie.slice('latch='.length);
-    const flipped = value.slice(0, 60) + (value[60] === 'A' ? 'B' : 'A') + value.slice(61);
-    for (const bad of [flipped, value.slice(0, value.length / 2), 'garbage', 'Fe26.2**x*y*z']) {
-      const res = await fetch(`${stack.bffUrl}/me`, { headers: { cookie: `latch=${bad}` } });
-      assert.equal(res.status, 401, `cookie ${bad.slice(0, 20)}…`);
-      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'LATCH_UNAUTHENTICATED');
-    }
-    const ok = await fetch(`${stack.bffUrl}/me`, { headers: { cookie } });
-    assert.equal(ok.status, 200);
-  });
-
   it('keeps tokens, cookies and secrets out of the logs', () => {
     const all = stack.logs.join('\n');
     assert.ok(all.includes('signed in'), 'the logs saw the logins');
@@ -155,15 +97,35 @@ describe('the walking skeleton against oidc-provider', () => {
     assert.doesNotMatch(all, /eyJ[\w-]+\.[\w-]+\./, 'no JWT in the logs');
     assert.doesNotMatch(all, /Fe26\.2\*/, 'no sealed cookie in the logs');
   });
+});
 
-  it('answers /healthz', async () => {
-    const res = await fetch(`${stack.bffUrl}/healthz`);
-    assert.equal(res.status, 200);
+describe('LATCH_TRUST_PROXY', () => {
+  async function seen(trustProxy: string) {
+    const app = createBff(loadConfig(bffEnv({ LATCH_TRUST_PROXY: trustProxy })), { logger: captureLogs().logger });
+    app.use((ctx) => {
+      ctx.body = { ip: ctx.ip, protocol: ctx.protocol, host: ctx.host };
+    });
+    // From 127.0.0.1, to the BFF's own host and port.
+    const res = await inMemory(app, { url: BASE_URL }).fetch('/probe', {
+      // The client wrote 198.51.100.66 itself; a CDN saw 203.0.113.9; the load balancer saw the CDN at 10.0.0.1.
+      headers: { 'x-forwarded-for': '198.51.100.66, 203.0.113.9, 10.0.0.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'auth.example.com' },
+    });
+    return (await res.json()) as { ip: string; protocol: string; host: string };
+  }
+
+  it('is off by default: X-Forwarded-* are ignored', async () => {
+    const s = await seen('false');
+    assert.equal(s.ip, '127.0.0.1');
+    assert.equal(s.protocol, 'http');
+    assert.match(s.host, /^127\.0\.0\.1:\d+$/);
   });
 
-  it('gives other origins no CORS headers', async () => {
-    const res = await fetch(`${stack.bffUrl}/me`, { headers: { origin: 'https://evil.example' } });
-    assert.equal(res.status, 401);
-    assert.equal(res.headers.get('access-control-allow-origin'), null);
+  it('true (one proxy): the address that proxy saw, and the scheme and host it forwarded', async () => {
+    assert.deepEqual(await seen('true'), { ip: '10.0.0.1', protocol: 'https', host: 'auth.example.com' });
+  });
+
+  it('a number of proxies: the address the outermost one saw, never one the client wrote', async () => {
+    assert.equal((await seen('2')).ip, '203.0.113.9');
+    assert.equal((await seen('3')).ip, '198.51.100.66');
   });
 });
