@@ -69,6 +69,11 @@ export function inMemory(app: { callback(): RequestListener } | RequestListener,
       remotePort: { value: 0 },
       remoteFamily: { value: remoteAddress.includes(':') ? 'IPv6' : 'IPv4' },
     });
+    // A pair's sides do not see each other destroyed, where a TCP peer sees the connection end: the
+    // server closes its side after some answers (Node's 431 for an oversized head, Connection: close
+    // without a length), which the client must read as the end of the answer.
+    serverSide.once('close', () => clientSide.push(null));
+    clientSide.once('close', () => serverSide.destroy());
     server.emit('connection', serverSide);
 
     return new Promise<Response>((resolve, reject) => {
