@@ -14,7 +14,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { listen, trickle, type Listening } from '../helpers/net.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { wireBytes, wireRequest } from '../bff/proxy-support.ts';
+import { wireBytes, wireRequest } from '../bff/routes/proxy-support.ts';
 
 const REQUEST_TIMEOUT_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { KeySetUnavailable, RemoteKeySet } from '../../bff/oauth/keys.ts';
-import { listen, type Listening } from '../helpers/net.ts';
+import { KeySetUnavailable, RemoteKeySet } from '../../../bff/oauth/keys.ts';
+import { listen, type Listening } from '../../helpers/net.ts';
 
 interface Key {
   kid?: string;

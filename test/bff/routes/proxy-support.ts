@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
-import type { Bff } from '../../bff/app.ts';
-import type { Session } from '../../bff/session/session.ts';
-import { listen } from '../helpers/net.ts';
+import type { Bff } from '../../../bff/app.ts';
+import type { Session } from '../../../bff/session/session.ts';
+import { listen } from '../../helpers/net.ts';
 
 export interface Seen {
   method: string;

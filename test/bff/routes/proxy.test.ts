@@ -3,11 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import type { ApiRoute } from '../../bff/config.ts';
-import { resolveTarget } from '../../bff/routes/proxy.ts';
-import { HttpClient, signIn } from '../helpers/http.ts';
-import { freePort, listen, type Listening } from '../helpers/net.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import type { ApiRoute } from '../../../bff/config.ts';
+import { resolveTarget } from '../../../bff/routes/proxy.ts';
+import { HttpClient, signIn } from '../../helpers/http.ts';
+import { freePort, listen, type Listening } from '../../helpers/net.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 import { raw, sha256, startUpstream, type RawResult } from './proxy-support.ts';
 
 const RESOURCE = 'https://api.latch.test';

@@ -1,8 +1,8 @@
 /**
- * Heap figures for the cache of opened seals (bff/session/sealer.ts), run by test/bff/sealer.test.ts
+ * Heap figures for the cache of opened seals (bff/session/sealer.ts), run by test/bff/session/sealer.test.ts
  * in a child process with --expose-gc (so that `gc()` gives a settled heap before and after):
  *
- *   node --expose-gc --import tsx test/bff/seal-cache-heap.ts <same|variants|distinct> [reads]
+ *   node --expose-gc --import tsx test/bff/session/seal-cache-heap.ts <same|variants|distinct> [reads]
  *
  * Each read goes the way a request's does: a Cookie header of its own (the session cookie among
  * padding cookies, about 15 KB in all, as an attacker can send under the 16 KB limit), through
@@ -13,9 +13,9 @@
  * Prints `{ reads, opened, heapGrowth, accounted, entries }` as JSON (bytes).
  */
 import { randomBytes } from 'node:crypto';
-import { SessionCookies } from '../../bff/session/session-cookies.ts';
-import { Sessions } from '../../bff/session/sessions.ts';
-import type { Session } from '../../bff/session/session.ts';
+import { SessionCookies } from '../../../bff/session/session-cookies.ts';
+import { Sessions } from '../../../bff/session/sessions.ts';
+import type { Session } from '../../../bff/session/session.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { PASSWORD_LIMIT_PER_IP, PASSWORD_LIMIT_PER_USERNAME } from '../../../bff/routes/password.ts';
 import { HttpClient } from '../../helpers/http.ts';
 import { freePort } from '../../helpers/net.ts';
-import { SITE, assertNoSession, errorCode, sessionSet, sleep, startBff, startOidcSetup, type OidcSetup } from './support.ts';
+import { SITE, assertNoSession, errorCode, sessionSet, sleep, startBff, startOidcSetup, type OidcSetup } from '../providers/support.ts';
 
 const JSON_CSRF = { 'content-type': 'application/json', origin: SITE, 'latch-csrf': '1' };
 

@@ -23,11 +23,11 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { completeProviderLogout, followLogoutHandle, HttpClient } from '../helpers/http.ts';
-import { freePort, listen, redisSuiteOptions, startRedis, startRelay, type Listening, type RedisHandle } from '../helpers/net.ts';
-import { errorCode, get, post, sessionCookieHeader, signedIn, SITE, sleep, startSecStack, type SecStack } from '../security/support.ts';
+import { completeProviderLogout, followLogoutHandle, HttpClient } from '../../../helpers/http.ts';
+import { freePort, listen, redisSuiteOptions, startRedis, startRelay, type Listening, type RedisHandle } from '../../../helpers/net.ts';
+import { errorCode, get, post, sessionCookieHeader, signedIn, SITE, sleep, startSecStack, type SecStack } from '../../../security/support.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 interface Child {
   url: string;

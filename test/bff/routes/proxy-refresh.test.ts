@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { RequestListener } from 'node:http';
-import { DEMO_API_RESOURCE, DEMO_API_SCOPE, demoApiApp } from '../../dev/demo-api.ts';
-import { HttpClient, signIn } from '../helpers/http.ts';
-import { freePort, listen, type Listening } from '../helpers/net.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { DEMO_API_RESOURCE, DEMO_API_SCOPE, demoApiApp } from '../../../dev/demo-api.ts';
+import { HttpClient, signIn } from '../../helpers/http.ts';
+import { freePort, listen, type Listening } from '../../helpers/net.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 import { cookiePairs, patchedSessionCookie, sessionFrom, startUpstream } from './proxy-support.ts';
 
 type Upstream = Awaited<ReturnType<typeof startUpstream>>;

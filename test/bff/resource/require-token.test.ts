@@ -1,30 +1,31 @@
+/**
+ * requireToken (bff/resource/require-token.ts), the middleware that guards a microsite's own API: each
+ * API a Koa app answered in memory, its keys fetched from a real server (oidc-provider's JWT access
+ * tokens, RFC 9068, or an issuer of our own on loopback). verifyAccessToken without a framework:
+ * verify.test.ts.
+ */
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { createServiceTokens } from '../../bff/oauth/service-token.ts';
-import { requireToken, type RequireTokenOptions } from '../../bff/resource/require-token.ts';
-import { AccessTokenError, readBearerToken, verifyAccessToken } from '../../bff/resource/verify.ts';
-import { HttpClient, signIn } from '../helpers/http.ts';
-import { freePort, listen, type Listening } from '../helpers/net.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import type { JWK, JWTPayload } from 'jose';
+import { createServiceTokens } from '../../../bff/oauth/service-token.ts';
+import { requireToken, type RequireTokenOptions } from '../../../bff/resource/require-token.ts';
+import { HttpClient, signIn } from '../../helpers/http.ts';
+import { inMemory, type InMemory } from '../../helpers/in-memory.ts';
+import { freePort } from '../../helpers/net.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
+import { closeIssuers, keyedIssuer, RESOURCE } from './support.ts';
 
-const RESOURCE = 'https://orders.latch.test';
-
-const servers: Listening[] = [];
-
-/** An API protected by requireToken; it answers the verified token. */
-async function serveApi(options: RequireTokenOptions): Promise<Listening> {
+/** An API protected by requireToken, answered in memory; it answers the verified token. */
+function serveApi(options: RequireTokenOptions): InMemory {
   const app = new Koa();
   app.silent = true;
   app.use(requireToken(options));
   app.use((ctx) => {
     ctx.body = ctx.state['accessToken'];
   });
-  const server = await listen(app.callback());
-  servers.push(server);
-  return server;
+  return inMemory(app);
 }
 
 interface Answer {
@@ -35,8 +36,8 @@ interface Answer {
   headers: Headers;
 }
 
-async function call(api: Listening, token?: string, path = '/orders', extra: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${api.url}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra } });
+async function call(api: InMemory, token?: string, path = '/orders', extra: Record<string, string> = {}): Promise<Answer> {
+  const res = await api.fetch(path, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra } });
   const body = (await res.json()) as Record<string, unknown>;
   return {
     status: res.status,
@@ -50,9 +51,7 @@ async function call(api: Listening, token?: string, path = '/orders', extra: Rec
 const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 const parts = (jwt: string) => jwt.split('.') as [string, string, string];
 
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
+after(closeIssuers);
 
 describe('requireToken against oidc-provider JWT access tokens (RFC 9068)', () => {
   let stack: Stack;
@@ -60,7 +59,7 @@ describe('requireToken against oidc-provider JWT access tokens (RFC 9068)', () =
   let idToken: string;
   let serviceToken: string;
   let jwksUri: string;
-  let api: Listening;
+  let api: InMemory;
 
   before(async () => {
     stack = await startStack({
@@ -193,55 +192,9 @@ describe('requireToken against oidc-provider JWT access tokens (RFC 9068)', () =
   });
 });
 
-/** An issuer of our own on loopback: its keys sign whatever a test needs; it counts JWKS fetches. */
-async function keyedIssuer(extraKeys: Array<[kid: string, alg: string]> = []) {
-  const keys = new Map<string, { privateKey: CryptoKey; jwk: JWK }>();
-  const published = new Set<string>();
-  let up = true;
-  const counts = { jwks: 0 };
-  const server = await listen((req, res) => {
-    if (!up) return res.writeHead(500).end();
-    if (req.url === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ issuer: server.url, jwks_uri: `${server.url}/jwks` }));
-    }
-    if (req.url === '/jwks') {
-      counts.jwks += 1;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ keys: [...published].map((kid) => keys.get(kid)!.jwk) }));
-    }
-    res.writeHead(404).end();
-  });
-  servers.push(server);
-  const addKey = async (kid: string, alg = 'RS256', publish = true) => {
-    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-    keys.set(kid, { privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } });
-    if (publish) published.add(kid);
-  };
-  // Every key a test signs with is there before the first fetch (a later one costs a refetch and its 1 s floor).
-  for (const [kid, alg] of [['k1', 'RS256'] as [string, string], ...extraKeys]) await addKey(kid, alg);
-  return {
-    issuer: server.url,
-    counts,
-    addKey,
-    publish: (kid: string) => published.add(kid),
-    setUp: (value: boolean) => (up = value),
-    /** A signed token: `claims` over sensible defaults (aud RESOURCE, scope orders:read, 5 minutes). */
-    sign(claims: JWTPayload = {}, header: { kid?: string; alg?: string; typ?: string | null } = {}) {
-      const kid = header.kid ?? 'k1';
-      const key = keys.get(kid)!;
-      const now = Math.floor(Date.now() / 1000);
-      const typ = header.typ === undefined ? 'at+jwt' : header.typ;
-      return new SignJWT({ iss: server.url, aud: RESOURCE, sub: 'user-1', client_id: 'app', scope: 'orders:read', iat: now, exp: now + 300, ...claims })
-        .setProtectedHeader({ alg: header.alg ?? key.jwk.alg!, kid, ...(typ ? { typ } : {}) })
-        .sign(key.privateKey);
-    },
-  };
-}
-
 describe('requireToken with keys of our own', () => {
   let idp: Awaited<ReturnType<typeof keyedIssuer>>;
-  let api: Listening;
+  let api: InMemory;
   before(async () => {
     idp = await keyedIssuer([['ec', 'ES256'], ['ps', 'PS256']]);
     api = await serveApi({ issuer: idp.issuer, audience: RESOURCE, scopes: ['orders:read'], allowInsecureHttp: true });
@@ -364,40 +317,4 @@ describe('requireToken with keys of our own', () => {
     assert.equal(flooded.counts.jwks, before);
   });
 
-  it('works without a framework: verifyAccessToken resolves the claims or throws a coded AccessTokenError', async () => {
-    const options = { issuer: idp.issuer, audience: RESOURCE, scopes: ['orders:read'], allowInsecureHttp: true };
-    const ok = await verifyAccessToken(await idp.sign({ sub: 'alice' }), options);
-    assert.equal(ok.claims.sub, 'alice');
-    assert.deepEqual(ok.scopes, ['orders:read']);
-    await assert.rejects(verifyAccessToken(await idp.sign({ aud: 'https://else.test' }), options), (err: unknown) => {
-      assert.ok(err instanceof AccessTokenError);
-      assert.equal(err.code, 'invalid_token');
-      assert.equal(err.status, 401);
-      return true;
-    });
-    await assert.rejects(verifyAccessToken(await idp.sign(), { ...options, scopes: ['orders:write'] }), (err: unknown) => {
-      assert.ok(err instanceof AccessTokenError);
-      assert.equal(err.code, 'insufficient_scope');
-      assert.equal(err.status, 403);
-      assert.equal(err.challenge(), 'Bearer error="insufficient_scope", error_description="The access token lacks a required scope.", scope="orders:write"');
-      return true;
-    });
-  });
-
-  it('reads the bearer token from the Authorization header only', () => {
-    assert.equal(readBearerToken('Bearer abc.def.ghi'), 'abc.def.ghi');
-    assert.equal(readBearerToken('bearer abc.def.ghi'), 'abc.def.ghi');
-    const code = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (err) {
-        return err instanceof AccessTokenError ? err.code : 'other';
-      }
-      return 'none';
-    };
-    assert.equal(code(() => readBearerToken(undefined)), 'invalid_token');
-    assert.equal(code(() => readBearerToken('Basic abc')), 'invalid_token');
-    assert.equal(code(() => readBearerToken('Bearer a b')), 'invalid_token');
-    assert.equal(code(() => readBearerToken('Bearer abc', 'access_token=abc')), 'invalid_request');
-  });
 });

@@ -2,15 +2,17 @@
  * The partitioned-cookie hand-off and the sign-in proof at the HTTP level, against a real BFF and a
  * real oidc-provider: a popup sign-in with `handoff=<S256 challenge>` ends in a one-time code (and no
  * session cookie), `POST /handoff` turns the code into a `Partitioned; SameSite=None; Secure`
- * session cookie, and every misuse of the code is refused with its own code and no cookie.
+ * session cookie, and every misuse of the code is refused with its own code and no cookie. (A BFF
+ * without the hand-off is answered in memory: it refuses before any call to the provider.)
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { LatchPopupMessage } from '../../bff/contract.ts';
-import { handoffKey } from '../../bff/session/handoff.ts';
-import { HttpClient, signIn, type HttpResult } from '../helpers/http.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import type { LatchPopupMessage } from '../../../bff/contract.ts';
+import { handoffKey } from '../../../bff/session/handoff.ts';
+import { memoryBff } from '../../helpers/bff.ts';
+import { HttpClient, signIn, type HttpResult } from '../../helpers/http.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 
 const SITE = 'https://shop-a.test';
 const OTHER = 'https://campaign-b.test';
@@ -227,19 +229,16 @@ describe('the partitioned hand-off (POST /handoff)', () => {
 });
 
 describe('the hand-off is off by default', () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack({ siteOrigin: SITE });
-  });
-  after(() => stack?.close());
+  // Answered in memory: the refusals come before any call to the authorization server.
+  const bff = memoryBff({ LATCH_ALLOWED_ORIGINS: SITE });
 
   it('refuses /login?handoff= and has no POST /handoff', async () => {
-    const client = new HttpClient();
-    const res = await client.request(`${stack.bffUrl}/login?returnTo=${encodeURIComponent(SITE + '/')}&handoff=${challengeOf(newVerifier())}`);
+    const client = bff.client();
+    const res = await client.request(`${bff.url}/login?returnTo=${encodeURIComponent(SITE + '/')}&handoff=${challengeOf(newVerifier())}`);
     assert.equal(res.status, 400);
     assert.match(res.text, /data-code="LATCH_HANDOFF_DISABLED"/);
     assert.match(res.text, /LATCH_HANDOFF=true/);
-    const post = await client.request(`${stack.bffUrl}/handoff`, {
+    const post = await client.request(`${bff.url}/handoff`, {
       method: 'POST', headers: { origin: SITE, 'latch-csrf': '1', 'content-type': 'application/json' }, body: '{}',
     });
     assert.equal(post.status, 404);

@@ -1,20 +1,21 @@
 /**
- * The BFF's route table (bff/routes/table.ts) behind the real edge middleware, over HTTP: exact paths
+ * The BFF's route table (bff/routes/table.ts) behind the real edge middleware, answered in memory
+ * through the app's callback() (test/helpers/in-memory.ts): exact paths
  * and patterns, HEAD on GET routes, a trailing slash, 405 with Allow for a known path's other
  * methods (coded JSON, never a 500), OPTIONS, 404 for unknown paths, handlers run in order, and the
  * matched route's pattern (never the raw path) for the metrics.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { LatchError } from '../../bff/errors.ts';
-import { edge } from '../../bff/middleware/edge.ts';
-import { matchedRoute, RouteTable } from '../../bff/routes/table.ts';
-import { listen, type Listening } from '../helpers/net.ts';
+import { LatchError } from '../../../bff/errors.ts';
+import { edge } from '../../../bff/middleware/edge.ts';
+import { matchedRoute, RouteTable } from '../../../bff/routes/table.ts';
+import { inMemory, type InMemory } from '../../helpers/in-memory.ts';
 
 describe('RouteTable', () => {
-  let server: Listening;
+  let server: InMemory;
   const seen: Array<string | undefined> = [];
 
   before(async () => {
@@ -49,12 +50,11 @@ describe('RouteTable', () => {
     });
     app.use(edge(pino({ level: 'silent' }), []));
     app.use(routes.middleware());
-    server = await listen(app.callback());
+    server = inMemory(app);
   });
-  after(() => server.close());
 
   const call = async (path: string, method = 'GET') => {
-    const res = await fetch(`${server.url}${path}`, { method });
+    const res = await server.fetch(path, { method });
     const text = await res.text();
     return { status: res.status, allow: res.headers.get('allow'), body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
   };
@@ -162,16 +162,12 @@ describe('RouteTable.route(ctx)', () => {
       }
     });
     app.use(table.middleware());
-    const server = await listen(app.callback());
-    try {
-      assert.deepEqual(await (await fetch(`${server.url}/me/`)).json(), { route: 'me' });
-      assert.deepEqual(seen, [{ navigation: true }, true, true]);
-      seen.length = 0;
-      assert.equal((await fetch(`${server.url}/me`, { method: 'POST' })).status, 405);
-      assert.deepEqual(seen, [undefined, true, null], 'no route takes POST: none is kept (null), and the table answers 405');
-    } finally {
-      await server.close();
-    }
+    const { fetch } = inMemory(app);
+    assert.deepEqual(await (await fetch('/me/')).json(), { route: 'me' });
+    assert.deepEqual(seen, [{ navigation: true }, true, true]);
+    seen.length = 0;
+    assert.equal((await fetch('/me', { method: 'POST' })).status, 405);
+    assert.deepEqual(seen, [undefined, true, null], 'no route takes POST: none is kept (null), and the table answers 405');
   });
 });
 
@@ -194,18 +190,14 @@ describe('RouteTable: the csrf trait', () => {
     app.silent = true;
     app.use(edge(pino({ level: 'silent' }), []));
     app.use(table.middleware());
-    const server = await listen(app.callback());
-    try {
-      const post = (path: string, headers: Record<string, string> = {}) => fetch(`${server.url}${path}`, { method: 'POST', headers });
-      const refused = await post('/logout/');
-      assert.equal(refused.status, 403);
-      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LATCH_CSRF');
-      assert.deepEqual(await (await post('/logout', { 'latch-csrf': '1' })).json(), { route: 'logout' });
-      assert.deepEqual(await (await post('/backchannel-logout')).json(), { route: 'backchannel' });
-      assert.equal((await fetch(`${server.url}/logout`)).status, 405, 'another method reaches no route: no check, 405');
-      assert.deepEqual(checked, ['/logout/', '/logout']);
-    } finally {
-      await server.close();
-    }
+    const { fetch } = inMemory(app);
+    const post = (path: string, headers: Record<string, string> = {}) => fetch(path, { method: 'POST', headers });
+    const refused = await post('/logout/');
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LATCH_CSRF');
+    assert.deepEqual(await (await post('/logout', { 'latch-csrf': '1' })).json(), { route: 'logout' });
+    assert.deepEqual(await (await post('/backchannel-logout')).json(), { route: 'backchannel' });
+    assert.equal((await fetch('/logout')).status, 405, 'another method reaches no route: no check, 405');
+    assert.deepEqual(checked, ['/logout/', '/logout']);
   });
 });

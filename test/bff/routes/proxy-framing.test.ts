@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { HttpClient, signIn } from '../helpers/http.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { HttpClient, signIn } from '../../helpers/http.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 import { chunked, header, startWireUpstream, wireBytes, wireRequest, type WireAnswer, type WireReply, type WireRequest } from './proxy-support.ts';
 
 /** A whole request as a body: forwarded without framing, the upstream would run it as a second request. */

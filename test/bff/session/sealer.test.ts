@@ -1,8 +1,9 @@
 /**
  * The Sealer (bff/session/sealer.ts) against iron-session 8, which sealed Latch's cookies before it
  * moved to @hapi/iron: cookies sealed by either library must open with the other, in both directions
- * and across key rotation, so no session ends with the switch (or with a rollback). Also the cache of
- * unsealed values: it must answer exactly as unseal() would.
+ * and across key rotation, so no session ends with the switch (or with a rollback). Also key rotation
+ * itself, the keyed password id, and the cache of unsealed values: it must answer exactly as unseal()
+ * would.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, mock } from 'node:test';
 import * as Iron from '@hapi/iron';
 import { sealData, unsealData } from 'iron-session';
-import { Sealer } from '../../bff/session/sealer.ts';
+import { Sealer } from '../../../bff/session/sealer.ts';
 
 const secret = () => randomBytes(32).toString('base64url');
 /** iron-session's password map for these secrets, with the ids the Sealer gives them. */
@@ -81,6 +82,18 @@ describe('Sealer: cookies sealed by iron-session and by the Sealer open with eit
     } finally {
       now.mock.restore();
     }
+  });
+});
+
+describe('Sealer: key rotation', () => {
+  it('reseals only what an older key sealed', async () => {
+    const [oldKey, newKey] = [secret(), secret()];
+    const sealedOld = await new Sealer([oldKey]).seal({ a: 1 }, 60);
+    const rotated = new Sealer([newKey, oldKey]);
+    assert.equal(rotated.isStale(sealedOld), true);
+    assert.deepEqual(await rotated.unseal(sealedOld), { a: 1 });
+    assert.equal(rotated.isStale(await rotated.seal({ a: 1 }, 60)), false);
+    assert.equal(await new Sealer([newKey]).unseal(sealedOld), null);
   });
 });
 
@@ -212,7 +225,7 @@ describe('Sealer: only canonical seals open, so one cookie is one cache entry', 
 
 /**
  * Heap figures, from a child process with a settled heap (gc()) before and after 3,000 reads, each with
- * its own ~15 KB Cookie header (test/bff/seal-cache-heap.ts). Below 1 MiB a growth is noise (the same
+ * its own ~15 KB Cookie header (test/bff/session/seal-cache-heap.ts). Below 1 MiB a growth is noise (the same
  * cookie's reads grow the heap by 0 to 0.1 MiB); the defect this guards against grew it by 51 MiB.
  */
 describe('Sealer cache: heap figures', () => {

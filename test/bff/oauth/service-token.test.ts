@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { LatchError } from '../../bff/errors.ts';
-import { createServiceTokens } from '../../bff/oauth/service-token.ts';
-import type { Provider } from '../../bff/providers/provider.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { LatchError } from '../../../bff/errors.ts';
+import { createServiceTokens } from '../../../bff/oauth/service-token.ts';
+import type { Provider } from '../../../bff/providers/provider.ts';
+import { startStack, type Stack } from '../../helpers/stack.ts';
 
 const RESOURCE = 'https://reports.latch.test';
 
