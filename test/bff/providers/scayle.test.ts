@@ -298,13 +298,13 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
   });
 
   describe('bad configuration', () => {
-    it('answers LATCH_TOKEN_EXCHANGE_FAILED when the client secret is wrong, with no session', async () => {
+    it('answers 502 LATCH_CLIENT_REFUSED when the client secret is wrong, with no session', async () => {
       const wrong = await startBff(await freePort(), scayleEnv(emu.baseUrl, { LATCH_CLIENT_SECRET: 'wrong-secret' }));
       try {
         const client = new HttpClient();
         const { callback } = await scayleSignIn(client, wrong.url);
         assert.equal(callback.status, 502);
-        assert.equal(errorCode(callback), 'LATCH_TOKEN_EXCHANGE_FAILED');
+        assert.equal(errorCode(callback), 'LATCH_CLIENT_REFUSED');
         assertNoSession(callback, 'wrong client secret');
       } finally {
         await wrong.close();
@@ -369,9 +369,9 @@ describe('LATCH_PROVIDER=scayle against the emulator', () => {
       ['a 500 with JSON', () => SERVER_ERROR, 'LATCH_UPSTREAM_ERROR'],
       ['a 500 with HTML', () => SERVER_ERROR_HTML, 'LATCH_UPSTREAM_ERROR'],
       ['nothing at all', () => SILENCE, 'LATCH_UPSTREAM_TIMEOUT'],
-      ['an expired access token', async () => tokenAnswer(await accessToken({ sub: 'u1', jti: 'j1', iat: now() - 7200, exp: now() - 3600 })), 'LATCH_TOKEN_EXCHANGE_FAILED'],
-      ['an access token without jti', async () => tokenAnswer(await accessToken({ sub: 'u1', iat: now(), exp: now() + 300 })), 'LATCH_TOKEN_EXCHANGE_FAILED'],
-      ['an opaque access token', async () => tokenAnswer('opaque-token'), 'LATCH_TOKEN_EXCHANGE_FAILED'],
+      ['an expired access token', async () => tokenAnswer(await accessToken({ sub: 'u1', jti: 'j1', iat: now() - 7200, exp: now() - 3600 })), 'LATCH_TOKEN_RESPONSE_INVALID'],
+      ['an access token without jti', async () => tokenAnswer(await accessToken({ sub: 'u1', iat: now(), exp: now() + 300 })), 'LATCH_TOKEN_RESPONSE_INVALID'],
+      ['an opaque access token', async () => tokenAnswer('opaque-token'), 'LATCH_TOKEN_RESPONSE_INVALID'],
     ] as const) {
       it(`answers ${code} when it answers ${what}, with no session`, async () => {
         server.script = await make();
