@@ -6,7 +6,8 @@ import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { LatchError } from '../errors.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
-import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
+import type { ServiceTokens } from '../oauth/service-token.ts';
+import { fromChallenge, requireFor } from '../oauth/step-up.ts';
 import type { RequestSession } from '../session/request-session.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
@@ -31,7 +32,7 @@ import { requestSession } from './flows.ts';
  * DELETE is refused with 400 before anything is sent: Node's client sends such a body with no framing
  * at all. See `bodyFraming()`.
  */
-export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
+export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: ServiceTokens) {
   const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
   router.all(/^\/api(?:\/|$)/, { csrf: true }, async (ctx) => {
     if (!FORWARDED_METHODS.has(ctx.method)) {
@@ -42,7 +43,10 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
 
     const live = await requestSession(ctx, deps);
     if (!live) throw new LatchError('LATCH_UNAUTHENTICATED');
-    const auth = route.token === 'service' ? serviceAuth(serviceTokens, route) : userAuth(live);
+    // Step-up (oauth/step-up.ts): a route's LATCH_API_ROUTE_<NAME>_ACR/_MAX_AGE, before anything goes upstream.
+    requireFor(route, live.session);
+    // Service tokens from the session's own provider's token endpoint.
+    const auth = route.token === 'service' ? serviceAuth(serviceTokens ?? deps.providers.serviceTokens(deps.providers.forSession(live.session)), route) : userAuth(live);
 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
@@ -54,6 +58,12 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());
+      // An RFC 9470 challenge: a new sign-in, not a new token, answers it (the same 401 to the page).
+      const stepUp = fromChallenge(res.statusCode, res.headers);
+      if (stepUp) {
+        discard(res);
+        throw stepUp;
+      }
       if (res.statusCode === 401 && auth.canRenew()) {
         if (body === null || Buffer.isBuffer(body)) {
           discard(res);
