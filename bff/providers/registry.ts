@@ -72,7 +72,7 @@ export class ProviderRegistry {
     return { ref, named: chosen, provider: this.get(ref) };
   }
 
-  /** The provider `ref` names; throws (500: a bug or a configuration that changed under a session) for one not configured. */
+  /** The provider `ref` names; 400 LATCH_PROVIDER_UNKNOWN for a name or tenant not configured. */
   get(ref: ProviderRef): Provider {
     const k = key(ref);
     const built = this.#built.get(k);
@@ -92,7 +92,22 @@ export class ProviderRegistry {
    * single-provider configuration: `default` when it is still configured, else the first provider.
    */
   forSession(session: { pv?: string; pvt?: string }): Provider {
-    return this.get(this.refOf(session));
+    try {
+      return this.get(this.refOf(session));
+    } catch (err) {
+      // Its provider (or tenant) is no longer configured: the session cannot be refreshed or ended there.
+      if (err instanceof LatchError && err.code === 'LATCH_PROVIDER_UNKNOWN') throw new LatchError('LATCH_SESSION_EXPIRED', { detail: err.detail, cause: err });
+      throw err;
+    }
+  }
+
+  /** forSession, or null when the session's provider is no longer configured (logout goes on without it). */
+  forSessionOrNull(session: { pv?: string; pvt?: string }): Provider | null {
+    try {
+      return this.forSession(session);
+    } catch {
+      return null;
+    }
   }
 
   refOf(session: { pv?: string; pvt?: string }): ProviderRef {

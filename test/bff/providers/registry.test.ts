@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, generateKeyPair } from 'jose';
 import type { MeResponse, ProvidersResponse } from '../../../bff/contract.ts';
+import { HAND_ENDPOINTS, memoryBff, SITE } from '../../helpers/bff.ts';
 import { signIn } from '../../helpers/http.ts';
+import { session } from '../session/support.ts';
 import { MULTI_BFF, MULTI_SITE, multiBff, providerEnv, startTestProvider, type MultiBff, type TestProvider } from '../../helpers/providers.ts';
 
 const returnTo = encodeURIComponent(`${MULTI_SITE}/p`);
@@ -162,5 +164,29 @@ describe('two providers on one BFF (LATCH_PROVIDERS)', () => {
       assert.equal(res.status, 400, iss);
     }
     assert.equal((await client.request(`${MULTI_BFF}/me`)).status, 200, 'the session survives forged logout tokens');
+  });
+});
+
+describe('a session whose provider is no longer configured', () => {
+  const bff = memoryBff({ ...HAND_ENDPOINTS, LATCH_PROVIDERS: 'default' });
+
+  it('/me names its provider; a due refresh ends it (401 LATCH_SESSION_EXPIRED, never a 500); logout still clears it', async () => {
+    const fresh = await bff.cookieFor(session({ pv: 'gone', acr: 'urn:x', ath: 1_800_000_000 }));
+    const me = await bff.fetch('/me', { headers: { cookie: fresh } });
+    assert.equal(me.status, 200);
+    const body = (await me.json()) as MeResponse;
+    assert.deepEqual([body.provider, body.acr, body.authTime], ['gone', 'urn:x', 1_800_000_000]);
+    const stale = await bff.cookieFor(session({ pv: 'gone', atExp: Date.now() - 1000 }));
+    const refused = await bff.fetch('/me', { headers: { cookie: stale } });
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LATCH_SESSION_EXPIRED');
+    const out = await bff.fetch('/logout', { method: 'POST', headers: { cookie: stale, 'latch-csrf': '1', origin: SITE } });
+    assert.equal(out.status, 200);
+    assert.deepEqual(await out.json(), { logoutUrl: null });
+  });
+
+  it('a session without a provider is the `default` one', async () => {
+    const res = await bff.fetch('/me', { headers: { cookie: await bff.cookieFor(session()) } });
+    assert.equal(((await res.json()) as MeResponse).provider, 'default');
   });
 });
