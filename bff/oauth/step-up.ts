@@ -15,7 +15,7 @@
  * RFC 9470 challenge in WWW-Authenticate, so a page (the widget's latch.fetch) signs in again with
  * those parameters. No Koa here.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { StepUpRequirement } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 
@@ -147,6 +147,19 @@ export function fromChallenge(status: number | undefined, headers: IncomingHttpH
     return stepUpRequired(need, 'The API asked for a stronger or more recent sign-in (RFC 9470).');
   }
   return null;
+}
+
+/**
+ * The upstream's answer, unless it is a 401 with RFC 9470's challenge: then it is drained and dropped,
+ * and the promise rejects with the 401 LATCH_STEP_UP_REQUIRED to pass back (the proxy's one hook).
+ */
+export async function refuseOnChallenge(answer: Promise<IncomingMessage>): Promise<IncomingMessage> {
+  const res = await answer;
+  const stepUp = fromChallenge(res.statusCode, res.headers);
+  if (!stepUp) return res;
+  res.resume();
+  res.destroy();
+  throw stepUp;
 }
 
 interface Challenge {

@@ -7,7 +7,7 @@ import type { ApiRoute } from '../config.ts';
 import { LatchError } from '../errors.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
 import type { ServiceTokens } from '../oauth/service-token.ts';
-import { fromChallenge, requireFor } from '../oauth/step-up.ts';
+import { refuseOnChallenge, requireFor } from '../oauth/step-up.ts';
 import type { RequestSession } from '../session/request-session.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
@@ -52,18 +52,14 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: 
     const headers = forwardedHeaders(ctx);
     const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes, bodyTimeoutMs: deps.config.requestTimeoutMs };
     // LATCH_TRACING=true: a span of its own, whose context goes upstream as traceparent (bff/tracing.ts).
-    const forward = (token: string) => deps.tracing
+    // An upstream's RFC 9470 challenge is answered by a new sign-in, not a new token: 401
+    // LATCH_STEP_UP_REQUIRED to the page, before any renewal (oauth/step-up.ts).
+    const forward = (token: string) => refuseOnChallenge(deps.tracing
       ? deps.tracing.upstream(route.name, url, ctx.method, headers, (traced) => send(url, ctx.method, traced, `Bearer ${token}`, body, limits))
-      : send(url, ctx.method, headers, `Bearer ${token}`, body, limits);
+      : send(url, ctx.method, headers, `Bearer ${token}`, body, limits));
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());
-      // An RFC 9470 challenge: a new sign-in, not a new token, answers it (the same 401 to the page).
-      const stepUp = fromChallenge(res.statusCode, res.headers);
-      if (stepUp) {
-        discard(res);
-        throw stepUp;
-      }
       if (res.statusCode === 401 && auth.canRenew()) {
         if (body === null || Buffer.isBuffer(body)) {
           discard(res);

@@ -95,7 +95,10 @@ describe('step-up against oidc-provider with acr values', () => {
     idp = await startTestProvider([`${MULTI_BFF}/callback`], { acrValues: ['urn:latch:loa:1', 'urn:latch:loa:2'] });
     // A provider that takes acr_values and ignores them: every sign-in is loa:1.
     lax = await startTestProvider([`${MULTI_BFF}/callback`], { acrValues: ['urn:latch:loa:1', 'urn:latch:loa:2'], ignoreAcrValues: true });
-    api = upstream((req) => req.url?.startsWith('/challenge')
+    let flaky = 0;
+    api = upstream((req) => req.url?.startsWith('/flaky') && flaky++ % 2 === 0
+      ? { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } }
+      : req.url?.startsWith('/challenge') || req.url?.startsWith('/flaky')
       ? { status: 401, headers: { 'www-authenticate': 'Bearer error="insufficient_user_authentication", acr_values="urn:latch:loa:3", max_age=5' } }
       : req.url?.startsWith('/malformed')
         ? { status: 401, headers: { 'www-authenticate': 'Bearer error="insufficient_user_authentication", max_age=soon' } }
@@ -179,6 +182,10 @@ describe('step-up against oidc-provider with acr values', () => {
     assert.equal(body.error.code, 'LATCH_STEP_UP_REQUIRED');
     assert.deepEqual(body.stepUp, { acr: ['urn:latch:loa:3'], maxAge: 5 });
     assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="insufficient_user_authentication", acr_values="urn:latch:loa:3", max_age=5$/);
+    // A plain 401 first (the token renewed, the call retried once), then the challenge: the same step-up 401.
+    const retried = await apiCall(client, 'open/flaky');
+    assert.equal(retried.status, 401);
+    assert.equal(retried.json<StepUpErrorBody>().error.code, 'LATCH_STEP_UP_REQUIRED');
     const plain = await apiCall(client, 'open/malformed');
     assert.equal(plain.status, 401);
     assert.equal(plain.headers.get('www-authenticate'), null, 'the upstream\'s own challenge stays behind');
