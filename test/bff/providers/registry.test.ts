@@ -190,3 +190,32 @@ describe('a session whose provider is no longer configured', () => {
     assert.equal(((await res.json()) as MeResponse).provider, 'default');
   });
 });
+
+describe('a site\'s own providers (LATCH_SITES provider/providers)', () => {
+  const hand = (name: string, port: number) => Object.fromEntries(Object.entries({
+    ISSUER: `http://127.0.0.1:${port}`, CLIENT_ID: `${name}-web`, CLIENT_SECRET: 'secret',
+    AUTHORIZATION_ENDPOINT: `http://127.0.0.1:${port}/authorize`, TOKEN_ENDPOINT: `http://127.0.0.1:${port}/token`, JWKS_URI: `http://127.0.0.1:${port}/jwks`,
+  }).map(([k, v]) => [`LATCH_PROVIDER_${name.toUpperCase()}_${k}`, v]));
+  const bff = memoryBff({
+    LATCH_PROVIDERS: 'alpha,beta', ...hand('alpha', 9), ...hand('beta', 19),
+    LATCH_SITES: JSON.stringify([
+      { baseUrl: 'http://only-beta.latch.test:8787', allowedOrigins: ['http://www.only-beta.latch.test'], provider: 'beta' },
+      { baseUrl: 'http://reversed.latch.test:8787', allowedOrigins: ['http://www.reversed.latch.test'], providers: ['beta', 'alpha'] },
+    ]),
+  });
+
+  it('lists and signs in with only the providers a site names, in its order; another is 400 LATCH_PROVIDER_UNKNOWN', async () => {
+    const names = async (host: string) => ((await (await bff.fetch(`http://${host}/providers`)).json()) as ProvidersResponse).providers.map((p) => p.name);
+    assert.deepEqual(await names('127.0.0.1:8787'), ['alpha', 'beta']);
+    assert.deepEqual(await names('only-beta.latch.test:8787'), ['beta']);
+    assert.deepEqual(await names('reversed.latch.test:8787'), ['beta', 'alpha']);
+    const refused = await bff.fetch('http://only-beta.latch.test:8787/login?provider=alpha', { headers: { accept: 'text/html' } });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /LATCH_PROVIDER_UNKNOWN/);
+    const first = await bff.fetch('http://reversed.latch.test:8787/login');
+    assert.equal(new URL(first.headers.get('location')!).origin, 'http://127.0.0.1:19', 'the site\'s first: beta');
+    const named = await bff.fetch('http://reversed.latch.test:8787/login?provider=alpha');
+    const url = new URL(named.headers.get('location')!);
+    assert.deepEqual([url.origin, url.searchParams.get('client_id'), url.searchParams.get('redirect_uri')], ['http://127.0.0.1:9', 'alpha-web', 'http://reversed.latch.test:8787/callback']);
+  });
+});
