@@ -23,6 +23,8 @@ import { LatchError } from '../errors.ts';
 const MAX_ACR_VALUES = 8;
 /** An acr value is a URI or a short name (RFC 9470 §3 takes them from the OIDC registry or the deployment). */
 const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+/** All of them together, characters. */
+const MAX_ACR_CHARS = 512;
 /** max_age above ten years asks nothing of anyone. */
 const MAX_MAX_AGE_S = 10 * 365 * 24 * 3600;
 /** The clocks of the provider and of the BFF may differ by this much (as for the ID token's iat). */
@@ -37,6 +39,8 @@ export interface SignInLevel {
 
 /** `acr_values` (space-separated, or a list from the configuration): the values, or null when any one is not an acr value. */
 export function parseAcrValues(raw: string): string[] | null {
+  // Bounded as a whole too: the values ride in the sign-in's transaction cookie (see routes/login.ts MAX_RETURN_TO_LENGTH).
+  if (raw.length > MAX_ACR_CHARS) return null;
   const values = [...new Set(raw.split(/[\s,]+/).filter(Boolean))];
   if (values.length === 0 || values.length > MAX_ACR_VALUES || !values.every((v) => ACR_VALUE.test(v))) return null;
   return values;
@@ -59,7 +63,7 @@ export function loginStepUp(query: URLSearchParams): StepUpRequirement {
   const out: StepUpRequirement = {};
   if (acrRaw !== null && acrRaw !== '') {
     const acr = parseAcrValues(acrRaw);
-    if (!acr) throw new LatchError('LATCH_BAD_REQUEST', { detail: `acr_values must be at most ${MAX_ACR_VALUES} space-separated values of printable characters.` });
+    if (!acr) throw new LatchError('LATCH_BAD_REQUEST', { detail: `acr_values must be at most ${MAX_ACR_VALUES} space-separated values of printable characters, ${MAX_ACR_CHARS} in all.` });
     out.acr = acr;
   }
   if (maxAgeRaw !== null && maxAgeRaw !== '') {

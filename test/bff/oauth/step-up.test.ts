@@ -64,7 +64,7 @@ describe('the callback\'s check (checkSignIn) and a session\'s shortfall', () =>
     assert.equal(shortfall({ acr: 'loa2', ath: now - 10 }, { acr: ['loa2'], maxAge: 60 }, now), null);
   });
   it('/login refuses malformed step-up parameters rather than sign in below them', () => {
-    for (const query of ['acr_values=a%22b', 'max_age=-1', 'max_age=ten', `acr_values=${Array.from({ length: 9 }, (_, i) => `a${i}`).join('+')}`]) {
+    for (const query of ['acr_values=a%22b', 'max_age=-1', 'max_age=ten', `acr_values=${Array.from({ length: 5 }, (_, i) => `${i}${'a'.repeat(110)}`).join('+')}`, `acr_values=${Array.from({ length: 9 }, (_, i) => `a${i}`).join('+')}`]) {
       assert.throws(() => loginStepUp(new URLSearchParams(query)), (err: unknown) => err instanceof LatchError && err.code === 'LATCH_BAD_REQUEST', query);
     }
     assert.deepEqual(loginStepUp(new URLSearchParams('acr_values=loa2+loa3&max_age=0')), { acr: ['loa2', 'loa3'], maxAge: 0 });
