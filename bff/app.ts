@@ -8,6 +8,7 @@ import { edge, type EdgeCheck } from './middleware/edge.ts';
 import { cors, requireCsrf, setSecurityHeaders } from './middleware/security.ts';
 import { createProvider } from './providers/index.ts';
 import type { Provider } from './providers/provider.ts';
+import { ProviderRegistry } from './providers/registry.ts';
 import { callbackRoute } from './routes/callback.ts';
 import type { ReadinessCheck, RouteDeps } from './routes/deps.ts';
 import { healthRoute } from './routes/health.ts';
@@ -16,6 +17,7 @@ import { logoutRoute } from './routes/logout.ts';
 import { logoutEndRoute } from './routes/logout-end.ts';
 import { meRoute } from './routes/me.ts';
 import { proxyRoute } from './routes/proxy.ts';
+import { providersRoute } from './routes/providers.ts';
 import { RouteTable } from './routes/table.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { readyRoute } from './routes/ready.ts';
@@ -67,14 +69,18 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
   const audit = createAudit(logger, options.audit);
   const metrics = config.metrics ? createMetrics() : undefined;
   const tracing = config.tracing ? createTracing() : undefined;
-  const provider = options.provider ?? createProvider(config, { ...(metrics ? { observe: metrics.observeOutbound } : {}), ...(tracing ? { trace: tracing.outbound } : {}) });
+  const hooks = { ...(metrics ? { observe: metrics.observeOutbound } : {}), ...(tracing ? { trace: tracing.outbound } : {}) };
+  // Every configured provider, built once on first use (per tenant for a templated issuer); `provider`
+  // is the first, the one a request without a choice uses.
+  const providers = new ProviderRegistry(config, (c) => createProvider(c, hooks), options.provider);
+  const provider = providers.get(providers.primary);
   // Valid but weakening settings, one warn line each, at every start (server start-up, Lambda cold start).
   for (const { variable, message } of configWarnings(config)) logger.warn({ event: 'config-warning', variable }, message);
   // The deployment's sites (docs/embedding.md): one, or with LATCH_SITES one per host name, each
   // with its own cookies for the one `sessions`.
   const sites = createSites(config, sessions);
   const deps: Bff['latch'] = {
-    config, provider, sessions, refresher: refresherFromConfig(config, provider, sessions, audit, logger), logger, audit,
+    config, provider, providers, sessions, refresher: refresherFromConfig(config, (session) => providers.forSession(session), sessions, audit, logger), logger, audit,
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
     ...(tracing ? { tracing } : {}),
@@ -91,7 +97,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
 
   // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
   const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, providersRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
 

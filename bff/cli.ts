@@ -54,6 +54,12 @@ function usage(problem: string): number {
   return 2;
 }
 
+/** One provider of LATCH_PROVIDERS for --check-config: name, kind, issuer (or tenants), client id. */
+function describeProvider(p: BffConfig['providers'][number]): string {
+  const where = p.tenants ? `${p.settings.issuer} for ${p.tenants.join(', ')}` : p.settings.issuer || '(derived)';
+  return `${p.name} (${p.settings.provider}, ${where}, client ${p.settings.clientId})`;
+}
+
 /** Validates the environment; on success prints what it found (never a secret) and any warning. */
 async function checkConfig(env: Env): Promise<number> {
   let config: BffConfig;
@@ -71,6 +77,8 @@ async function checkConfig(env: Env): Promise<number> {
   if (widget.length === 0) warnings.push(`no widget bundle (latch*.js) in ${widgetDir}: /latch.js will answer 404 (LATCH_WIDGET_DIR)`);
   const rows: Array<[string, string]> = [
     ['provider', config.provider],
+    // Issue 17: with LATCH_PROVIDERS, each one (the rows above and below are the first's).
+    ...(config.providers.some((p) => p.name !== 'default') ? [['providers', config.providers.map(describeProvider).join('; ')] as [string, string]] : []),
     ['issuer', config.oauth2?.metadataUrls.length && !config.oauth2.issuerGiven ? `from ${config.oauth2.metadataUrls[0]}, else ${config.issuer}` : config.issuer || '(derived)'],
     ['client id', config.clientId],
     ...(config.serviceClientId !== config.clientId ? [['service client id', config.serviceClientId] as [string, string]] : []),

@@ -2,7 +2,8 @@ import { readApiRoutes, type ApiRoute, type ApiRoutesSection } from './config/ap
 import { EnvReader, type Env } from './config/env.ts';
 import { readLimits, type LimitsSection } from './config/limits.ts';
 import { readOperations, type OperationsSection } from './config/operations.ts';
-import { readProvider, type ProviderSection } from './config/provider.ts';
+import type { ProviderSection } from './config/provider.ts';
+import { checkSiteProviders, readProviders, type ProvidersSection } from './config/providers.ts';
 import { readSessions, type SessionsSection } from './config/sessions.ts';
 import { readSites, type SitesSection } from './config/sites.ts';
 
@@ -10,14 +11,15 @@ export type { ApiRoute } from './config/api-routes.ts';
 export type { ConfigProblem, Env } from './config/env.ts';
 export type { OAuth2Config, ProviderEndpoints, ProviderKind, ScayleConfig, TokenAuthMethod } from './config/provider.ts';
 export type { SiteConfig } from './config/sites.ts';
-export type { ApiRoutesSection, LimitsSection, OperationsSection, ProviderSection, SessionsSection, SitesSection };
+export type { NamedProvider } from './config/providers.ts';
+export type { ApiRoutesSection, ProvidersSection, LimitsSection, OperationsSection, ProviderSection, SessionsSection, SitesSection };
 
 /**
  * The BFF's configuration: validated once at start-up, then frozen. bff/config/ is the only reader
  * of process.env. Each section is read by one function in bff/config/ and documents its own fields;
  * this is their sum, the README's table in the same order.
  */
-export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection {}
+export interface BffConfig extends ProviderSection, ProvidersSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection {}
 
 /**
  * Reads and validates the environment: every section, then the rules between sections. Collects
@@ -26,7 +28,9 @@ export interface BffConfig extends ProviderSection, SitesSection, SessionsSectio
  */
 export function loadConfig(record: Env = process.env): BffConfig {
   const env = EnvReader.of(record);
-  const provider = readProvider(env);
+  // The first provider's settings are the configuration's own (`config.issuer`…): the single provider's.
+  const named = readProviders(env);
+  const provider = named.providers[0]!.settings;
   const sites = readSites(env);
   const sessions = readSessions(env);
   const api = readApiRoutes(env);
@@ -37,11 +41,13 @@ export function loadConfig(record: Env = process.env): BffConfig {
   if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'service')) {
     env.fail('LATCH_API_ROUTES', 'service-token routes need a standard token endpoint, which SCAYLE has not');
   }
+  checkSiteProviders(env, sites.sites, named.providers);
   env.throwIfProblems();
   // User-token API routes' scopes are asked for at sign-in. (Object.assign, not one literal of six
   // spreads: V8 builds that in about 100 µs, this in 5.)
   const scopes = withRouteScopes(provider.scopes, api.apiRoutes);
-  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, { scopes });
+  const providers = named.providers.map((p) => ({ ...p, settings: { ...p.settings, scopes: withRouteScopes(p.settings.scopes, api.apiRoutes) } }));
+  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, { scopes, providers });
   return Object.freeze(config);
 }
 

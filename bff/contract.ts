@@ -126,6 +126,8 @@ export interface ErrorBody {
    * where it stands (same-site with the BFF, or in need of docs/embedding.md) without signing in.
    */
   sameSite?: boolean | null;
+  /** On 401 LATCH_STEP_UP_REQUIRED: what the request needs (StepUpErrorBody). */
+  stepUp?: StepUpRequirement;
 }
 
 /**

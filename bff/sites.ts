@@ -21,6 +21,10 @@ export interface Site {
   readonly allowedOrigins: readonly string[];
   readonly allowed: ReadonlySet<string>;
   readonly postLogoutRedirectUri?: string;
+  /** LATCH_SITES `provider`/`providers`: the only providers it offers (providers/registry.ts offeredBy). */
+  readonly providers?: readonly string[];
+  /** LATCH_SITES `tenant`: the tenant of its templated providers. */
+  readonly tenant?: string;
   /** Session and transaction cookies (`__Host-latch`, or `__Secure-latch; Path=/latch` under a path). */
   readonly cookies: SessionCookies;
   /** With LATCH_HANDOFF: the partitioned cookie (`__Host-latch-p; SameSite=None; Partitioned`). */
@@ -59,6 +63,8 @@ function createSite(site: SiteConfig, sessions: Sessions, handoff: boolean): Sit
     allowedOrigins: site.allowedOrigins,
     allowed: new Set(site.allowedOrigins),
     ...(site.postLogoutRedirectUri ? { postLogoutRedirectUri: site.postLogoutRedirectUri } : {}),
+    ...(site.providers ? { providers: site.providers } : {}),
+    ...(site.tenant !== undefined ? { tenant: site.tenant } : {}),
     cookies,
     ...(partitioned ? { partitioned } : {}),
     cookiesFor: partitioned

@@ -21,7 +21,7 @@ import type { Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 // Before oidc-provider, whose module warns about Node 20 as it loads (see the module).
 import './node-support.ts';
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type {
   Account,
   Adapter,
@@ -100,6 +100,15 @@ export interface DevProviderOptions {
    * default true. With false, oidc-provider's strict default applies: those claims come from userinfo only.
    */
   idTokenClaims?: boolean;
+  /**
+   * Authentication context classes (step-up): advertised as `acr_values_supported`, and a sign-in
+   * reaches the first of the request's `acr_values` this list has (else the list's first), as if the
+   * user had passed that level's factor. A session below the `acr_values` asked is asked to sign in
+   * again. default: none (no acr claim).
+   */
+  acrValues?: string[];
+  /** With `acrValues`: ignore `acr_values` (every sign-in gets the list's first, no new prompt), like a provider that does not support them. */
+  ignoreAcrValues?: boolean;
 }
 
 export interface DevProviderCounts {
@@ -397,7 +406,9 @@ async function build(
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      ...(options.acrValues && !options.ignoreAcrValues ? { policy: stepUpPolicy(options.acrValues) } : {}),
     },
+    ...(options.acrValues ? { acrValues: options.acrValues } : {}),
     // A refresh token whenever the granted scope has offline_access and the client may use the grant
     // (clients get the refresh_token grant by default). See middleware 2 below for how offline_access
     // survives the authorization request.
@@ -572,7 +583,7 @@ ${form}
   }
 
   // 4. Interactions: login form, cancel, automatic consent.
-  provider.use(interactionMiddleware(provider, users));
+  provider.use(interactionMiddleware(provider, users, options.acrValues && ((asked) => grantedAcr(options.acrValues!, options.ignoreAcrValues ? undefined : asked))));
 
   server.on('request', provider.callback());
 
@@ -586,7 +597,24 @@ ${form}
   return { issuer, users, provider, counts, resetCounts, close };
 }
 
-function interactionMiddleware(provider: Provider, users: DevUser[]): Koa.Middleware {
+/** The acr a sign-in reaches: the first asked-for value `supported` has, else `supported`'s first. */
+function grantedAcr(supported: string[], asked: string | undefined): string {
+  return (asked ?? '').split(' ').find((value) => supported.includes(value)) ?? supported[0]!;
+}
+
+/** oidc-provider's policy, plus: a session whose acr is none of the request's acr_values signs in again. */
+function stepUpPolicy(supported: string[]) {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(new interactionPolicy.Check('acr_values', 'a stronger sign-in is asked for', (ctx) => {
+    const asked = ctx.oidc.params?.['acr_values'];
+    if (typeof asked !== 'string' || !ctx.oidc.session?.accountId || ctx.oidc.result?.['login']) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    const wanted = asked.split(' ').filter((value) => supported.includes(value));
+    return wanted.length > 0 && !wanted.includes(String(ctx.oidc.acr)) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+  }));
+  return policy;
+}
+
+function interactionMiddleware(provider: Provider, users: DevUser[], acrFor?: (asked: string | undefined) => string): Koa.Middleware {
   const pattern = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?$/;
 
   return async (ctx, next) => {
@@ -651,7 +679,8 @@ function interactionMiddleware(provider: Provider, users: DevUser[]): Koa.Middle
           });
           return;
         }
-        await finish(ctx, provider, { login: { accountId: user.sub } });
+        const asked = details.params['acr_values'];
+        await finish(ctx, provider, { login: { accountId: user.sub, ...(acrFor ? { acr: acrFor(typeof asked === 'string' ? asked : undefined) } : {}) } });
         return;
       }
 

@@ -1,3 +1,4 @@
+import { parseAcrValues, parseMaxAge } from '../oauth/step-up.ts';
 import type { EnvReader } from './env.ts';
 
 /** One upstream API behind the proxy: `/api/<name>/<path>` goes to `<upstream>/<path>`. */
@@ -12,6 +13,10 @@ export interface ApiRoute {
   readonly scope?: string;
   /** Service routes: the RFC 8707 resource indicator (the API's audience) of the client-credentials request. */
   readonly audience?: string;
+  /** LATCH_API_ROUTE_<NAME>_ACR: the session's `acr` must be one of these (step-up, oauth/step-up.ts). */
+  readonly acr?: readonly string[];
+  /** LATCH_API_ROUTE_<NAME>_MAX_AGE: seconds; the session's sign-in (`auth_time`) must be at most this old. */
+  readonly maxAge?: number;
 }
 
 /** The upstream APIs the proxy serves (README: "API proxy"). */
@@ -56,7 +61,7 @@ export function readApiRoutes(env: EnvReader): ApiRoutesSection {
 }
 
 /** One route's LATCH_API_ROUTE_<NAME>_* (`route` reads under that prefix); undefined when one is wrong. */
-function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' | 'audience'> | undefined {
+function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' | 'audience' | 'acr' | 'maxAge'> | undefined {
   const token = route.choice('TOKEN', ['user', 'service'], 'user');
   if (token === undefined) return undefined;
   const scope = route.str('SCOPE')?.split(/\s+/).join(' ');
@@ -73,5 +78,28 @@ function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' |
       return undefined;
     }
   }
-  return { token, ...(scope ? { scope } : {}), ...(audience ? { audience } : {}) };
+  const stepUp = readStepUp(route, token);
+  if (!stepUp) return undefined;
+  return { token, ...(scope ? { scope } : {}), ...(audience ? { audience } : {}), ...stepUp };
+}
+
+/** _ACR (comma- or space-separated acr values) and _MAX_AGE (seconds): user-token routes only (a service token has no sign-in). */
+function readStepUp(route: EnvReader, token: 'user' | 'service'): Pick<ApiRoute, 'acr' | 'maxAge'> | undefined {
+  const rawAcr = route.str('ACR');
+  const rawMaxAge = route.str('MAX_AGE');
+  if ((rawAcr !== undefined || rawMaxAge !== undefined) && token === 'service') {
+    route.fail(rawAcr !== undefined ? 'ACR' : 'MAX_AGE', 'applies to user-token routes only: a service token has no sign-in to step up');
+    return undefined;
+  }
+  const acr = rawAcr === undefined ? undefined : parseAcrValues(rawAcr);
+  if (acr === null) {
+    route.fail('ACR', 'must list 1 to 8 acr values, comma- or space-separated, of printable characters without quotes or backslashes');
+    return undefined;
+  }
+  const maxAge = rawMaxAge === undefined ? undefined : parseMaxAge(rawMaxAge);
+  if (maxAge === null) {
+    route.fail('MAX_AGE', `must be whole seconds (at most ten years), got "${rawMaxAge}"`);
+    return undefined;
+  }
+  return { ...(acr ? { acr } : {}), ...(maxAge !== undefined ? { maxAge } : {}) };
 }

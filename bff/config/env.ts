@@ -48,6 +48,16 @@ export class EnvReader {
     return new EnvReader(this.#env, this.#prefix + prefix, this.#problems, this.allowInsecureHttp);
   }
 
+  /**
+   * A reader of the same environment in which the variable `fullName` (its full name) reads as
+   * `map` of its value, reporting into the same problems: a templated issuer (`{tenant}`) checked as
+   * the URL one tenant makes of it.
+   */
+  withValue(fullName: string, map: (value: string) => string): EnvReader {
+    const value = this.#env[fullName];
+    return new EnvReader(value === undefined ? this.#env : { ...this.#env, [fullName]: map(value) }, this.#prefix, this.#problems, this.allowInsecureHttp);
+  }
+
   /** The full name of `name`: what the operator sets, and what problems and messages say. */
   name(name: string): string {
     return this.#prefix + name;

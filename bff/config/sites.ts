@@ -10,6 +10,13 @@ export interface SiteConfig {
   /** Exact origins that may call this site with credentials and be returned to. */
   readonly allowedOrigins: readonly string[];
   readonly postLogoutRedirectUri?: string;
+  /**
+   * LATCH_SITES `provider` (one name) or `providers` (a list): the only providers this site offers,
+   * in that order. Absent: every provider that needs no tenant (and, with `tenant`, those that do).
+   */
+  readonly providers?: readonly string[];
+  /** LATCH_SITES `tenant`: fills a templated issuer (`{tenant}`) for this site; one of that provider's TENANTS. */
+  readonly tenant?: string;
 }
 
 /** The BFF's public URLs and the pages they serve (README: "The BFF and its pages"). */
@@ -106,7 +113,7 @@ function readSitesFile(env: EnvReader, path: string): string | undefined {
   }
 }
 
-const SITE_KEYS = ['baseUrl', 'allowedOrigins', 'postLogoutRedirectUri'];
+const SITE_KEYS = ['baseUrl', 'allowedOrigins', 'postLogoutRedirectUri', 'provider', 'providers', 'tenant'];
 
 /**
  * LATCH_SITES: a JSON array of sites, each
@@ -146,7 +153,24 @@ function parseSites(env: EnvReader, raw: string): SiteConfig[] {
     if (post !== undefined && typeof post !== 'string') return env.fail(`${name}.postLogoutRedirectUri`, 'must be a URL string');
     const postUrl = env.url(`${name}.postLogoutRedirectUri`, post);
     if (postUrl && !allowed.includes(postUrl.origin)) return env.fail(`${name}.postLogoutRedirectUri`, 'must lie on one of its allowedOrigins');
-    sites.push(siteOf(new URL(at.href.replace(/\/+$/, '')), allowed, postUrl?.href));
+    const choice = readSiteProviders(env, name, entry);
+    if (!choice) return;
+    sites.push({ ...siteOf(new URL(at.href.replace(/\/+$/, '')), allowed, postUrl?.href), ...choice });
   });
   return sites;
+}
+
+/** A site's `provider` or `providers` and `tenant` (their names are checked against LATCH_PROVIDERS by loadConfig). */
+function readSiteProviders(env: EnvReader, name: string, entry: Record<string, unknown>): Pick<SiteConfig, 'providers' | 'tenant'> | undefined {
+  const one = entry['provider'];
+  const many = entry['providers'];
+  const tenant = entry['tenant'];
+  if (one !== undefined && many !== undefined) return void env.fail(name, 'has both provider and providers: give one');
+  if (one !== undefined && typeof one !== 'string') return void env.fail(`${name}.provider`, 'must be a provider name (a string)');
+  if (many !== undefined && (!Array.isArray(many) || many.length === 0 || !many.every((p) => typeof p === 'string'))) {
+    return void env.fail(`${name}.providers`, 'must be a non-empty array of provider names');
+  }
+  if (tenant !== undefined && typeof tenant !== 'string') return void env.fail(`${name}.tenant`, 'must be a tenant name (a string)');
+  const providers = typeof one === 'string' ? [one] : (many as string[] | undefined);
+  return { ...(providers ? { providers } : {}), ...(typeof tenant === 'string' ? { tenant } : {}) };
 }

@@ -251,7 +251,13 @@ export class OidcProvider implements Provider {
       throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Neither the ID token nor userinfo names the user.' });
     }
     const sid = typeof idClaims?.['sid'] === 'string' ? idClaims['sid'] : undefined;
-    return { tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}) };
+    // acr and auth_time (step-up, /me): from the verified ID token only, never from userinfo.
+    const acr = typeof idClaims?.['acr'] === 'string' ? idClaims['acr'] : undefined;
+    const authTime = typeof idClaims?.['auth_time'] === 'number' ? idClaims['auth_time'] : undefined;
+    return {
+      tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}),
+      ...(acr !== undefined ? { acr } : {}), ...(authTime !== undefined ? { authTime } : {}),
+    };
   }
 
   /** Signature against the JWKS with the algorithm pinned; then iss, aud, exp and (at sign-in) nonce. */

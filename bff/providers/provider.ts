@@ -19,6 +19,13 @@ export interface LoginTransaction {
   proof?: true;
   /** `/login?handoff=<S256 challenge>`: the callback issues a hand-off code instead of a session cookie. */
   handoff?: string;
+  /** `/login?provider=`: the provider (and tenant) this sign-in is fixed to; absent for `default`. Only it may answer. */
+  provider?: string;
+  tenant?: string;
+  /** `/login?acr_values=`: the `acr` values asked for; the ID token must carry one of them. */
+  acr?: string[];
+  /** `/login?max_age=`: seconds; the ID token's `auth_time` must be at most this old. */
+  maxAge?: number;
 }
 
 export interface TokenSet {
@@ -42,6 +49,11 @@ export interface SignInResult {
    * stand alone (docs/providers.md, "Userinfo"). For the log: the sign-in went on.
    */
   userinfoUnavailable?: LatchError;
+  /** The ID token's `acr` and `auth_time` (epoch seconds), when it has them (step-up, /me). */
+  acr?: string;
+  authTime?: number;
+  /** The provider (LATCH_PROVIDERS) that completed it: set by the route, recorded in the session. */
+  provider?: { name: string; tenant?: string | undefined };
 }
 
 export interface RefreshResult {

@@ -73,12 +73,19 @@ export function checkLogoutToken(header: Record<string, unknown>, claims: Record
  */
 export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/backchannel-logout', { anyHost: true }, async (ctx) => {
-    const verify = deps.provider.verifyLogoutToken?.bind(deps.provider);
-    if (!verify) throw new LatchError('LATCH_NOT_FOUND', { detail: 'Back-channel logout is not offered for this authorization server.' });
+    const { configured } = deps.providers;
+    const only = configured.length === 1 && !configured[0]!.tenants ? deps.provider : undefined;
+    if (only ? !only.verifyLogoutToken : !configured.some((p) => p.settings.provider !== 'scayle')) {
+      throw new LatchError('LATCH_NOT_FOUND', { detail: 'Back-channel logout is not offered for this authorization server.' });
+    }
     if (!ctx.is('application/x-www-form-urlencoded')) throw invalid('not application/x-www-form-urlencoded');
     const form = new URLSearchParams((await readBody(ctx, MAX_BODY_BYTES, deps.config.requestTimeoutMs)).toString('utf8'));
     const tokens = form.getAll('logout_token');
     if (tokens.length !== 1 || !tokens[0]) throw invalid('needs exactly one logout_token');
+    // The provider whose issuer the (not yet verified) token names, and only its keys verify it.
+    const provider = deps.providers.byIssuer(unverifiedIssuer(tokens[0]));
+    const verify = provider?.verifyLogoutToken?.bind(provider);
+    if (!verify) throw invalid('its issuer is none of this BFF\'s providers');
 
     let verified;
     try {
@@ -107,4 +114,15 @@ export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
     ctx.status = 200;
     ctx.body = '';
   });
+}
+
+/** The `iss` a JWT claims, read without verifying anything ('' when unreadable): it only picks which provider verifies it. */
+function unverifiedIssuer(jwt: string): string {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown;
+    const iss = payload && typeof payload === 'object' ? (payload as Record<string, unknown>)['iss'] : undefined;
+    return typeof iss === 'string' ? iss : '';
+  } catch {
+    return '';
+  }
 }

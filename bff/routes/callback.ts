@@ -5,6 +5,8 @@ import { LatchError } from '../errors.ts';
 import { popupResultPage } from '../pages.ts';
 import { CallbackError } from '../providers/oidc.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
+import { checkSignIn } from '../oauth/step-up.ts';
+import type { SessionCookies } from '../session/session-cookies.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 import { signIn } from './flows.ts';
@@ -30,18 +32,33 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
       throw new LatchError('LATCH_CALLBACK_INVALID', { detail: 'The sign-in response has no single state.' });
     }
     // Servers that wrap the state (SCAYLE) say which transaction the callback claims.
-    const state = deps.provider.callbackState ? (deps.provider.callbackState(callbackUrl) ?? '') : states[0];
-    const tx = await cookies.readTransaction(ctx.get('Cookie'), state);
-    if (!tx) {
+    const found = await findTransaction(callbackUrl, states[0], ctx.get('Cookie'), cookies, deps);
+    if (!found) {
       throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'No transaction cookie for this state: another browser\'s, or expired.' });
     }
+    const { tx, state } = found;
     // The transaction is single use, whatever happens next.
     ctx.append('Set-Cookie', cookies.clearTransaction(ctx.get('Cookie'), state));
+    // The provider the sign-in was started with, and no other: its iss (RFC 9207), token endpoint and
+    // keys judge this answer (the mix-up defence of RFC 9700 §4.4).
+    const ref = deps.providers.refOf({ ...(tx.provider ? { pv: tx.provider } : {}), ...(tx.tenant ? { pvt: tx.tenant } : {}) });
+    const provider = deps.providers.get(ref);
+    // The state the callback claims must be the one this provider reads (a SCAYLE state is not another's).
+    if ((provider.callbackState ? provider.callbackState(callbackUrl) ?? '' : states[0]) !== state) {
+      throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'The callback\'s state is not read the way its provider writes it.' });
+    }
 
     let result;
     try {
-      result = await deps.provider.handleCallback(callbackUrl, tx);
+      result = await provider.handleCallback(callbackUrl, tx);
+      checkSignIn(tx, result);
     } catch (err) {
+      if (err instanceof LatchError && err.code === 'LATCH_STEP_UP_FAILED') {
+        // The provider signed the user in below what was asked (or ignored it): no session, and back to
+        // the page, which asked and shows it. A session the browser had goes on unchanged.
+        deps.logger.warn({ event: 'step-up-failed', provider: ref.name, detail: err.detail }, 'sign-in did not reach the level asked for');
+        return finish(ctx, tx, { type: 'latch:login', ok: false, error: err.code });
+      }
       if (err instanceof CallbackError) {
         // The server refused (access_denied, login_required...): back to the page, which shows it.
         deps.logger.info({ reason: err.reason }, 'sign-in refused by the authorization server');
@@ -49,7 +66,7 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
       }
       throw err;
     }
-    const { code, proof } = await signIn(ctx, deps, result, {
+    const { code, proof } = await signIn(ctx, deps, { ...result, provider: ref }, {
       ...(tx.proof ? { proof: true } : {}),
       ...(tx.handoff ? { handoff: { challenge: tx.handoff, origin: new URL(tx.returnTo).origin, host: site.host } } : {}),
     });
@@ -72,4 +89,16 @@ function finish(ctx: Context, tx: LoginTransaction, message: LatchPopupMessage) 
     return;
   }
   ctx.redirect(target.href);
+}
+
+/**
+ * The transaction the callback claims, and the state it is filed under: the `state` parameter, or
+ * for a server that wraps it (SCAYLE) the state that server's provider reads from the callback.
+ */
+async function findTransaction(url: URL, plain: string, cookieHeader: string, cookies: SessionCookies, deps: RouteDeps): Promise<{ tx: LoginTransaction; state: string } | null> {
+  for (const state of deps.providers.callbackStates(url, plain)) {
+    const tx = await cookies.readTransaction(cookieHeader, state);
+    if (tx) return { tx, state };
+  }
+  return null;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BffConfig } from '../config.ts';
 import type { Provider } from '../providers/provider.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
 import type { SessionRefresher } from '../session/refresh.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { Metrics } from '../metrics.ts';
@@ -20,7 +21,10 @@ export interface ReadinessCheck {
  */
 export interface RouteDeps {
   config: BffConfig;
+  /** The first configured provider: what a request without a choice of its own signs in with. */
   provider: Provider;
+  /** Every configured provider (issue 17): a session's own, a site's, the one an issuer names. */
+  providers: ProviderRegistry;
   /** The application's sessions, whatever the site (session/sessions.ts). */
   sessions: Sessions;
   refresher: SessionRefresher;

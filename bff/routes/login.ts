@@ -1,6 +1,8 @@
 import type { RouteTable } from './table.ts';
 import { LatchError } from '../errors.ts';
 import { newTransactionSecrets } from '../oauth/secrets.ts';
+import { DEFAULT_PROVIDER } from '../config/providers.ts';
+import { authorizeParams, loginStepUp } from '../oauth/step-up.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import { safeRedirect } from '../redirects.ts';
 import { CHALLENGE } from '../session/handoff.ts';
@@ -38,6 +40,9 @@ export function boundReturnTo(url: string): string {
  * page that messages the opener. `proof=1`: the callback hands the page a one-time sign-in proof
  * (detecting blocked third-party cookies). `handoff=<S256 challenge>` (LATCH_HANDOFF): a popup
  * sign-in that ends in a hand-off code for `POST /handoff` rather than a cookie (docs/embedding.md).
+ * `provider=<name>`: one of the providers the site offers (default its first); another name is
+ * 400 LATCH_PROVIDER_UNKNOWN (an error page). `acr_values=` (space-separated) and `max_age=`
+ * (seconds): a step-up, forwarded to an oidc provider and checked by the callback (oauth/step-up.ts).
  */
 export function loginRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/login', { navigation: true, rateLimited: true }, async (ctx) => {
@@ -49,6 +54,12 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
       if (!deps.config.handoff) throw new LatchError('LATCH_HANDOFF_DISABLED');
       if (!CHALLENGE.test(handoff)) throw new LatchError('LATCH_BAD_REQUEST', { detail: 'The hand-off challenge must be an S256 code challenge.' });
     }
+    // The provider is fixed here, in the transaction: /callback takes an answer from it alone (RFC 9700 §4.4).
+    const { ref, named, provider } = deps.providers.forLogin(site, query.get('provider'));
+    const stepUp = loginStepUp(query);
+    if ((stepUp.acr || stepUp.maxAge !== undefined) && provider.kind !== 'oidc') {
+      throw new LatchError('LATCH_BAD_REQUEST', { detail: 'acr_values and max_age need an OpenID Connect provider.' });
+    }
     const tx: LoginTransaction = {
       ...newTransactionSecrets(),
       returnTo,
@@ -58,6 +69,9 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
       ...(site.redirectUri !== deps.config.redirectUri ? { redirectUri: site.redirectUri } : {}),
       ...(query.get('proof') === '1' ? { proof: true as const } : {}),
       ...(handoff !== null ? { handoff } : {}),
+      ...(ref.name !== DEFAULT_PROVIDER ? { provider: ref.name } : {}),
+      ...(ref.tenant !== undefined ? { tenant: ref.tenant } : {}),
+      ...stepUp,
     };
     const params: Record<string, string> = {};
     for (const [name, allowedValues] of Object.entries(FORWARDED)) {
@@ -67,13 +81,14 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
       params[name] = value;
     }
     // The deployer's additions (LATCH_AUTHORIZE_PARAMS): names forwarded with any value, then fixed values.
-    for (const name of deps.config.authorizeParams) {
+    for (const name of named.settings.authorizeParams) {
       const value = query.get(name);
       if (name in FORWARDED || value === null || value === '' || value.length > MAX_PARAM_LENGTH) continue;
       params[name] = value;
     }
-    Object.assign(params, deps.config.authorizeFixedParams);
-    const url = await deps.provider.authorizationUrl(tx, params);
+    // A step-up's own acr_values and max_age over any fixed ones: the callback checks what it asked.
+    Object.assign(params, named.settings.authorizeFixedParams, authorizeParams(stepUp));
+    const url = await provider.authorizationUrl(tx, params);
     // At most MAX_TRANSACTIONS sign-ins in flight: the oldest of the browser's others are dropped.
     ctx.append('Set-Cookie', await site.cookies.writeTransaction(tx, ctx.get('Cookie')));
     ctx.redirect(url.href);

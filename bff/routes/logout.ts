@@ -55,7 +55,7 @@ export function logoutRoute(router: RouteTable, deps: RouteDeps) {
         deps.logger.warn({ event: 'logout', sid: session.sid, cause: err instanceof Error ? err.message : String(err) }, 'could not deny-list the session');
       }
       deps.audit?.({ type: 'logout', sid: session.sid, sub: session.user.sub, everywhere, time: Date.now() });
-      await deps.provider.revoke({ accessToken: session.at, ...(session.rt ? { refreshToken: session.rt } : {}) });
+      await deps.providers.forSessionOrNull(session)?.revoke({ accessToken: session.at, ...(session.rt ? { refreshToken: session.rt } : {}) });
       deps.logger.info({ event: 'logout', sid: session.sid }, 'signed out');
     }
     const first = reads[0]?.session;
@@ -63,7 +63,7 @@ export function logoutRoute(router: RouteTable, deps: RouteDeps) {
       const returnTo = query.get('returnTo');
       const postLogout = site.postLogoutRedirectUri ??
         safeRedirect(returnTo ?? `${ctx.get('Origin')}/`, site.allowedOrigins);
-      const providerUrl = await deps.provider.logoutUrl({ accessToken: first.at, ...(first.idt ? { idToken: first.idt } : {}) }, postLogout);
+      const providerUrl = await deps.providers.forSessionOrNull(first)?.logoutUrl({ accessToken: first.at, ...(first.idt ? { idToken: first.idt } : {}) }, postLogout);
       if (providerUrl) {
         const handle = await issueLogoutHandle(deps.sessions, providerUrl, site.host);
         logoutUrl = `${site.baseUrl.href.replace(/\/$/, '')}/logout/end?handle=${encodeURIComponent(handle)}`;

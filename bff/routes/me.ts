@@ -32,7 +32,13 @@ export function meRoute(router: RouteTable, deps: RouteDeps) {
     // JSON written here, with its type: Koa's object path would sniff the body and look 'json' up in
     // its MIME table on every answer. `expiresAt`: the earlier of the absolute and the idle end.
     ctx.set('Content-Type', 'application/json; charset=utf-8');
-    ctx.body = answerFor(session, sameSite, () => ({ user: session.user, expiresAt: deps.sessions.expiresAt(session), sameSite }));
+    ctx.body = answerFor(session, sameSite, () => ({
+      user: session.user, expiresAt: deps.sessions.expiresAt(session), sameSite,
+      // Issue 17: the session's provider, and its sign-in's level (step-up).
+      provider: deps.providers.refOf(session).name,
+      ...(session.acr !== undefined ? { acr: session.acr } : {}),
+      ...(session.ath !== undefined ? { authTime: session.ath } : {}),
+    }));
   });
 }
 

@@ -6,7 +6,8 @@ import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { LatchError } from '../errors.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
-import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
+import type { ServiceTokens } from '../oauth/service-token.ts';
+import { refuseOnChallenge, requireFor } from '../oauth/step-up.ts';
 import type { RequestSession } from '../session/request-session.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
@@ -31,7 +32,7 @@ import { requestSession } from './flows.ts';
  * DELETE is refused with 400 before anything is sent: Node's client sends such a body with no framing
  * at all. See `bodyFraming()`.
  */
-export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: ServiceTokens = createServiceTokens(deps.provider)) {
+export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: ServiceTokens) {
   const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
   router.all(/^\/api(?:\/|$)/, { csrf: true }, async (ctx) => {
     if (!FORWARDED_METHODS.has(ctx.method)) {
@@ -42,15 +43,20 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
 
     const live = await requestSession(ctx, deps);
     if (!live) throw new LatchError('LATCH_UNAUTHENTICATED');
-    const auth = route.token === 'service' ? serviceAuth(serviceTokens, route) : userAuth(live);
+    // Step-up (oauth/step-up.ts): a route's LATCH_API_ROUTE_<NAME>_ACR/_MAX_AGE, before anything goes upstream.
+    requireFor(route, live.session);
+    // Service tokens from the session's own provider's token endpoint.
+    const auth = route.token === 'service' ? serviceAuth(serviceTokens ?? deps.providers.serviceTokens(deps.providers.forSession(live.session)), route) : userAuth(live);
 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
     const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes, bodyTimeoutMs: deps.config.requestTimeoutMs };
     // LATCH_TRACING=true: a span of its own, whose context goes upstream as traceparent (bff/tracing.ts).
-    const forward = (token: string) => deps.tracing
+    // An upstream's RFC 9470 challenge is answered by a new sign-in, not a new token: 401
+    // LATCH_STEP_UP_REQUIRED to the page, before any renewal (oauth/step-up.ts).
+    const forward = (token: string) => refuseOnChallenge(deps.tracing
       ? deps.tracing.upstream(route.name, url, ctx.method, headers, (traced) => send(url, ctx.method, traced, `Bearer ${token}`, body, limits))
-      : send(url, ctx.method, headers, `Bearer ${token}`, body, limits);
+      : send(url, ctx.method, headers, `Bearer ${token}`, body, limits));
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());

@@ -85,7 +85,8 @@ interface Kept {
  * process, seeing that outcome under the lock, drops its result).
  */
 export class SessionRefresher {
-  readonly #provider: Provider;
+  /** The provider to refresh a session at: the session's own (issue 17, providers/registry.ts). */
+  readonly #provider: (session: Session) => Provider;
   readonly #flights = new SingleFlight<{ session: Session; stored: boolean }>();
   readonly #store: KeyValueStore;
   readonly #sealer: Sealer | undefined;
@@ -100,8 +101,8 @@ export class SessionRefresher {
   /** Refresh results not stored yet, by refresh key (insertion order: oldest first). */
   readonly #kept = new Map<string, Kept>();
 
-  constructor(provider: Provider, opts: RefresherOptions = {}) {
-    this.#provider = provider;
+  constructor(provider: Provider | ((session: Session) => Provider), opts: RefresherOptions = {}) {
+    this.#provider = typeof provider === 'function' ? provider : () => provider;
     this.#store = opts.store ?? new MemoryStore();
     this.#sealer = opts.sealer;
     this.#lockTtlMs = opts.lockTtlMs ?? 15_000;
@@ -206,7 +207,7 @@ export class SessionRefresher {
   async #refresh(session: Session, rt: string, resultKey: string): Promise<{ next: Session; stored: boolean }> {
     let next: Session;
     try {
-      const result = await this.#provider.refresh(rt, session.user.sub);
+      const result = await this.#provider(session).refresh(rt, session.user.sub);
       next = {
         ...session,
         ...tokenFields(result.tokens),

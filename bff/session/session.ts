@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { LatchUser } from '../contract.ts';
+import { DEFAULT_PROVIDER } from '../config/providers.ts';
 import type { SignInResult, TokenSet } from '../providers/provider.ts';
 
 /** What the sealed session cookie holds. Short keys: every byte counts against 4 KB. */
@@ -27,6 +28,14 @@ export interface Session {
    * timeouts existed, which count from `iat`.
    */
   seen?: number;
+  /** The provider it signed in with (LATCH_PROVIDERS), absent for `default`: refresh, logout and the rest go there. */
+  pv?: string;
+  /** That provider's tenant, for a templated issuer. */
+  pvt?: string;
+  /** The ID token's `acr` at sign-in (step-up, /me). */
+  acr?: string;
+  /** The ID token's `auth_time` at sign-in, epoch seconds (step-up, /me). */
+  ath?: number;
 }
 
 export function newSessionId(): string {
@@ -40,6 +49,10 @@ export function createSession(result: SignInResult, maxAgeSeconds: number, now =
     user: result.user,
     ...tokenFields(result.tokens),
     ...(result.sid ? { psid: result.sid } : {}),
+    ...(result.provider && result.provider.name !== DEFAULT_PROVIDER ? { pv: result.provider.name } : {}),
+    ...(result.provider?.tenant !== undefined ? { pvt: result.provider.tenant } : {}),
+    ...(result.acr !== undefined ? { acr: result.acr } : {}),
+    ...(result.authTime !== undefined ? { ath: result.authTime } : {}),
     iat: now,
     exp: now + maxAgeSeconds * 1000,
   };

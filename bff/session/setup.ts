@@ -4,6 +4,7 @@ import type { BffConfig } from '../config.ts';
 import type { Provider } from '../providers/provider.ts';
 import { SessionRefresher } from './refresh.ts';
 import { Sessions } from './sessions.ts';
+import type { Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
 import type { RedisStoreOptions } from './stores/redis.ts';
 import type { KeyValueStore } from './store.ts';
@@ -80,7 +81,7 @@ export function sessionsFromConfig(config: BffConfig, store: KeyValueStore): Ses
   });
 }
 
-export function refresherFromConfig(config: BffConfig, provider: Provider, sessions: Sessions, audit?: AuditHook, logger?: Logger): SessionRefresher {
+export function refresherFromConfig(config: BffConfig, provider: Provider | ((session: Session) => Provider), sessions: Sessions, audit?: AuditHook, logger?: Logger): SessionRefresher {
   return new SessionRefresher(provider, {
     store: sessions.store,
     sealer: sessions.sealer,
