@@ -22,12 +22,13 @@ import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
+import { sessionsRoute } from './routes/sessions.ts';
 import { createSites, siteOf, siteResolver, type Sites } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
 import { backchannelRoute } from './routes/backchannel.ts';
-import { refresherFromConfig, sessionsFromConfig, storeFromConfig } from './session/setup.ts';
+import { liveFromConfig, refresherFromConfig, sessionsFromConfig, storeFromConfig } from './session/setup.ts';
 import type { KeyValueStore } from './session/store.ts';
 import { createTracing } from './tracing.ts';
 
@@ -78,6 +79,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
     ...(tracing ? { tracing } : {}),
+    live: liveFromConfig(config, store, sessions, logger),
     sites,
   };
 
@@ -91,7 +93,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
 
   // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
   const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
 

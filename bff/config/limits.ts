@@ -13,6 +13,8 @@ export interface LimitsSection {
    * connection otherwise): Node's requestTimeout in bff/server.ts, and the deadline of every body read.
    */
   readonly requestTimeoutMs: number;
+  /** LATCH_EVENTS_MAX_STREAMS: `GET /events` streams one instance holds open at most; more get 429 LATCH_RATE_LIMITED. */
+  readonly maxEventStreams: number;
 }
 
 /** The limits section: LATCH_REQUEST_TIMEOUT_MS, LATCH_RATE_LIMIT(_WINDOW), LATCH_MAX_HEADER_BYTES, LATCH_MAX_BODY_BYTES. */
@@ -22,5 +24,7 @@ export function readLimits(env: EnvReader): LimitsSection {
     rateLimit: { max: env.int('LATCH_RATE_LIMIT', 100, 0, 1_000_000), windowSeconds: env.int('LATCH_RATE_LIMIT_WINDOW', 60, 1, 24 * 60 * 60) },
     maxHeaderBytes: env.int('LATCH_MAX_HEADER_BYTES', 16 * 1024, 4096, 256 * 1024),
     maxBodyBytes: env.int('LATCH_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    // An idle stream costs about 10 KB here (socket, buffers, one listener): 10,000 of them, about 100 MB.
+    maxEventStreams: env.int('LATCH_EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000),
   };
 }

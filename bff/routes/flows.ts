@@ -22,12 +22,13 @@ export async function requestSession(ctx: Context, deps: RouteDeps): Promise<Req
   const cookieHeader = ctx.req.headers.cookie;
   const cookies = siteOf(ctx).cookiesFor(cookieHeader);
   const read = await cookies.read(cookieHeader);
-  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values));
+  const live = deps.live;
+  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values), live && ((session, refreshed) => live.written(session, refreshed)));
 }
 
 /** Completes a sign-in on the request's site: its session cookie on the answer, and the metrics told. */
 export async function signIn(ctx: Context, deps: RouteDeps, result: SignInResult, options: Omit<SignInOptions, 'cookieHeader'> = {}): Promise<SignedIn> {
-  const signedIn = await completeSignIn(result, siteOf(ctx).cookies, { ...options, cookieHeader: ctx.get('Cookie') }, deps);
+  const signedIn = await completeSignIn(result, siteOf(ctx).cookies, { ...options, cookieHeader: ctx.get('Cookie'), userAgent: ctx.get('User-Agent') }, deps);
   if (signedIn.setCookie.length > 0) ctx.append('Set-Cookie', signedIn.setCookie);
   // For the metrics' login count, whatever the cookie's name (a path mount's, or none for a hand-off).
   ctx.state.latchSignedIn = true;
