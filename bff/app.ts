@@ -23,6 +23,7 @@ import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
 import { sessionsRoute } from './routes/sessions.ts';
+import { eventsRoute } from './routes/events.ts';
 import { createSites, siteOf, siteResolver, type Sites } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
@@ -42,6 +43,11 @@ export interface BffOptions {
   audit?: AuditHook;
   /** Replaces the store built from the configuration (memory, or Redis with LATCH_REDIS_URL). */
   store?: KeyValueStore;
+  /**
+   * Whether answers may stream for as long as they like (`GET /events`): true on a server; false on
+   * Lambda (bff/lambda.ts), where `/events` is then 404 and the widget re-checks `/me` instead. default true
+   */
+  streams?: boolean;
   /** True while the server drains (bff/server.ts on SIGTERM): answers then carry `Connection: close`. */
   closing?: () => boolean;
 }
@@ -93,7 +99,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
 
   // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
   const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, ...(options.streams === false ? [] : [eventsRoute]), proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
 

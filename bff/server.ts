@@ -59,6 +59,9 @@ export async function startServer(config: BffConfig, options: BffOptions = {}): 
     shutdown(graceMs = SHUTDOWN_GRACE_MS) {
       stopping ??= new Promise((resolve) => {
         draining = true;
+        // Open event streams end now (EventSource reconnects to another instance within 5 s), and the
+        // bus's Redis subscription with them: neither keeps the drain waiting.
+        void app.latch.live?.close();
         // A keep-alive connection that goes idle while we drain is closed at once, not after its timeout.
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
         const deadline = setTimeout(() => {

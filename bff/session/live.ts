@@ -125,6 +125,11 @@ export class LiveSessions {
     await this.bus.publish(providerSessionChannel(psid), { type: 'ended', reason: 'backchannel', at });
   }
 
+  /** When the index last saw the user's session `id` written back (epoch ms), or undefined when it is not listed. */
+  async lastSeen(sub: string, id: string): Promise<number | undefined> {
+    return (await this.index.list(sub)).find((e) => e.id === id)?.lastSeenAt;
+  }
+
   /** The user's sessions still live (past neither end), oldest first. */
   async list(sub: string, now = Date.now()): Promise<IndexEntry[]> {
     return (await this.index.list(sub, now)).filter((e) => e.lastSeenAt + this.#idleMs > now);
