@@ -24,6 +24,7 @@ import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
 import { sessionsRoute } from './routes/sessions.ts';
 import { eventsRoute } from './routes/events.ts';
+import { wsTicketRoute } from './routes/ws-ticket.ts';
 import { createSites, siteOf, siteResolver, type Sites } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
@@ -99,7 +100,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
 
   // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
   const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, ...(options.streams === false ? [] : [eventsRoute]), proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, ...(options.streams === false ? [] : [eventsRoute, wsTicketRoute]), proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
 
