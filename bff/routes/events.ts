@@ -4,6 +4,7 @@ import type { SessionEndedEvent, SessionEndReason, SessionUpdatedEvent } from '.
 import { LatchError } from '../errors.ts';
 import { rateLimited } from '../middleware/rate-limit.ts';
 import { publicId } from '../session/index-store.ts';
+import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 import { requestSession } from './flows.ts';
 
@@ -29,7 +30,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * stream's own timers at the session's absolute end, and at its idle end unless the index says it was
  * seen since (another request renewed it). 401 LATCH_UNAUTHENTICATED without a live session; 429
  * LATCH_RATE_LIMITED beyond STREAMS_PER_SESSION streams of one session or LATCH_EVENTS_MAX_STREAMS of
- * the instance. Not offered where answers cannot stream (Lambda: createBff's `streams: false`), where
+ * the instance; 403 LATCH_ORIGIN_NOT_ALLOWED for a foreign Origin (which would hold a slot it cannot
+ * read). Not offered where answers cannot stream (Lambda: createBff's `streams: false`), where
  * it is 404 and the widget re-checks `/me` instead (docs/deploy.md).
  *
  * A stream holds no promise of the request's: the route returns once the head is ready, and the
@@ -41,6 +43,10 @@ export function eventsRoute(router: RouteTable, deps: RouteDeps) {
   if (!live) return;
   const idleMs = deps.config.sessionIdleTimeout * 1000;
   router.get('/events', async (ctx) => {
+    // A page of another origin could not read the stream (no CORS for it), but it would hold one of the
+    // session's few slots, keeping the widget's own stream out: refused before it takes one.
+    const origin = ctx.get('Origin');
+    if (origin !== '' && !siteOf(ctx).allowed.has(origin)) throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', { detail: 'An event stream asked by an origin the site does not allow.' });
     const request = await requestSession(ctx, deps);
     if (!request) throw new LatchError('LATCH_UNAUTHENTICATED');
     const session = request.session;

@@ -128,6 +128,18 @@ describe('GET /events (one instance)', () => {
     stream.close();
   });
 
+  it('refuses a foreign Origin before it takes one of the session\'s slots: 403 LATCH_ORIGIN_NOT_ALLOWED', async () => {
+    const { cookie } = await signedIn(stack);
+    for (let i = 0; i < 6; i++) {
+      const res = await get(`${stack.bffUrl}/events`, { cookie, origin: 'https://evil.example' });
+      assert.equal(res.status, 403);
+      assert.equal(errorCode(res), 'LATCH_ORIGIN_NOT_ALLOWED');
+    }
+    const own = await openStream(stack.bffUrl, cookie);
+    assert.equal(own.status, 200, 'the page\'s own stream still gets a slot');
+    own.close();
+  });
+
   it('answers 401 LATCH_UNAUTHENTICATED (JSON) without a session, or with an ended one', async () => {
     const none = await get(`${stack.bffUrl}/events`, { origin: SITE });
     assert.equal(none.status, 401);
