@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../bff/config.ts';
+import { publicId } from '../../../bff/session/index-store.ts';
 import { startServer } from '../../../bff/server.ts';
 import { completeProviderLogout, HttpClient } from '../../helpers/http.ts';
 import { memoryBff } from '../../helpers/bff.ts';
 import { redisSuiteOptions, startRedis, type RedisHandle } from '../../helpers/net.ts';
 import { errorCode, get, post, signedIn, SITE, sleep, startSecStack, type SecStack } from '../../security/support.ts';
+import { patchedSessionCookie } from './proxy-support.ts';
 
 interface Stream {
   status: number;
@@ -140,6 +142,38 @@ describe('GET /events (one instance)', () => {
     own.close();
   });
 
+  it('tells "expired" at the session\'s absolute end, and at its idle end unless the index saw it since', async () => {
+    const { cookie } = await signedIn(stack);
+    const app = stack.bff.app;
+    const { cookie: ending } = await patchedSessionCookie(app, cookie, { exp: Date.now() + 1500 });
+    const absolute = await openStream(stack.bffUrl, ending);
+    await absolute.until(ended('expired'), 3000).catch((e: Error) => { throw new Error(`absolute: ${e.message}`); });
+    await absolute.closed;
+
+    // Idle: the cookie was last written 30 min less 1.5 s ago (the default idle timeout).
+    const idleMs = stack.bff.config.sessionIdleTimeout * 1000;
+    const seen = Date.now() - idleMs + 1500;
+    // Sealed by hand: a cookie written by the BFF is renewed (seen: now) as it is written.
+    const untouched = async (from: string) => {
+      const cookies = app.latch.sites.all[0]!.cookies;
+      const session = { ...(await cookies.read(from))!.session, seen };
+      return { cookie: `${cookies.name}=${await app.latch.sessions.sealer.seal(session, 3600)}`, session };
+    };
+    const { cookie: idle, session } = await untouched(cookie);
+    const entry = (await app.latch.live!.index.list(session.user.sub)).find((e) => e.id === publicId(session.sid))!;
+    await app.latch.live!.index.add(session.user.sub, { ...entry, lastSeenAt: seen });
+    const quiet = await openStream(stack.bffUrl, idle);
+    await quiet.until(ended('expired'), 3000);
+
+    // The same, but another request renewed it meanwhile (the index's last seen moved): it stays open.
+    const { cookie: idle2, session: s2 } = await untouched((await signedIn(stack)).cookie);
+    const renewed = await openStream(stack.bffUrl, idle2);
+    await app.latch.live!.index.seen(s2.user.sub, publicId(s2.sid), Date.now());
+    await sleep(2500);
+    assert.ok(!renewed.text().includes('session-ended'), renewed.text());
+    renewed.close();
+  });
+
   it('answers 401 LATCH_UNAUTHENTICATED (JSON) without a session, or with an ended one', async () => {
     const none = await get(`${stack.bffUrl}/events`, { origin: SITE });
     assert.equal(none.status, 401);
@@ -153,6 +187,7 @@ describe('GET /events (one instance)', () => {
     const { cookie } = await signedIn(stack);
     const live = stack.bff.app.latch.live!;
     const listeners = live.bus.listeners;
+    const streams = live.streams;
     const open = await Promise.all(Array.from({ length: 4 }, () => openStream(stack.bffUrl, cookie)));
     assert.deepEqual(open.map((s) => s.status), [200, 200, 200, 200]);
     const withOpen = live.bus.listeners;
@@ -173,7 +208,7 @@ describe('GET /events (one instance)', () => {
     }
     agent.destroy();
     assert.deepEqual([...statuses], [[429, 2000]]);
-    assert.equal(live.streams, 4);
+    assert.equal(live.streams, streams + 4);
     assert.equal(live.bus.listeners, withOpen, 'the refused ones left no listener');
     await sleep(100);
     global.gc?.();
@@ -181,8 +216,8 @@ describe('GET /events (one instance)', () => {
     assert.ok(grown < 20 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KB`);
     assert.ok(process.getActiveResourcesInfo().length <= handlesBefore + 2, `${process.getActiveResourcesInfo().length} handles, ${handlesBefore} before`);
     for (const s of open) s.close();
-    for (let i = 0; i < 50 && live.streams > 0; i++) await sleep(20);
-    assert.equal(live.streams, 0, 'closed by the client: released');
+    for (let i = 0; i < 50 && live.streams > streams; i++) await sleep(20);
+    assert.equal(live.streams, streams, 'closed by the client: released');
     assert.equal(live.bus.listeners, listeners, 'and unsubscribed');
   });
 
