@@ -183,7 +183,7 @@ describe('GET /events (one instance)', () => {
     assert.equal(errorCode(await get(`${stack.bffUrl}/events`, { cookie, origin: SITE })), 'LATCH_UNAUTHENTICATED');
   });
 
-  it('holds at most 4 streams of one session: 2,000 more are refused 429 and leave nothing behind (handles, listeners, heap)', async () => {
+  it('holds at most 4 streams of one session: 2,000 more are refused 429 and leave nothing behind (handles, listeners, heap)', async (t) => {
     const { cookie } = await signedIn(stack);
     const live = stack.bff.app.latch.live!;
     const listeners = live.bus.listeners;
@@ -213,6 +213,7 @@ describe('GET /events (one instance)', () => {
     await sleep(100);
     global.gc?.();
     const grown = process.memoryUsage().heapUsed - heapBefore;
+    t.diagnostic(`2,000 refused streams: heap ${Math.round(grown / 1024)} KB, handles ${process.getActiveResourcesInfo().length} (${handlesBefore} before)`);
     assert.ok(grown < 20 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KB`);
     assert.ok(process.getActiveResourcesInfo().length <= handlesBefore + 2, `${process.getActiveResourcesInfo().length} handles, ${handlesBefore} before`);
     for (const s of open) s.close();
