@@ -173,7 +173,9 @@ export class LiveSessions {
     const mine = this.#perSession.get(id) ?? 0;
     if (mine >= STREAMS_PER_SESSION || this.#streams.size >= this.#maxStreams) return null;
     this.#perSession.set(id, mine + 1);
-    this.#streams.add(stream);
+    // An entry of its own: the slot is this call's, whatever object the caller passed.
+    const entry = { ping: () => stream.ping(), close: () => stream.close() };
+    this.#streams.add(entry);
     // One timer for every stream of the instance, not one a stream; unref'd: it never keeps the process up.
     this.#pinger ??= setInterval(() => {
       for (const s of this.#streams) s.ping();
@@ -183,7 +185,7 @@ export class LiveSessions {
       release: () => {
         if (released) return;
         released = true;
-        this.#streams.delete(stream);
+        this.#streams.delete(entry);
         const n = (this.#perSession.get(id) ?? 1) - 1;
         if (n > 0) this.#perSession.set(id, n);
         else this.#perSession.delete(id);
