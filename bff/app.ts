@@ -24,12 +24,15 @@ import { readyRoute } from './routes/ready.ts';
 import { widgetAssetRoute } from './routes/widget-asset.ts';
 import { passwordRoute } from './routes/password.ts';
 import { handoffRoute } from './routes/handoff.ts';
+import { sessionsRoute } from './routes/sessions.ts';
+import { eventsRoute } from './routes/events.ts';
+import { wsTicketRoute } from './routes/ws-ticket.ts';
 import { createSites, siteOf, siteResolver, type Sites } from './sites.ts';
 import { createAudit, type AuditHook } from './audit.ts';
 import { checkBodySize, checkHeaderSize } from './middleware/limits.ts';
 import { FixedWindowLimiter, rateLimit } from './middleware/rate-limit.ts';
 import { backchannelRoute } from './routes/backchannel.ts';
-import { refresherFromConfig, sessionsFromConfig, storeFromConfig } from './session/setup.ts';
+import { liveFromConfig, refresherFromConfig, sessionsFromConfig, storeFromConfig } from './session/setup.ts';
 import type { KeyValueStore } from './session/store.ts';
 import { createTracing } from './tracing.ts';
 
@@ -43,6 +46,11 @@ export interface BffOptions {
   audit?: AuditHook;
   /** Replaces the store built from the configuration (memory, or Redis with LATCH_REDIS_URL). */
   store?: KeyValueStore;
+  /**
+   * Whether answers may stream for as long as they like (`GET /events`): true on a server; false on
+   * Lambda (bff/lambda.ts), where `/events` is then 404 and the widget re-checks `/me` instead. default true
+   */
+  streams?: boolean;
   /** True while the server drains (bff/server.ts on SIGTERM): answers then carry `Connection: close`. */
   closing?: () => boolean;
 }
@@ -84,6 +92,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
     readiness: [...(store.kind === 'redis' ? [{ name: 'session-store', check: () => store.ready() }] : []), ...(options.readiness ?? [])],
     ...(metrics ? { metrics } : {}),
     ...(tracing ? { tracing } : {}),
+    live: liveFromConfig(config, store, sessions, logger),
     sites,
   };
 
@@ -97,7 +106,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
 
   // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
   const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, providersRoute, readyRoute, metricsRoute, widgetAssetRoute, proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, providersRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, ...(options.streams === false ? [] : [eventsRoute, wsTicketRoute]), proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
 

@@ -100,6 +100,16 @@ export interface SessionUpdatedEvent {
   expiresAt: number;
 }
 
+/**
+ * Body of `POST /ws-ticket` (200): a one-time ticket for the session's next WebSocket upgrade through
+ * the proxy, sent as `?latch_ticket=<ticket>` on its URL. Required in the hand-off mode only.
+ */
+export interface WsTicketResponse {
+  ticket: string;
+  /** Seconds it opens for. */
+  expiresIn: number;
+}
+
 /** Body of `POST /logout` (200). */
 export interface LogoutResponse {
   /**

@@ -180,7 +180,8 @@ export function createLambdaHandler(env: Record<string, string | undefined> = pr
     if (!ready && failed === undefined) {
       try {
         const config = loadConfig(env);
-        const app = createBff(config, options);
+        // No answer streams on Lambda: GET /events is not offered (404), the widget re-checks /me (docs/deploy.md).
+        const app = createBff(config, { streams: false, ...options });
         ready = toLambdaHandler(app, { basePath: config.baseUrl.pathname, logger: app.latch.logger });
       } catch (err) {
         failed = err;

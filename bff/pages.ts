@@ -29,6 +29,21 @@ export function errorPage(code: string, message: string, backTo?: string): Page 
 }
 
 /**
+ * The page a silent sign-in ends on (`/login?mode=silent`, in a hidden iframe): it tells its parent,
+ * addressed to the parent's exact origin only. Framed by `frameAncestors` only (the site's allowed
+ * origins): every other BFF page keeps `frame-ancestors 'none'` and X-Frame-Options DENY.
+ */
+export function silentResultPage(message: LatchPopupMessage, parentOrigin: string, frameAncestors: readonly string[]): Page {
+  const nonce = randomBytes(16).toString('base64');
+  const payload = JSON.stringify({ message, origin: parentOrigin }).replace(/</g, '\\u003c');
+  const script = `(function(){var d=${payload};if(window.parent&&window.parent!==window)window.parent.postMessage(d.message,d.origin)})();`;
+  const html = page(message.ok ? 'Signed in' : 'Not signed in', `<script nonce="${nonce}">${script}</script>`);
+  // Origins as configured are serialised URLs (scheme://host[:port]): nothing that could end the directive.
+  const ancestors = frameAncestors.filter((o) => /^https?:\/\/[^\s;,']+$/.test(o)).join(' ') || "'none'";
+  return { html, csp: `${BASE_CSP.replace("frame-ancestors 'none'", `frame-ancestors ${ancestors}`)}; script-src 'nonce-${nonce}'` };
+}
+
+/**
  * The page a popup sign-in ends on: it tells the opener, addressed to its
  * exact origin only, and closes itself.
  */

@@ -7,6 +7,7 @@ import { loadConfig, type BffConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { serverOptions } from './middleware/limits.ts';
+import { upgradeHandler } from './routes/proxy-ws.ts';
 
 /** On SIGTERM, requests in flight get this long to finish: under the 10 s Docker and most orchestrators wait before SIGKILL. */
 export const SHUTDOWN_GRACE_MS = 9_000;
@@ -40,6 +41,9 @@ export async function startServer(config: BffConfig, options: BffOptions = {}): 
   // Node's header ceiling above LATCH_MAX_HEADER_BYTES, so oversized heads get the coded 431 from the app;
   // each request, body included, within LATCH_REQUEST_TIMEOUT_MS (serverOptions() has Node's rules).
   const server = createServer({ ...serverOptions(config), keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.callback());
+  // WebSockets on /api/<name>/… (routes/proxy-ws.ts): Node hands upgrades to this event, not to the app.
+  const upgrades = upgradeHandler(app);
+  server.on('upgrade', upgrades);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -59,6 +63,11 @@ export async function startServer(config: BffConfig, options: BffOptions = {}): 
     shutdown(graceMs = SHUTDOWN_GRACE_MS) {
       stopping ??= new Promise((resolve) => {
         draining = true;
+        // Open event streams end now (EventSource reconnects to another instance within 5 s), and the
+        // bus's Redis subscription with them: neither keeps the drain waiting.
+        void app.latch.live?.close();
+        // Joined WebSockets are no longer the server's connections: closed here (clients reconnect elsewhere).
+        upgrades.closeAll();
         // A keep-alive connection that goes idle while we drain is closed at once, not after its timeout.
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
         const deadline = setTimeout(() => {

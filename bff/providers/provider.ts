@@ -10,7 +10,8 @@ export interface LoginTransaction {
   codeVerifier: string;
   /** Where the browser goes afterwards: always on an allowed origin. */
   returnTo: string;
-  mode: 'redirect' | 'popup';
+  /** `silent`: `/login?mode=silent` in a hidden iframe (prompt=none); the callback's page messages the parent. */
+  mode: 'redirect' | 'popup' | 'silent';
   /** Epoch ms. */
   createdAt: number;
   /** The site's redirect URI, when it is not the configured one (LATCH_SITES): the callback's token request repeats it. */

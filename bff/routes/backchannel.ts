@@ -104,6 +104,8 @@ export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
     }
     if (token.sid) await deps.sessions.endProviderSession(token.sid, now);
     else await deps.sessions.endAllFor(token.sub!, now);
+    // Open streams and sockets of the sessions it ended are told, on every instance.
+    await deps.live?.backchannelLogout(token, now);
     deps.audit?.({
       type: 'backchannel_logout',
       ...(token.sub ? { sub: token.sub } : {}),

@@ -2,7 +2,7 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { LatchPopupMessage } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { popupResultPage } from '../pages.ts';
+import { popupResultPage, silentResultPage } from '../pages.ts';
 import { CallbackError } from '../providers/oidc.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import { checkSignIn } from '../oauth/step-up.ts';
@@ -64,6 +64,11 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
         deps.logger.info({ reason: err.reason }, 'sign-in refused by the authorization server');
         return finish(ctx, tx, { type: 'latch:login', ok: false, error: err.reason });
       }
+      // A hidden iframe shows no error page: its parent hears the code (and the log has the detail).
+      if (tx.mode === 'silent' && err instanceof LatchError) {
+        deps.logger.warn({ code: err.code, detail: err.detail }, 'silent sign-in failed');
+        return finish(ctx, tx, { type: 'latch:login', ok: false, error: err.code });
+      }
       throw err;
     }
     const { code, proof } = await signIn(ctx, deps, { ...result, provider: ref }, {
@@ -81,8 +86,12 @@ function finish(ctx: Context, tx: LoginTransaction, message: LatchPopupMessage) 
   if (!message.ok && message.error) target.searchParams.set('latch_error', message.error);
   // The proof may travel in the address (the page removes it); a hand-off code never does.
   if (message.proof) target.searchParams.set('latch_proof', message.proof);
-  if (tx.mode === 'popup') {
-    const page = popupResultPage(message, new URL(tx.returnTo).origin, target.href);
+  if (tx.mode === 'popup' || tx.mode === 'silent') {
+    const origin = new URL(tx.returnTo).origin;
+    const page = tx.mode === 'popup' ? popupResultPage(message, origin, target.href) : silentResultPage(message, origin, siteOf(ctx).allowedOrigins);
+    // The silent page lives in the site's iframe: its CSP's frame-ancestors says by whom; X-Frame-Options
+    // (DENY on every other answer) could not name them.
+    if (tx.mode === 'silent') ctx.res.removeHeader('X-Frame-Options');
     ctx.set('Content-Security-Policy', page.csp);
     ctx.type = 'html';
     ctx.body = page.html;

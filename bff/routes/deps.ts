@@ -7,6 +7,7 @@ import type { Sessions } from '../session/sessions.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditHook } from '../audit.ts';
 import type { Tracing } from '../tracing.ts';
+import type { LiveSessions } from '../session/live.ts';
 
 /** One thing /readyz waits for besides the provider (e.g. the Redis session store). Rejects while not ready. */
 export interface ReadinessCheck {
@@ -37,4 +38,6 @@ export interface RouteDeps {
   audit?: AuditHook;
   /** Present when LATCH_TRACING=true. */
   tracing?: Tracing;
+  /** The sessions index, their news and open streams (issue 19); absent for apps built without it. */
+  live?: LiveSessions;
 }

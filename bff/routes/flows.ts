@@ -22,13 +22,14 @@ export async function requestSession(ctx: Context, deps: RouteDeps): Promise<Req
   const cookieHeader = ctx.req.headers.cookie;
   const cookies = siteOf(ctx).cookiesFor(cookieHeader);
   const read = await cookies.read(cookieHeader);
-  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values));
+  const live = deps.live;
+  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values), live && ((session, refreshed) => live.written(session, refreshed)));
 }
 
 /** Completes a sign-in on the request's site: its session cookie on the answer, and the metrics told. */
 export async function signIn(ctx: Context, deps: RouteDeps, result: SignInResult, options: Omit<SignInOptions, 'cookieHeader'> = {}): Promise<SignedIn> {
   // The session records its provider (the first configured one for a sign-in that names none: the password grant's).
-  const signedIn = await completeSignIn(result.provider ? result : { ...result, provider: deps.providers.primary }, siteOf(ctx).cookies, { ...options, cookieHeader: ctx.get('Cookie') }, deps);
+  const signedIn = await completeSignIn(result.provider ? result : { ...result, provider: deps.providers.primary }, siteOf(ctx).cookies, { ...options, cookieHeader: ctx.get('Cookie'), userAgent: ctx.get('User-Agent') }, deps);
   if (signedIn.setCookie.length > 0) ctx.append('Set-Cookie', signedIn.setCookie);
   // For the metrics' login count, whatever the cookie's name (a path mount's, or none for a hand-off).
   ctx.state.latchSignedIn = true;

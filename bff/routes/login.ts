@@ -37,7 +37,10 @@ export function boundReturnTo(url: string): string {
 /**
  * GET /login?returnTo=URL: starts a sign-in with PKCE (S256), state and nonce, for the request's
  * site (its redirect URI, allowed origins and cookies). `mode=popup`: the callback answers with a
- * page that messages the opener. `proof=1`: the callback hands the page a one-time sign-in proof
+ * page that messages the opener. `mode=silent` (with `prompt=none`, forced): the same message to the
+ * parent of a hidden iframe, the page frameable by the site's allowed origins only (docs/api.md,
+ * "Silent sign-in"); a plain `prompt=none` comes back to `returnTo` with `latch_error=login_required`
+ * when the provider has no session. `proof=1`: the callback hands the page a one-time sign-in proof
  * (detecting blocked third-party cookies). `handoff=<S256 challenge>` (LATCH_HANDOFF): a popup
  * sign-in that ends in a hand-off code for `POST /handoff` rather than a cookie (docs/embedding.md).
  * `provider=<name>`: one of the providers the site offers (default its first); another name is
@@ -64,7 +67,7 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
       ...newTransactionSecrets(),
       returnTo,
       // A hand-off is always a popup: its code is posted to the opener.
-      mode: query.get('mode') === 'popup' || handoff !== null ? 'popup' : 'redirect',
+      mode: query.get('mode') === 'popup' || handoff !== null ? 'popup' : query.get('mode') === 'silent' ? 'silent' : 'redirect',
       createdAt: Date.now(),
       ...(site.redirectUri !== deps.config.redirectUri ? { redirectUri: site.redirectUri } : {}),
       ...(query.get('proof') === '1' ? { proof: true as const } : {}),
@@ -88,6 +91,8 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
     }
     // A step-up's own acr_values and max_age over any fixed ones: the callback checks what it asked.
     Object.assign(params, named.settings.authorizeFixedParams, authorizeParams(stepUp));
+    // A silent sign-in never shows the provider's pages: it is answered at once, signed in or login_required.
+    if (tx.mode === 'silent') params['prompt'] = 'none';
     const url = await provider.authorizationUrl(tx, params);
     // At most MAX_TRANSACTIONS sign-ins in flight: the oldest of the browser's others are dropped.
     ctx.append('Set-Cookie', await site.cookies.writeTransaction(tx, ctx.get('Cookie')));

@@ -55,6 +55,8 @@ export function logoutRoute(router: RouteTable, deps: RouteDeps) {
         deps.logger.warn({ event: 'logout', sid: session.sid, cause: err instanceof Error ? err.message : String(err) }, 'could not deny-list the session');
       }
       deps.audit?.({ type: 'logout', sid: session.sid, sub: session.user.sub, everywhere, time: Date.now() });
+      // Its open streams and sockets (and with everywhere, those of the user's other sessions) are told.
+      await deps.live?.ended(session, everywhere ? 'everywhere' : 'logout');
       await deps.providers.forSessionOrNull(session)?.revoke({ accessToken: session.at, ...(session.rt ? { refreshToken: session.rt } : {}) });
       deps.logger.info({ event: 'logout', sid: session.sid }, 'signed out');
     }

@@ -12,6 +12,7 @@ import type { RequestSession } from '../session/request-session.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 import { requestSession } from './flows.ts';
+import { proxyCacheControl } from './proxy-cache.ts';
 
 /**
  * `/api/<name>/<path>?<query>`: the token-attaching proxy. The browser never holds a token; the BFF
@@ -106,6 +107,7 @@ const FORWARDED_REQUEST_HEADERS = [
 const DROPPED_RESPONSE_HEADERS = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer',
   'transfer-encoding', 'upgrade', 'set-cookie', 'set-cookie2', 'www-authenticate', 'cache-control',
+  'x-accel-buffering',
   'x-content-type-options', 'x-frame-options', 'referrer-policy', 'strict-transport-security', 'alt-svc',
 ]);
 
@@ -367,9 +369,25 @@ function discard(res: IncomingMessage) {
   res.destroy();
 }
 
-/** Streams the upstream answer back: its status, its safe headers, its body. */
+/**
+ * Streams the upstream answer back: its status, its safe headers, its body. Its Cache-Control as
+ * proxy-cache.ts allows (never `public`: the request carried a token), else the BFF's `no-store`.
+ * Bodies are piped as they come, never collected: a server-sent event or a chunk reaches the page as
+ * soon as the upstream writes it (there is no compression here to hold it back). An event stream is
+ * also exempt from the upstream idle timeout (LATCH_API_TIMEOUT_MS: an upstream quiet between its
+ * events is not stuck), and says `X-Accel-Buffering: no` to an nginx in front.
+ */
 function respond(ctx: Context, res: IncomingMessage, route: ApiRoute, baseUrl: URL) {
   ctx.status = res.statusCode ?? 502;
+  const cacheControl = proxyCacheControl(ctx.method, ctx.status, res.headers['cache-control']);
+  if (cacheControl) {
+    ctx.res.setHeader('Cache-Control', cacheControl);
+    ctx.vary('Cookie');
+  }
+  if (/^text\/event-stream\b/i.test(res.headers['content-type'] ?? '')) {
+    res.socket?.setTimeout(0);
+    ctx.res.setHeader('X-Accel-Buffering', 'no');
+  }
   const hopByHop = connectionTokens(res.headers.connection);
   const out = ctx.res;
   for (const [name, value] of Object.entries(res.headers)) {

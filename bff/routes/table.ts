@@ -42,6 +42,7 @@ const NO_TRAITS: RouteTraits = Object.freeze({});
 
 const GET = new Set(['GET', 'HEAD']);
 const POST = new Set(['POST']);
+const DELETE = new Set(['DELETE']);
 
 /**
  * The BFF's routes. Each route file registers its handlers here (`get`, `post`, `all`), and the app
@@ -84,6 +85,10 @@ export class RouteTable {
 
   post(path: RoutePath, ...handlers: RouteArgs): this {
     return this.#add(path, POST, handlers);
+  }
+
+  delete(path: RoutePath, ...handlers: RouteArgs): this {
+    return this.#add(path, DELETE, handlers);
   }
 
   /** Any method: the handler decides (the API proxy answers the methods it forwards). */

@@ -1,3 +1,4 @@
+import { publicId } from './index-store.ts';
 import { digest, type KeyValueStore } from './store.ts';
 
 /**
@@ -5,6 +6,8 @@ import { digest, type KeyValueStore } from './store.ts';
  *
  * - `deny:sid:<our session id>`: that one session (logout, replayed cookie after
  *   logout). Kept until the session's absolute end.
+ * - `deny:pid:<public id>`: that one session too, known by its public id only (`DELETE
+ *   /sessions/<id>`, index-store.ts `publicId`). Kept until the session's absolute end.
  * - `deny:psid:<provider sid>` = T: sessions created from that provider session
  *   at or before T (back-channel logout with a `sid`).
  * - `deny:sub:<subject>` = T: every session of the user created at or before T
@@ -40,10 +43,16 @@ export class DenyList {
   static sidKey = (sid: string) => `deny:sid:${sid}`;
   static psidKey = (psid: string) => `deny:psid:${digest(psid)}`;
   static subKey = (sub: string) => `deny:sub:${digest(sub)}`;
+  static pidKey = (id: string) => `deny:pid:${id}`;
 
   /** Ends one session until `untilMs` (its absolute end). */
   async denySession(sid: string, untilMs: number, now = Date.now()): Promise<void> {
     await this.#store.set(DenyList.sidKey(sid), '1', Math.max(1000, untilMs - now + this.#skewMs));
+  }
+
+  /** Ends one session known by its public id until `untilMs` (its absolute end). */
+  async denyPublicId(id: string, untilMs: number, now = Date.now()): Promise<void> {
+    await this.#store.set(DenyList.pidKey(id), '1', Math.max(1000, untilMs - now + this.#skewMs));
   }
 
   /** Ends every session from this provider session created at or before `at`. */
@@ -66,7 +75,7 @@ export class DenyList {
   keysOf(session: SessionIdentity, owner: object = session): string[] {
     let keys = this.#keys.get(owner);
     if (!keys) {
-      keys = [DenyList.sidKey(session.sid), DenyList.subKey(session.sub)];
+      keys = [DenyList.sidKey(session.sid), DenyList.subKey(session.sub), DenyList.pidKey(publicId(session.sid))];
       if (session.psid) keys.push(DenyList.psidKey(session.psid));
       this.#keys.set(owner, keys);
     }
@@ -90,8 +99,8 @@ export class DenyList {
     return values && this.#denied(session, values);
   }
 
-  #denied(session: SessionIdentity, [sid, sub, psid]: ReadonlyArray<string | null | undefined>): boolean {
-    if (sid !== null && sid !== undefined) return true;
+  #denied(session: SessionIdentity, [sid, sub, pid, psid]: ReadonlyArray<string | null | undefined>): boolean {
+    if ((sid !== null && sid !== undefined) || (pid !== null && pid !== undefined)) return true;
     const before = (value: string | null | undefined) => {
       if (value === null || value === undefined) return false;
       const at = Number(value);

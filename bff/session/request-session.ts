@@ -20,18 +20,21 @@ export class RequestSession {
   readonly #refresher: SessionRefresher;
   readonly #cookieHeader: string | undefined;
   readonly #setCookie: SetCookie;
+  readonly #onWrite: ((session: Session, refreshed: boolean) => void) | undefined;
   #session: Session;
   /** Write it back: sealed with an older key, due for idle renewal, or refreshed. */
   #dirty: boolean;
   #refreshed = false;
 
-  constructor(read: ReadSession, cookies: SessionCookies, refresher: SessionRefresher, cookieHeader: string | undefined, setCookie: SetCookie) {
+  /** `onWrite`: told of each write-back (session/live.ts `written`: last seen, and `session-updated` after a refresh). */
+  constructor(read: ReadSession, cookies: SessionCookies, refresher: SessionRefresher, cookieHeader: string | undefined, setCookie: SetCookie, onWrite?: (session: Session, refreshed: boolean) => void) {
     this.#session = read.session;
     this.#dirty = read.stale;
     this.#cookies = cookies;
     this.#refresher = refresher;
     this.#cookieHeader = cookieHeader;
     this.#setCookie = setCookie;
+    this.#onWrite = onWrite;
   }
 
   get session(): Session {
@@ -83,5 +86,6 @@ export class RequestSession {
     this.#session = this.#cookies.sessions.touch(this.#session, now);
     this.#dirty = false;
     this.#setCookie(await this.#cookies.write(this.#session, { now, cookieHeader: this.#cookieHeader }));
+    this.#onWrite?.(this.#session, this.#refreshed);
   }
 }

@@ -188,6 +188,14 @@ export class Sessions {
     await this.store.del(recordKey(session.sid));
   }
 
+  /**
+   * Ends one session known by its public id only (`DELETE /sessions/<id>`: index-store.ts), until
+   * `exp`, its absolute end. A server-side record is left to expire: nothing opens it any more.
+   */
+  async endById(id: string, exp: number, now = Date.now()): Promise<void> {
+    await this.#denyList.denyPublicId(id, exp, now);
+  }
+
   /** Ends every session of a user created until `at` ("sign out everywhere", back-channel logout by sub). */
   async endAllFor(sub: string, at = Date.now()): Promise<void> {
     await this.#denyList.denySubject(sub, at);

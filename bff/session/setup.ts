@@ -2,11 +2,12 @@ import type { Logger } from 'pino';
 import type { AuditHook } from '../audit.ts';
 import type { BffConfig } from '../config.ts';
 import type { Provider } from '../providers/provider.ts';
+import { LiveSessions } from './live.ts';
 import { SessionRefresher } from './refresh.ts';
 import { Sessions } from './sessions.ts';
 import type { Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
-import type { RedisStoreOptions } from './stores/redis.ts';
+import type { RedisStore, RedisStoreOptions } from './stores/redis.ts';
 import type { KeyValueStore } from './store.ts';
 
 /**
@@ -33,12 +34,17 @@ export function storeFromConfig(config: BffConfig, logger?: Logger): KeyValueSto
  */
 class DeferredRedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
-  readonly #store: Promise<KeyValueStore>;
+  readonly #store: Promise<RedisStore>;
 
   constructor(options: RedisStoreOptions) {
     this.#store = import('./stores/redis.ts').then(({ RedisStore }) => new RedisStore(options));
     // Failures reach every caller; none is left unhandled meanwhile.
     this.#store.catch(() => undefined);
+  }
+
+  /** The store once loaded: its connection for the session index and the event bus (session/live.ts). */
+  get loaded(): Promise<RedisStore> {
+    return this.#store;
   }
 
   async get(key: string) {
@@ -68,6 +74,11 @@ class DeferredRedisStore implements KeyValueStore {
   async close() {
     return (await this.#store).close();
   }
+}
+
+/** The app's live sessions (session/live.ts): its index and bus on the store's kind (Redis: its connection). */
+export function liveFromConfig(config: BffConfig, store: KeyValueStore, sessions: Sessions, logger?: Logger): LiveSessions {
+  return new LiveSessions(store, { sessions, idleTimeoutS: config.sessionIdleTimeout, maxStreams: config.maxEventStreams, logger });
 }
 
 /** The application's sessions (session/sessions.ts): one for the app, whatever its sites. */

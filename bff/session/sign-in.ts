@@ -4,6 +4,7 @@ import { logUserinfoFallback } from '../logger.ts';
 import type { SignInResult } from '../providers/provider.ts';
 import { issueHandoff, issueProof } from './handoff.ts';
 import type { SessionCookies } from './session-cookies.ts';
+import type { LiveSessions } from './live.ts';
 import type { Session } from './session.ts';
 
 export interface SignInOptions {
@@ -15,6 +16,8 @@ export interface SignInOptions {
   proof?: boolean;
   /** `/login?handoff=`: no session cookie; a one-time hand-off code for this binding instead (handoff.ts). */
   handoff?: { challenge: string; origin: string; host: string } | undefined;
+  /** The browser's User-Agent: the session's device label in `GET /sessions` (computed once, here). */
+  userAgent?: string | undefined;
 }
 
 export interface SignedIn {
@@ -38,7 +41,7 @@ export async function completeSignIn(
   result: SignInResult,
   cookies: SessionCookies,
   options: SignInOptions,
-  deps: { logger: Logger; audit?: AuditHook | undefined },
+  deps: { logger: Logger; audit?: AuditHook | undefined; live?: LiveSessions | undefined },
 ): Promise<SignedIn> {
   logUserinfoFallback(deps.logger, result);
   const { sessions } = cookies;
@@ -50,6 +53,7 @@ export async function completeSignIn(
     signedIn.setCookie = await cookies.write(session, { cookieHeader: options.cookieHeader });
     if (options.proof) signedIn.proof = await issueProof(sessions, session.sid);
   }
+  await deps.live?.signedIn(session, { userAgent: options.userAgent });
   const how = { ...(options.method ? { method: options.method } : {}), sid: session.sid, ...(options.handoff ? { handoff: true } : {}) };
   deps.logger.info({ event: 'login', ...how }, 'signed in');
   deps.audit?.({ type: 'login', sid: session.sid, sub: session.user.sub, ...(session.psid ? { psid: session.psid } : {}), time: session.iat });

@@ -157,6 +157,14 @@ describe('bff/lambda.ts: a whole login through each event source', () => {
     assert.ok(events.some((e) => (e.cookies?.length ?? 0) >= 1));
   });
 
+  it('does not offer GET /events (no streams on Lambda): 404 LATCH_NOT_FOUND, where a server answers 401 without a session', async () => {
+    for (const source of ['http-api', 'function-url'] as const) {
+      const res = await new HttpClient().request(`${deployments.get(source)!.gateway.url}/events`, { headers: { origin: SITE } });
+      assert.equal(res.status, 404, `${source}: ${res.text}`);
+      assert.equal(res.json<{ error: { code: string } }>().error.code, 'LATCH_NOT_FOUND');
+    }
+  });
+
   it('function-url: the exported handler read its configuration once, at the first invocation', async () => {
     const { gateway } = deployments.get('function-url')!;
     process.env['LATCH_CLIENT_ID'] = 'changed-after-cold-start';

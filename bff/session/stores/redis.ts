@@ -115,6 +115,10 @@ export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
   readonly #prefix: string;
+  /** The key prefix (the session index and the event bus put theirs after it). */
+  get prefix(): string {
+    return this.#prefix;
+  }
   readonly #outage: OutageLog;
 
   constructor(options: RedisStoreOptions) {
@@ -150,6 +154,11 @@ export class RedisStore implements KeyValueStore {
     }
     if (this.#outage.down) this.#outage.ok();
     return result;
+  }
+
+  /** Runs a command of someone else's on this connection (session/index-store.ts RedisAccess): failures as the store's own. */
+  command<T>(work: () => Promise<T>): Promise<T> {
+    return this.#run(work);
   }
 
   get(key: string): Promise<string | null> {
