@@ -4,6 +4,7 @@ import serverless from 'serverless-http';
 import { createBff, type BffOptions } from './app.ts';
 import { loadConfig } from './config.ts';
 import type { ErrorBody } from './contract.ts';
+import { ERRORS } from './errors.ts';
 
 /**
  * The AWS Lambda entry: `handler` serves API Gateway REST APIs (payload 1.0), HTTP APIs (payload
@@ -145,14 +146,10 @@ export function toLambdaHandler(app: Pick<Koa, 'callback'>, options: LambdaAdapt
           // /callback: the spent transaction). A cookie that sets a value never goes without the others.
           const first = cookies[0]!;
           const alone: Record<string, string> = removesCookie(first) ? { 'set-cookie': first } : {};
-          const body: ErrorBody = {
-            error: {
-              code: 'LATCH_ALB_MULTI_VALUE_HEADERS',
-              message: 'This answer needs several cookies, which this load balancer cannot pass: turn on multi-value headers on its Lambda target group (lambda.multi_value_headers.enabled).',
-            },
-          };
+          const { status, message } = ERRORS.LATCH_ALB_MULTI_VALUE_HEADERS;
+          const body: ErrorBody = { error: { code: 'LATCH_ALB_MULTI_VALUE_HEADERS', message } };
           return {
-            statusCode: 500,
+            statusCode: status,
             headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...alone },
             body: JSON.stringify(body),
             isBase64Encoded: false,

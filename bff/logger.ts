@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { describeError, type LatchError } from './errors.ts';
 
 /** Paths pino blanks out wherever they appear in a log line: tokens, cookies, secrets. */
 export const REDACT_PATHS = [
@@ -24,10 +25,10 @@ export function createLogger(level = 'info', hooks?: LoggerOptions['hooks']): Lo
  * which userinfo rightly refuses, and that is a configuration, not an outage. Anything else (5xx,
  * HTML, a timeout) is a warning.
  */
-export function logUserinfoFallback(logger: Logger, result: { userinfoUnavailable?: Error & { code: string; status: number } }): void {
+export function logUserinfoFallback(logger: Logger, result: { userinfoUnavailable?: LatchError }): void {
   const err = result.userinfoUnavailable;
   if (!err) return;
-  const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
+  const cause = err.cause instanceof Error ? describeError(err.cause) : err.detail;
   // oauth4webapi's challenge error carries the status; its "unexpected status" error carries the Response.
   const answered = err.cause as { status?: unknown; cause?: { status?: unknown } } | undefined;
   const status = answered?.status ?? answered?.cause?.status;

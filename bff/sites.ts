@@ -83,7 +83,7 @@ export function siteResolver(sites: Sites, routes: RouteTable): (ctx: Context) =
       site = sites.byHost.get(host) ?? sites.byHost.get(host.replace(/:(443|80)$/, ''));
       if (!site) {
         if (!routes.at(ctx.path).some((route) => route.traits.anyHost)) {
-          throw new LatchError('LATCH_UNKNOWN_SITE', 421, 'This host name is not one of this BFF\'s sites (LATCH_SITES).');
+          throw new LatchError('LATCH_UNKNOWN_SITE');
         }
         site = sites.all[0]!;
       }

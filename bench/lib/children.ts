@@ -38,12 +38,14 @@ export interface StartOptions {
   /** A path that answers once the server is up (any status). default '/' */
   readyPath?: string;
   cwd?: string;
+  /** The node binary; default this process's (bench/lib/node.ts finds Node 24's). */
+  node?: string;
 }
 
 export async function startChild(opts: StartOptions): Promise<ChildServer> {
   const log = join(opts.logDir, `${opts.name}.log`);
   const fd = openSync(log, 'w');
-  const child = spawn(process.execPath, opts.args, {
+  const child = spawn(opts.node ?? process.execPath, opts.args, {
     cwd: opts.cwd,
     env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production', ...opts.env, PORT: String(opts.port) },
     stdio: ['ignore', fd, fd],

@@ -21,3 +21,17 @@ export async function runOnRequestedNode(): Promise<void> {
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
   process.exit(code ?? (signal ? 1 : 0));
 }
+
+/**
+ * The Node 24 binary (scripts/node24.sh fetches it from the npm registry once, into .cache/node24/),
+ * for the servers a run measures on both Nodes side by side.
+ */
+export async function node24Binary(): Promise<string> {
+  const script = join(resolve(import.meta.dirname, '../..'), 'scripts/node24.sh');
+  const child = spawn('bash', [script, '--path'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0 || !out.trim()) throw new Error(`scripts/node24.sh --path failed (exit ${code})`);
+  return out.trim();
+}

@@ -1,6 +1,8 @@
 /**
  * Session cookies for the load runs, made the way each server makes its own:
  *
+ * - iron-session's with its own `sealData`, koa-session's with the `encode` hook that server is given
+ *   (bench/servers/koa-session-codec.ts) and koa's own cookie signature;
  * - the BFF's with the BFF's own session layer (bff/session: Sessions and the first site's
  *   SessionCookies), built from the same configuration (so the same secret, cookie name and lifetimes)
  *   as the BFF under test;
@@ -13,12 +15,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { sealData } from 'iron-session';
 import { compactDecrypt } from 'jose';
 import { loadConfig } from '../../bff/config.ts';
 import { siteCookies, type SessionCookies } from '../../bff/session/session-cookies.ts';
 import { newSessionId, type Session } from '../../bff/session/session.ts';
 import { sessionsFromConfig } from '../../bff/session/setup.ts';
 import { MemoryStore } from '../../bff/session/stores/memory.ts';
+import { KOA_SESSION_COOKIE, KOA_SESSION_MAX_AGE_MS, koaSessionCodec } from '../servers/koa-session-codec.ts';
 
 /** The first site's session cookies as the BFF builds them from this environment, with a store of their own. */
 export function bffSessions(env: Record<string, string>): SessionCookies {
@@ -37,33 +41,31 @@ export async function sealOne(sessions: SessionCookies, session: Session, patch:
 }
 
 /**
- * `n` distinct sessions (each its own sid, user id and access token, the rest as in `template`),
- * sealed by the BFF's session cookies, as Cookie headers.
+ * `n` distinct sessions (each its own sid, user id and access token, the rest as in `template`), as the
+ * BFF's session object: the same claims and tokens every contender's cookie holds.
  */
-export async function sealMany(sessions: SessionCookies, template: Session, n: number, batch = 250): Promise<string[]> {
-  const out: string[] = [];
-  const now = Date.now();
-  for (let start = 0; start < n; start += batch) {
-    const size = Math.min(batch, n - start);
-    out.push(
-      ...(await Promise.all(
-        Array.from({ length: size }, (_, k) => {
-          const i = start + k;
-          const session: Session = {
-            ...template,
-            sid: newSessionId(),
-            user: { ...template.user, sub: `${template.user.sub}-${i}` },
-            at: distinctToken(template.at, i),
-            atExp: now + 24 * 3600_000,
-            iat: now,
-            exp: template.exp,
-          };
-          return sealOne(sessions, session, { atExp: session.atExp });
-        }),
-      )),
-    );
-  }
+export function distinctSessions(template: Session, n: number, now = Date.now()): Session[] {
+  return Array.from({ length: n }, (_, i) => ({
+    ...template,
+    sid: newSessionId(),
+    user: { ...template.user, sub: `${template.user.sub}-${i}` },
+    at: distinctToken(template.at, i),
+    atExp: now + 24 * 3600_000,
+    iat: now,
+    exp: template.exp,
+  }));
+}
+
+/** Seals `items` with `seal`, `batch` at a time (seals run on the thread pool: a few at once is faster). */
+export async function inBatches<T, R>(items: readonly T[], seal: (item: T) => Promise<R>, batch = 250): Promise<R[]> {
+  const out: R[] = [];
+  for (let start = 0; start < items.length; start += batch) out.push(...(await Promise.all(items.slice(start, start + batch).map(seal))));
   return out;
+}
+
+/** `n` distinct sessions (distinctSessions()), sealed by the BFF's SessionCookies, as Cookie headers. */
+export async function sealMany(sessions: SessionCookies, template: Session, n: number): Promise<string[]> {
+  return inBatches(distinctSessions(template, n), (session) => sealOne(sessions, session, { atExp: session.atExp }));
 }
 
 /** A token of the same length and shape, different from every other one. */
@@ -99,4 +101,30 @@ export function eocCookies(data: Record<string, unknown>, secret: string, n: num
   return Array.from({ length: n }, () =>
     `appSession=${encryptSync(JSON.stringify({ ...data, bench_sid: randomBytes(16).toString('base64url') }), key, { iat: now, uat: now, exp: now + 86_400 })}`,
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// iron-session and koa-session (bench/servers/iron-session.ts, koa-session.ts): the same session object
+// the BFF seals, each cookie made with the library's own encoder.
+
+/** An iron-session cookie (`latch=…`) for each session, sealed by iron-session's own `sealData`. */
+export async function ironSessionCookies(sessionsToSeal: readonly Session[], password: string, ttlSeconds: number): Promise<string[]> {
+  return inBatches(sessionsToSeal, async (session) => `latch=${await sealData(session, { password, ttl: ttlSeconds })}`);
+}
+
+/**
+ * A koa-session cookie pair (`koa.sess=…; koa.sess.sig=…`) for each session: the value as its
+ * `encode` hook writes it (with the `_expire`/`_maxAge` fields koa-session adds on save), signed by the
+ * same Keygrip koa's `cookies` module signs with.
+ */
+export function koaSessionCookies(sessionsToSeal: readonly Session[], secret: string): string[] {
+  const codec = koaSessionCodec(secret);
+  const requireFromCookies = createRequire(createRequire(import.meta.url).resolve('cookies'));
+  const Keygrip = requireFromCookies('keygrip') as new (keys: string[]) => { sign(data: string): string };
+  const keys = new Keygrip([secret]);
+  const expire = Date.now() + KOA_SESSION_MAX_AGE_MS;
+  return sessionsToSeal.map((session) => {
+    const value = codec.encode({ ...session, _expire: expire, _maxAge: KOA_SESSION_MAX_AGE_MS });
+    return `${KOA_SESSION_COOKIE}=${value}; ${KOA_SESSION_COOKIE}.sig=${keys.sign(`${KOA_SESSION_COOKIE}=${value}`)}`;
+  });
 }

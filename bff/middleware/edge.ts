@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { answerError, notFound } from './errors.ts';
+import { LatchError } from '../errors.ts';
+import { answerError } from './errors.ts';
 
 /**
  * One check of the edge: throws a LatchError to refuse the request (the edge answers it), returns
@@ -31,7 +32,7 @@ export function edge(logger: Logger, checks: readonly EdgeCheck[], options: Edge
     try {
       for (const check of checks) if (check(ctx) === true) return;
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw notFound();
+      if (ctx.status === 404 && ctx.body === undefined) throw new LatchError('LATCH_NOT_FOUND');
     } catch (raw) {
       answerError(ctx, raw, logger, ctx.method === 'GET' && navigation?.(ctx) === true);
     } finally {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { ErrorBody, LatchErrorCode } from '../contract.ts';
-import { ClientTransferError, LatchError } from '../errors.ts';
+import { ClientTransferError, describeError, ERRORS, LatchError } from '../errors.ts';
 import { errorPage } from '../pages.ts';
 
 /**
@@ -15,7 +15,8 @@ import { errorPage } from '../pages.ts';
 export function answerError(ctx: Context, raw: unknown, logger: Logger, page = false): void {
   const err = normalize(raw);
   const level = levelOf(err);
-  logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.message);
+  // The log line's message is the failure's own reason when it has one: the answer gets the code's.
+  logger[level]({ code: err.code, status: err.status, path: ctx.path, method: ctx.method, cause: describeCause(raw) }, err.detail ?? err.message);
   ctx.status = err.status;
   for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
   if (page) {
@@ -34,7 +35,7 @@ export function answerError(ctx: Context, raw: unknown, logger: Logger, page = f
  * visitor's `/me` (401 LATCH_UNAUTHENTICATED) is how every page learns it is signed out (19 of 25 lines
  * of the demo's log were these); a scanner's probes are 404s and 405s.
  */
-const ROUTINE = new Set<LatchErrorCode>(['LATCH_UNAUTHENTICATED', 'LATCH_NOT_FOUND']);
+const ROUTINE = new Set<LatchErrorCode>(['LATCH_UNAUTHENTICATED', 'LATCH_NOT_FOUND', 'LATCH_METHOD_NOT_ALLOWED']);
 
 /**
  * The log level of an answered error. Routine answers (above) at debug; a session that ended (401
@@ -45,31 +46,35 @@ const ROUTINE = new Set<LatchErrorCode>(['LATCH_UNAUTHENTICATED', 'LATCH_NOT_FOU
  * state mismatch, rate limit, sizes...) at warn; other faults (5xx) at error.
  */
 function levelOf(err: LatchError): 'debug' | 'info' | 'warn' | 'error' {
-  if (err instanceof ClientTransferError || ROUTINE.has(err.code) || err.status === 405 || err.code === 'LATCH_STORE_UNAVAILABLE') return 'debug';
+  if (err instanceof ClientTransferError || ROUTINE.has(err.code) || err.code === 'LATCH_STORE_UNAVAILABLE') return 'debug';
   if (err.code === 'LATCH_SESSION_EXPIRED') return 'info';
   return err.status >= 500 ? 'error' : 'warn';
 }
 
-export const notFound = () => new LatchError('LATCH_NOT_FOUND', 404, 'Not found.');
+/**
+ * A client error from Koa or a package (http-errors: bad JSON, bad URI...) by its status: the code that
+ * has it; any other 4xx is 400 LATCH_BAD_REQUEST, since each code has one status (bff/errors.ts).
+ */
+const BY_STATUS = new Map<number, LatchErrorCode>(
+  (['LATCH_NOT_FOUND', 'LATCH_METHOD_NOT_ALLOWED', 'LATCH_REQUEST_TIMEOUT', 'LATCH_BODY_TOO_LARGE', 'LATCH_UNSUPPORTED_MEDIA_TYPE', 'LATCH_HEADERS_TOO_LARGE'] as const)
+    .map((code) => [ERRORS[code].status, code]),
+);
 
 function normalize(raw: unknown): LatchError {
   if (raw instanceof LatchError) return raw;
   const status = (raw as { status?: unknown })?.status;
-  // Koa / http-errors for malformed requests (bad JSON, bad URI...): client errors.
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (status === 413) return new LatchError('LATCH_BODY_TOO_LARGE', 413, 'The request body is too large.', { cause: raw });
-    if (status === 431) return new LatchError('LATCH_HEADERS_TOO_LARGE', 431, 'The request headers are too large.', { cause: raw });
-    return new LatchError('LATCH_BAD_REQUEST', status, 'The request is malformed.', { cause: raw });
+    return new LatchError(BY_STATUS.get(status) ?? 'LATCH_BAD_REQUEST', { cause: raw });
   }
-  return new LatchError('LATCH_INTERNAL', 500, 'Something went wrong on our side.', { cause: raw });
+  return new LatchError('LATCH_INTERNAL', { cause: raw });
 }
 
-/** The cause chain for the log: names and messages, never request data. */
+/** The cause chain for the log: names and messages (a LatchError's detail), never request data. */
 function describeCause(raw: unknown): unknown {
   const chain: string[] = [];
   let current: unknown = raw;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-    chain.push(`${current.name}: ${current.message}`);
+    chain.push(describeError(current));
     current = current.cause;
   }
   return chain.length ? chain : undefined;

@@ -18,18 +18,17 @@ import { ClientTransferError, LatchError } from '../errors.ts';
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export const headersTooLarge = () =>
-  new LatchError('LATCH_HEADERS_TOO_LARGE', 431, 'The request headers are too large. Clearing this site\'s cookies may help.');
+export const headersTooLarge = () => new LatchError('LATCH_HEADERS_TOO_LARGE');
 
-export const bodyTooLarge = () => new LatchError('LATCH_BODY_TOO_LARGE', 413, 'The request body is too large.');
+export const bodyTooLarge = () => new LatchError('LATCH_BODY_TOO_LARGE');
 
 /** The client went away before its body was all there (400 if it still listens; logged at debug). */
 export const bodyCutShort = (cause?: unknown) =>
-  new ClientTransferError('LATCH_BAD_REQUEST', 400, 'The request body was cut short.', { cause });
+  new ClientTransferError('LATCH_BAD_REQUEST', { detail: 'The request body was cut short.', cause });
 
 /** The body did not arrive within LATCH_REQUEST_TIMEOUT_MS: 408, and the connection is not kept. */
 export const bodyTimedOut = () =>
-  new ClientTransferError('LATCH_BAD_REQUEST', 408, 'The request body took too long to arrive.', { headers: { Connection: 'close' } });
+  new ClientTransferError('LATCH_REQUEST_TIMEOUT', { headers: { Connection: 'close' } });
 
 /** Bytes of the request head as sent: each header line plus the request line. */
 export function headerBytes(ctx: Context): number {

@@ -64,7 +64,7 @@ export class FixedWindowLimiter {
 }
 
 export const rateLimited = (retryAfterS: number) =>
-  new LatchError('LATCH_RATE_LIMITED', 429, 'Too many requests. Try again shortly.', {
+  new LatchError('LATCH_RATE_LIMITED', {
     headers: { 'Retry-After': String(retryAfterS) },
   });
 

@@ -42,7 +42,7 @@ export function cors(allowedOrigins: readonly string[]): (ctx: Context) => boole
     const requested = ctx.get('Access-Control-Request-Headers')
       .split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
     if (!ok || !PREFLIGHT_METHOD_SET.has(method) || !requested.every((h) => PREFLIGHT_HEADERS.includes(h))) {
-      throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This cross-origin request is not allowed.');
+      throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', { detail: 'A preflight from an origin, or for a method or headers, that the BFF does not allow.' });
     }
     ctx.set('Access-Control-Allow-Methods', PREFLIGHT_METHODS);
     ctx.set('Access-Control-Allow-Headers', PREFLIGHT_HEADERS.join(', '));
@@ -62,13 +62,13 @@ export function requireCsrf(allowedOrigins: readonly string[]): (ctx: Context) =
   const allowed = new Set(allowedOrigins);
   return function csrf(ctx: Context): void {
     if (ctx.get(CSRF_HEADER) !== '1') {
-      throw new LatchError('LATCH_CSRF', 403, 'Missing the Latch-CSRF header.');
+      throw new LatchError('LATCH_CSRF');
     }
     const origin = ctx.get('Origin');
     const site = ctx.get('Sec-Fetch-Site');
     const originOk = origin !== '' ? (siteOrigins(ctx) ?? allowed).has(origin) : site === 'same-origin' || site === 'same-site';
     if (!originOk) {
-      throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED', 403, 'This origin may not call the BFF.');
+      throw new LatchError('LATCH_ORIGIN_NOT_ALLOWED');
     }
   };
 }

@@ -58,8 +58,8 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
 
   async function fetchToken(request: ServiceTokenRequest): Promise<Cached> {
     if (!provider.tokenEndpoint) {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'This authorization server cannot issue service tokens.', {
-        cause: new Error(`provider "${provider.kind}" has no standard token endpoint`),
+      throw new LatchError('LATCH_UPSTREAM_ERROR', {
+        detail: `This authorization server cannot issue service tokens: provider "${provider.kind}" has no standard token endpoint.`,
       });
     }
     const { as, client, clientAuth, outbound: out } = await provider.tokenEndpoint();
@@ -79,7 +79,7 @@ export function createServiceTokens(provider: Provider, options: ServiceTokensOp
       // A refusal (invalid_client, invalid_scope, invalid_target) is our configuration's fault, not the caller's.
       const refusal = err instanceof LatchError ? refusalOf(err.cause) : undefined;
       if (refusal !== undefined || (err instanceof LatchError && err.status < 500)) {
-        throw new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, refusedBecause(refusal, client.client_id, request), { cause: err });
+        throw new LatchError('LATCH_CLIENT_REFUSED', { detail: refusedBecause(refusal, client.client_id, request), cause: err });
       }
       throw err;
     }
@@ -122,7 +122,7 @@ export function refusalOf(cause: unknown): string | undefined {
   return undefined;
 }
 
-/** What the operator should change, by the server's error code (the message reaches the log and the caller). */
+/** What the operator should change, by the server's error code (the error's `detail`: the log's message, and the caller's). */
 function refusedBecause(error: string | undefined, clientId: string, request: ServiceTokenRequest): string {
   const refused = `The authorization server refused the service token request of client "${clientId}"`;
   switch (error) {

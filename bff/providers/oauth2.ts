@@ -59,14 +59,14 @@ export class OAuth2Provider extends OidcProvider {
     const { options } = this;
     const found = await this.#findMetadata(plan.metadataUrls, plan.metadataRequired);
     if (found && plan.issuerGiven && found.issuer !== options.issuer) {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `LATCH_ISSUER: the server's metadata names the issuer "${found.issuer}", not "${options.issuer}". Correct LATCH_ISSUER, or leave it unset to take the metadata's.`);
+      throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `LATCH_ISSUER: the server's metadata names the issuer "${found.issuer}", not "${options.issuer}". Correct LATCH_ISSUER, or leave it unset to take the metadata's.` });
     }
     const as = { issuer: options.issuer, ...plan.layout, ...found, ...options.metadata } as oauth.AuthorizationServer;
     // Settled here, before any request uses them: every method awaits the metadata first.
     if (!plan.scopesGiven) options.scopes = pickScopes(found, this.#configuredScopes);
     options.requireIdToken = options.scopes.split(' ').includes('openid');
     if (options.requireIdToken && !as.jwks_uri) {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'LATCH_JWKS_URI: ID tokens are expected (openid in LATCH_SCOPES) but the server publishes no key set. Set LATCH_JWKS_URI, or drop openid from LATCH_SCOPES.');
+      throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'LATCH_JWKS_URI: ID tokens are expected (openid in LATCH_SCOPES) but the server publishes no key set. Set LATCH_JWKS_URI, or drop openid from LATCH_SCOPES.' });
     }
     return as;
   }
@@ -83,20 +83,20 @@ export class OAuth2Provider extends OidcProvider {
       const found = await outbound(out, 'discovery', async () => {
         const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(out.timeoutMs) });
         const text = await res.text();
-        if (res.status >= 500) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `The server's metadata (${url}) answered ${res.status}.`);
+        if (res.status >= 500) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `The server's metadata (${url}) answered ${res.status}.` });
         seen.push(`${res.status}`);
         if (res.status !== 200 || !/^application\/([\w.+-]+\+)?json\b/i.test(res.headers.get('content-type') ?? '')) return null;
         const doc = text.length <= MAX_JSON_BYTES ? parseObject(text) : undefined;
         const issuer = typeof doc?.['issuer'] === 'string' ? URL.parse(doc['issuer']) : null;
         if (!doc || !issuer || (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && out.allowInsecureHttp))) {
-          throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `The server's metadata (${url}) does not name an https issuer.`);
+          throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `The server's metadata (${url}) does not name an https issuer.` });
         }
         return doc as unknown as oauth.AuthorizationServer;
       });
       if (found) return found;
     }
     if (required) {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `LATCH_DISCOVERY_URL: no OpenID metadata there (${seen.join(', ')}).`);
+      throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `LATCH_DISCOVERY_URL: no OpenID metadata there (${seen.join(', ')}).` });
     }
     return null;
   }
@@ -132,14 +132,14 @@ export class OAuth2Provider extends OidcProvider {
       const fix = this.#plan?.scopesGiven === false
         ? `Add them to the server's scopes (django-oauth-toolkit: OAUTH2_PROVIDER["SCOPES"], with "openid" and OIDC_ENABLED for OpenID Connect), or set LATCH_SCOPES to scopes it defines.`
         : `Set LATCH_SCOPES to scopes the server defines (django-oauth-toolkit: the keys of OAUTH2_PROVIDER["SCOPES"]), or leave it unset to ask for "openid" when the server speaks OpenID Connect.`;
-      return new LatchError('LATCH_SCOPE_REFUSED', 502, `LATCH_SCOPES: the authorization server refused the scopes "${scopes}" (invalid_scope). ${fix}`, { cause: err });
+      return new LatchError('LATCH_SCOPE_REFUSED', { detail: `LATCH_SCOPES: the authorization server refused the scopes "${scopes}" (invalid_scope). ${fix}`, cause: err });
     }
     if (reason === 'unauthorized_client') {
       const kind = grant === 'password' ? 'Resource owner password-based' : 'Authorization code';
-      return new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, `LATCH_CLIENT_ID: the authorization server does not let this client use the ${grant} grant (unauthorized_client). Servers that allow one grant type per client (django-oauth-toolkit) need the credentials of an application whose grant type is "${kind}" here.`, { cause: err });
+      return new LatchError('LATCH_CLIENT_REFUSED', { detail: `LATCH_CLIENT_ID: the authorization server does not let this client use the ${grant} grant (unauthorized_client). Servers that allow one grant type per client (django-oauth-toolkit) need the credentials of an application whose grant type is "${kind}" here.`, cause: err });
     }
     if (reason === 'invalid_client') {
-      return new LatchError('LATCH_TOKEN_EXCHANGE_FAILED', 502, `LATCH_CLIENT_SECRET: the authorization server refused the client's credentials (invalid_client). Check LATCH_CLIENT_ID and LATCH_CLIENT_SECRET, and LATCH_TOKEN_AUTH_METHOD (client_secret_basic unless set).`, { cause: err });
+      return new LatchError('LATCH_CLIENT_REFUSED', { detail: `LATCH_CLIENT_SECRET: the authorization server refused the client's credentials (invalid_client). Check LATCH_CLIENT_ID and LATCH_CLIENT_SECRET, and LATCH_TOKEN_AUTH_METHOD (client_secret_basic unless set).`, cause: err });
     }
     return err;
   }
@@ -147,32 +147,32 @@ export class OAuth2Provider extends OidcProvider {
   override async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server has no userinfo endpoint.');
+      throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The authorization server has no userinfo endpoint.' });
     }
     const endpoint = as.userinfo_endpoint;
     const body = await outbound(this.options.outbound, 'userinfo', async () => {
       const res = await oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound));
       const text = await res.text();
-      if (res.status === 401 || res.status === 403) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, this.#userinfoRefused(endpoint, res.status));
+      if (res.status === 401 || res.status === 403) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: this.#userinfoRefused(endpoint, res.status) });
       if (res.status === 404) {
-        throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `LATCH_USERINFO_ENDPOINT: The userinfo endpoint (${endpoint}) answered 404. django-oauth-toolkit serves /o/userinfo/ only with OIDC_ENABLED; a server without OpenID Connect needs LATCH_USERINFO_ENDPOINT set to its own profile API.`);
+        throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `LATCH_USERINFO_ENDPOINT: The userinfo endpoint (${endpoint}) answered 404. django-oauth-toolkit serves /o/userinfo/ only with OIDC_ENABLED; a server without OpenID Connect needs LATCH_USERINFO_ENDPOINT set to its own profile API.` });
       }
       if (!res.ok) {
-        throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `The userinfo endpoint answered ${res.status}.`);
+        throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `The userinfo endpoint answered ${res.status}.` });
       }
       if (!/^application\/([\w.+-]+\+)?json\b/i.test(res.headers.get('content-type') ?? '') || text.length > MAX_JSON_BYTES) {
-        throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The userinfo endpoint did not answer JSON.');
+        throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The userinfo endpoint did not answer JSON.' });
       }
       const parsed = parseObject(text);
-      if (!parsed) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The userinfo answer is not a JSON object.');
+      if (!parsed) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The userinfo answer is not a JSON object.' });
       return parsed;
     });
     const sub = stableId(body['sub']) ?? stableId(body['id']);
     if (sub === undefined) {
-      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo does not name the user (no "sub" or "id").');
+      throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Userinfo does not name the user (no "sub" or "id").' });
     }
     if (expectedSub !== undefined && sub !== expectedSub) {
-      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo did not match the signed-in user.');
+      throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Userinfo did not match the signed-in user.' });
     }
     const { id: _id, ...claims } = body;
     return pickUserClaims({ ...claims, sub });

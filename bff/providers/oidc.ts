@@ -46,7 +46,7 @@ export interface OidcProviderOptions {
 export class CallbackError extends LatchError {
   readonly reason: string;
   constructor(reason: string, cause?: unknown) {
-    super('LATCH_CALLBACK_INVALID', 400, 'The authorization server refused the sign-in.', { cause });
+    super('LATCH_CALLBACK_INVALID', { detail: `The authorization server refused the sign-in (${reason}).`, cause });
     this.reason = reason;
   }
 }
@@ -102,7 +102,7 @@ export class OidcProvider implements Provider {
   /** The server's signing keys: refetched at once for a token no cached key verifies (oauth/keys.ts). */
   protected async keys(): Promise<RemoteKeySet> {
     const as = await this.metadata();
-    if (!as.jwks_uri) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server publishes no JWKS.');
+    if (!as.jwks_uri) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The authorization server publishes no JWKS.' });
     const out = this.options.outbound;
     this.#keys ??= new RemoteKeySet(new URL(as.jwks_uri), {
       timeoutMs: out.timeoutMs,
@@ -125,7 +125,7 @@ export class OidcProvider implements Provider {
   }
 
   /** A JWT signed by the server, with the pinned algorithm, against its keys (refetched on a miss). */
-  protected async verifyJwt(jwt: string, what: string, options: JWTVerifyOptions) {
+  protected async verifyJwt(jwt: string, what: 'id token' | 'logout token' | 'userinfo', options: JWTVerifyOptions) {
     const keys = await this.keys();
     return outbound(this.options.outbound, what, () =>
       keys.verify((getKey) => jwtVerify(jwt, getKey, { algorithms: [this.options.idTokenAlg], clockTolerance: 30, ...options })),
@@ -141,18 +141,18 @@ export class OidcProvider implements Provider {
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     const trusted = this.options.trustedAudiences ?? [];
     if (audiences.some((aud) => aud !== this.options.clientId && !trusted.includes(aud as string))) {
-      throw new LatchError(code, 400, `The ${what} names an audience that is not trusted.`, { cause: new Error(`aud ${JSON.stringify(payload.aud)}`) });
+      throw new LatchError(code, { detail: `The ${what} names an audience that is not trusted (aud ${JSON.stringify(payload.aud)}).` });
     }
     if (what === 'logout token') return;
     if ((audiences.length > 1 && payload['azp'] === undefined) || (payload['azp'] !== undefined && payload['azp'] !== this.options.clientId)) {
-      throw new LatchError(code, 400, `The ${what} was issued to another party (azp).`, { cause: new Error(`azp ${String(payload['azp'])}`) });
+      throw new LatchError(code, { detail: `The ${what} was issued to another party (azp ${String(payload['azp'])}).` });
     }
   }
 
   async authorizationUrl(tx: LoginTransaction, params: Record<string, string>): Promise<URL> {
     const as = await this.metadata();
     if (!as.authorization_endpoint) {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server has no authorization endpoint.');
+      throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The authorization server has no authorization endpoint.' });
     }
     const url = new URL(as.authorization_endpoint);
     const challenge = await oauth.calculatePKCECodeChallenge(tx.codeVerifier);
@@ -174,25 +174,25 @@ export class OidcProvider implements Provider {
     const params = callback.searchParams;
     for (const name of ['state', 'code', 'iss', 'error']) {
       if (params.getAll(name).length > 1) {
-        throw new LatchError('LATCH_CALLBACK_INVALID', 400, `The callback repeats the "${name}" parameter.`);
+        throw new LatchError('LATCH_CALLBACK_INVALID', { detail: `The callback repeats the "${name}" parameter.` });
       }
     }
     if (params.get('state') !== tx.state) {
-      throw new LatchError('LATCH_STATE_MISMATCH', 400, 'The sign-in response does not belong to this browser.');
+      throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'The callback\'s state is not the transaction\'s.' });
     }
     const iss = params.get('iss');
     if ((iss !== null && iss !== as.issuer) || (iss === null && as.authorization_response_iss_parameter_supported)) {
-      throw new LatchError('LATCH_ISSUER_MISMATCH', 400, 'The sign-in response came from an unexpected issuer.');
+      throw new LatchError('LATCH_ISSUER_MISMATCH');
     }
     let validated: URLSearchParams;
     try {
       validated = oauth.validateAuthResponse(as, this.client, params, tx.state);
     } catch (err) {
       if (err instanceof oauth.AuthorizationResponseError) throw new CallbackError(err.error, err);
-      throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response is malformed.', { cause: err });
+      throw new LatchError('LATCH_CALLBACK_INVALID', { cause: err });
     }
     // Neither an error nor a code: nothing to exchange (oauth4webapi would only notice at the exchange).
-    if (!validated.get('code')) throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response carries no code.');
+    if (!validated.get('code')) throw new LatchError('LATCH_CALLBACK_INVALID', { detail: 'The sign-in response carries no code.' });
     return validated;
   }
 
@@ -232,7 +232,7 @@ export class OidcProvider implements Provider {
     }).catch((err: unknown) => {
       // invalid_grant is the server's "wrong username or password": the caller's mistake, not ours.
       if (err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError && err.cause.error === 'invalid_grant') {
-        throw new LatchError('LATCH_INVALID_CREDENTIALS', 401, 'The username or password is incorrect.', { cause: err });
+        throw new LatchError('LATCH_INVALID_CREDENTIALS', { cause: err });
       }
       throw err;
     });
@@ -248,7 +248,7 @@ export class OidcProvider implements Provider {
     const { user: info, unavailable } = await this.userinfoOrNull(tokens.accessToken, sub);
     const user = pickUserClaims({ ...(idClaims ?? {}), ...(info ?? {}) });
     if (typeof user.sub !== 'string' || user.sub === '') {
-      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'The authorization server did not identify the user.');
+      throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Neither the ID token nor userinfo names the user.' });
     }
     const sid = typeof idClaims?.['sid'] === 'string' ? idClaims['sid'] : undefined;
     return { tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}) };
@@ -264,14 +264,14 @@ export class OidcProvider implements Provider {
     });
     this.checkAudience(payload, 'ID token');
     if (nonce !== undefined && payload['nonce'] !== nonce) {
-      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token was not issued for this sign-in.');
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', { detail: 'The ID token was not issued for this sign-in (nonce).' });
     }
     // jose checks presence and type only: an empty sub, or an iat in the future, are defects too.
     if (typeof payload.sub !== 'string' || payload.sub === '') {
-      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token names no user.');
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', { detail: 'The ID token names no user.' });
     }
     if (typeof payload.iat === 'number' && payload.iat * 1000 > Date.now() + 30_000) {
-      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The ID token was issued in the future.');
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', { detail: 'The ID token was issued in the future.' });
     }
     return payload as Record<string, unknown>;
   }
@@ -315,7 +315,7 @@ export class OidcProvider implements Provider {
 
   async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
     const as = await this.metadata();
-    if (!as.userinfo_endpoint) throw new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The authorization server has no userinfo endpoint.');
+    if (!as.userinfo_endpoint) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The authorization server has no userinfo endpoint.' });
     const res = await outbound(this.options.outbound, 'userinfo', () =>
       oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound)),
     );
@@ -328,10 +328,10 @@ export class OidcProvider implements Provider {
       )) as Record<string, unknown>;
     }
     if (typeof claims['sub'] !== 'string' || claims['sub'] === '') {
-      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo does not name the user (no "sub").');
+      throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Userinfo does not name the user (no "sub").' });
     }
     if (expectedSub !== undefined && claims['sub'] !== expectedSub) {
-      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'Userinfo did not match the signed-in user.');
+      throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Userinfo did not match the signed-in user.' });
     }
     return pickUserClaims(claims);
   }
@@ -371,7 +371,7 @@ export class OidcProvider implements Provider {
       throw err;
     }
     if (claims['sub'] !== expectedSub) {
-      throw new LatchError('LATCH_ID_TOKEN_INVALID', 400, 'The refreshed ID token names another user.');
+      throw new LatchError('LATCH_ID_TOKEN_INVALID', { detail: 'The refreshed ID token names another user.' });
     }
     return { tokens, user: pickUserClaims(claims) };
   }

@@ -60,7 +60,7 @@ export interface RefreshResult {
 export class RefreshKeptTokens extends LatchError {
   readonly tokens: TokenSet;
   constructor(cause: LatchError, tokens: TokenSet) {
-    super(cause.code, cause.status, cause.message, { cause });
+    super(cause.code, { cause, detail: cause.detail });
     this.tokens = tokens;
   }
 }

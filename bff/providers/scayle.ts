@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
-import { outbound, type OutboundOptions } from '../oauth/outbound.ts';
+import { outbound, refusedGrant, type OutboundOptions } from '../oauth/outbound.ts';
 import { CallbackError } from './oidc.ts';
 import {
   pickUserClaims,
@@ -93,11 +93,11 @@ export class ScayleProvider implements Provider {
     const params = callback.searchParams;
     for (const name of ['state', 'code', 'error']) {
       if (params.getAll(name).length > 1) {
-        throw new LatchError('LATCH_CALLBACK_INVALID', 400, `The callback repeats the "${name}" parameter.`);
+        throw new LatchError('LATCH_CALLBACK_INVALID', { detail: `The callback repeats the "${name}" parameter.` });
       }
     }
     const payload = decodeState(params.get('state') ?? '');
-    if (!payload) throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response carries no readable state.');
+    if (!payload) throw new LatchError('LATCH_CALLBACK_INVALID', { detail: 'The sign-in response carries no readable state.' });
     const { clientId, idpKey } = this.#options;
     const redirectUri = tx.redirectUri ?? this.#options.redirectUri;
     const claimed = payload[SCAYLE_TX_CLAIM];
@@ -105,12 +105,12 @@ export class ScayleProvider implements Provider {
       typeof claimed !== 'string' || !sameSecret(claimed, tx.state) ||
       payload['callbackUrl'] !== redirectUri || payload['clientId'] !== clientId || payload['idpKey'] !== idpKey
     ) {
-      throw new LatchError('LATCH_STATE_MISMATCH', 400, 'The sign-in response does not belong to this browser.');
+      throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'The callback\'s state is not the transaction\'s.' });
     }
     const error = params.get('error');
     if (error !== null) throw new CallbackError(/^[a-z_]{1,64}$/.test(error) ? error : 'server_error');
     const code = params.get('code');
-    if (!code) throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response carries no code.');
+    if (!code) throw new LatchError('LATCH_CALLBACK_INVALID', { detail: 'The sign-in response carries no code.' });
 
     const { tokens, claims } = await this.#token({ grant_type: 'authorization_code', code }, 'code exchange');
     return { tokens, user: userFrom(claims) };
@@ -120,7 +120,7 @@ export class ScayleProvider implements Provider {
     const { tokens, claims } = await this.#token({ grant_type: 'refresh_token', refresh_token: refreshToken }, 'refresh');
     const user = userFrom(claims);
     if (user.sub !== expectedSub) {
-      throw new LatchError('LATCH_REFRESH_FAILED', 400, 'The refreshed access token names another user.');
+      throw new LatchError('LATCH_REFRESH_FAILED', { detail: 'The refreshed access token names another user.' });
     }
     tokens.refreshToken ??= refreshToken;
     return { tokens, user };
@@ -129,7 +129,7 @@ export class ScayleProvider implements Provider {
   async userinfo(accessToken: string, expectedSub: string): Promise<LatchUser> {
     const user = userFrom(accessTokenClaims(accessToken, 'LATCH_UPSTREAM_ERROR'));
     if (expectedSub !== undefined && user.sub !== expectedSub) {
-      throw new LatchError('LATCH_USERINFO_INVALID', 400, 'The access token names another user.');
+      throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'The access token names another user.' });
     }
     return user;
   }
@@ -163,7 +163,6 @@ export class ScayleProvider implements Provider {
 
   /** One token request: JSON body, HTTP Basic client authentication, the BFF's timeout and error codes. */
   async #token(grant: TokenGrant, what: 'code exchange' | 'refresh'): Promise<{ tokens: TokenSet; claims: Record<string, unknown> }> {
-    const refused = what === 'refresh' ? 'LATCH_REFRESH_FAILED' : 'LATCH_TOKEN_EXCHANGE_FAILED';
     const { timeoutMs } = this.#options.outbound;
     const body = await outbound(this.#options.outbound, what, async () => {
       const res = await fetch(`${this.#options.baseUrl}/v1/oauth/token`, {
@@ -189,19 +188,19 @@ export class ScayleProvider implements Provider {
         // A refused client (wrong secret) is the deployment's fault: 502, and a refresh that fails so
         // does not end the user's session. A refused grant is about this user: 400.
         const clientRefused = res.status === 401 || reason === 'invalid_client';
-        throw new LatchError(refused, clientRefused ? 502 : 400, `The authorization server refused the ${what} request (${reason}).`);
+        throw new LatchError(clientRefused ? 'LATCH_CLIENT_REFUSED' : refusedGrant(what), { detail: `The authorization server refused the ${what} request (${reason}).` });
       }
       if (!res.ok || !json) {
-        throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `The authorization server gave an unusable ${what} answer (${res.status}).`);
+        throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `The authorization server gave an unusable ${what} answer (${res.status}).` });
       }
       return json;
     });
 
     const accessToken = body['access_token'];
     if (typeof accessToken !== 'string' || accessToken === '') {
-      throw new LatchError('LATCH_UPSTREAM_ERROR', 502, `The ${what} answer carries no access token.`);
+      throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: `The ${what} answer carries no access token.` });
     }
-    const claims = accessTokenClaims(accessToken, refused);
+    const claims = accessTokenClaims(accessToken, 'LATCH_TOKEN_RESPONSE_INVALID');
     const expiresIn = body['expires_in'];
     const expiresAt = typeof expiresIn === 'number' && expiresIn > 0
       ? Date.now() + expiresIn * 1000
@@ -219,21 +218,22 @@ export class ScayleProvider implements Provider {
 /**
  * The payload of SCAYLE's access token. It comes straight from the token endpoint over TLS
  * with client authentication, so it is read, not verified; it must be a JWT with a `jti`
- * (the logout needs it), a subject, and an expiry that has not passed.
+ * (the logout needs it), a subject, and an expiry that has not passed. A token endpoint's answer
+ * that fails this is LATCH_TOKEN_RESPONSE_INVALID (502: the session a refresh was for is kept).
  */
-function accessTokenClaims(accessToken: string, code: 'LATCH_TOKEN_EXCHANGE_FAILED' | 'LATCH_REFRESH_FAILED' | 'LATCH_UPSTREAM_ERROR'): Record<string, unknown> {
+function accessTokenClaims(accessToken: string, code: 'LATCH_TOKEN_RESPONSE_INVALID' | 'LATCH_UPSTREAM_ERROR'): Record<string, unknown> {
   let claims: Record<string, unknown>;
   try {
     claims = decodeJwt(accessToken);
   } catch (err) {
-    throw new LatchError(code, 502, 'The access token is not a JWT.', { cause: err });
+    throw new LatchError(code, { detail: 'The access token is not a JWT.', cause: err });
   }
   const { jti, exp } = claims;
   if (typeof jti !== 'string' || jti === '' || typeof exp !== 'number' || subjectOf(claims) === undefined) {
-    throw new LatchError(code, 502, 'The access token lacks jti, sub or exp.');
+    throw new LatchError(code, { detail: 'The access token lacks jti, sub or exp.' });
   }
   if (exp * 1000 <= Date.now() - 30_000) {
-    throw new LatchError(code, 502, 'The access token has already expired.');
+    throw new LatchError(code, { detail: 'The access token has already expired.' });
   }
   return claims;
 }

@@ -12,8 +12,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 const MAX_TOKEN_AGE_MS = 300_000;
 const CLOCK_TOLERANCE_MS = 30_000;
 
-const invalid = (reason: string, cause?: unknown) =>
-  new LatchError('LATCH_BAD_REQUEST', 400, 'The logout token is invalid.', { cause: cause ?? new Error(reason) });
+const invalid = (reason: string, cause?: unknown) => new LatchError('LATCH_BAD_REQUEST', { detail: `The logout token is invalid: ${reason}.`, cause });
 
 export interface LogoutTokenSubject {
   sub?: string;
@@ -75,7 +74,7 @@ export function checkLogoutToken(header: Record<string, unknown>, claims: Record
 export function backchannelRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/backchannel-logout', { anyHost: true }, async (ctx) => {
     const verify = deps.provider.verifyLogoutToken?.bind(deps.provider);
-    if (!verify) throw new LatchError('LATCH_NOT_FOUND', 404, 'Back-channel logout is not offered for this authorization server.');
+    if (!verify) throw new LatchError('LATCH_NOT_FOUND', { detail: 'Back-channel logout is not offered for this authorization server.' });
     if (!ctx.is('application/x-www-form-urlencoded')) throw invalid('not application/x-www-form-urlencoded');
     const form = new URLSearchParams((await readBody(ctx, MAX_BODY_BYTES, deps.config.requestTimeoutMs)).toString('utf8'));
     const tokens = form.getAll('logout_token');

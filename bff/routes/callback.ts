@@ -27,13 +27,13 @@ export function callbackRoute(router: RouteTable, deps: RouteDeps) {
     const callbackUrl = new URL(ctx.originalUrl, site.redirectUri);
     const states = callbackUrl.searchParams.getAll('state');
     if (states.length !== 1 || !states[0]) {
-      throw new LatchError('LATCH_CALLBACK_INVALID', 400, 'The sign-in response has no single state.');
+      throw new LatchError('LATCH_CALLBACK_INVALID', { detail: 'The sign-in response has no single state.' });
     }
     // Servers that wrap the state (SCAYLE) say which transaction the callback claims.
     const state = deps.provider.callbackState ? (deps.provider.callbackState(callbackUrl) ?? '') : states[0];
     const tx = await cookies.readTransaction(ctx.get('Cookie'), state);
     if (!tx) {
-      throw new LatchError('LATCH_STATE_MISMATCH', 400, 'This sign-in response does not belong to this browser, or it has expired. Start again.');
+      throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'No transaction cookie for this state: another browser\'s, or expired.' });
     }
     // The transaction is single use, whatever happens next.
     ctx.append('Set-Cookie', cookies.clearTransaction(ctx.get('Cookie'), state));

@@ -34,7 +34,7 @@ export function handoffRoute(router: RouteTable, deps: RouteDeps) {
 }
 
 async function readHandoff(ctx: Context, timeoutMs: number): Promise<Partial<Record<keyof HandoffRequest, unknown>>> {
-  if (!ctx.is('application/json')) throw new LatchError('LATCH_HANDOFF_INVALID', 400, 'Send the hand-off as application/json.');
+  if (!ctx.is('application/json')) throw new LatchError('LATCH_HANDOFF_INVALID', { detail: 'The hand-off is not sent as application/json.' });
   const raw = await readBody(ctx, MAX_BODY_BYTES, timeoutMs);
   try {
     const body: unknown = JSON.parse(raw.toString('utf8'));
@@ -42,5 +42,5 @@ async function readHandoff(ctx: Context, timeoutMs: number): Promise<Partial<Rec
   } catch {
     // below
   }
-  throw new LatchError('LATCH_HANDOFF_INVALID', 400, 'The hand-off body is not a JSON object.');
+  throw new LatchError('LATCH_HANDOFF_INVALID', { detail: 'The hand-off body is not a JSON object.' });
 }

@@ -1,5 +1,5 @@
 import type { RouteTable } from './table.ts';
-import { badRequest } from '../errors.ts';
+import { LatchError } from '../errors.ts';
 import { newTransactionSecrets } from '../oauth/secrets.ts';
 import type { LoginTransaction } from '../providers/provider.ts';
 import { safeRedirect } from '../redirects.ts';
@@ -46,8 +46,8 @@ export function loginRoute(router: RouteTable, deps: RouteDeps) {
     const returnTo = boundReturnTo(safeRedirect(query.get('returnTo'), site.allowedOrigins));
     const handoff = query.get('handoff');
     if (handoff !== null) {
-      if (!deps.config.handoff) throw badRequest('The partitioned hand-off is not enabled on this BFF (LATCH_HANDOFF=true).');
-      if (!CHALLENGE.test(handoff)) throw badRequest('The hand-off challenge must be an S256 code challenge.');
+      if (!deps.config.handoff) throw new LatchError('LATCH_HANDOFF_DISABLED');
+      if (!CHALLENGE.test(handoff)) throw new LatchError('LATCH_BAD_REQUEST', { detail: 'The hand-off challenge must be an S256 code challenge.' });
     }
     const tx: LoginTransaction = {
       ...newTransactionSecrets(),

@@ -1,7 +1,7 @@
 import type { RouteTable } from './table.ts';
 import type { MeResponse } from '../contract.ts';
-import { LatchError, unauthenticated } from '../errors.ts';
-import { blockedCookies, provesBlockedCookies } from '../session/handoff.ts';
+import { LatchError } from '../errors.ts';
+import { provesBlockedCookies } from '../session/handoff.ts';
 import { sameSiteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
 import { requestSession } from './flows.ts';
@@ -17,8 +17,8 @@ export function meRoute(router: RouteTable, deps: RouteDeps) {
   router.get('/me', async (ctx) => {
     const live = await requestSession(ctx, deps);
     if (!live) {
-      const refusal = (await provesBlockedCookies(deps.sessions, ctx.query['proof'])) ? blockedCookies() : unauthenticated();
-      throw withSameSite(refusal, sameSiteOf(ctx.get('Sec-Fetch-Site')));
+      const code = (await provesBlockedCookies(deps.sessions, ctx.query['proof'])) ? 'LATCH_THIRD_PARTY_COOKIES_BLOCKED' : 'LATCH_UNAUTHENTICATED';
+      throw new LatchError(code, { body: { sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) } });
     }
     try {
       await live.fresh();
@@ -52,7 +52,7 @@ function answerFor(session: object, sameSite: boolean | null, body: () => MeResp
   return text;
 }
 
-/** `err` with `/me`'s `sameSite` beside it in the body (ErrorBody); code, status, message and headers kept. */
+/** `err` with `/me`'s `sameSite` beside it in the body (ErrorBody); code, detail, cause and headers kept. */
 function withSameSite(err: LatchError, sameSite: boolean | null): LatchError {
-  return new LatchError(err.code, err.status, err.message, { cause: err.cause, headers: err.headers, body: { sameSite } });
+  return new LatchError(err.code, { cause: err.cause, detail: err.detail, headers: err.headers, body: { sameSite } });
 }

@@ -32,7 +32,7 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
   router.post('/login/password', { csrf: true, signIn: true }, async (ctx) => {
     const { provider } = deps;
     if (!supportsPasswordGrant(provider)) {
-      throw new LatchError('LATCH_NOT_FOUND', 404, 'This server offers no password sign-in.');
+      throw new LatchError('LATCH_NOT_FOUND', { detail: 'This server offers no password sign-in.' });
     }
     const { username, password } = await readCredentials(ctx, deps.config.requestTimeoutMs);
     for (const [limiter, key] of [[byIp, ctx.ip], [byUsername, username.trim().toLowerCase()]] as const) {
@@ -48,21 +48,21 @@ export function passwordRoute(router: RouteTable, deps: RouteDeps) {
 /** The JSON body `{username, password}`, both non-empty strings; anything else is a coded 4xx. */
 async function readCredentials(ctx: Context, timeoutMs: number): Promise<{ username: string; password: string }> {
   if (!ctx.is('application/json')) {
-    throw new LatchError('LATCH_BAD_REQUEST', 415, 'Send the credentials as application/json.');
+    throw new LatchError('LATCH_UNSUPPORTED_MEDIA_TYPE');
   }
   const raw = await readBody(ctx, MAX_BODY_BYTES, timeoutMs);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new LatchError('LATCH_BAD_REQUEST', 400, 'The request body is not JSON.');
+    throw new LatchError('LATCH_BAD_REQUEST', { detail: 'The request body is not JSON.' });
   }
   const { username, password } = (body ?? {}) as Record<string, unknown>;
   if (
     typeof username !== 'string' || username.trim() === '' || username.length > MAX_USERNAME ||
     typeof password !== 'string' || password === '' || password.length > MAX_PASSWORD
   ) {
-    throw new LatchError('LATCH_BAD_REQUEST', 400, 'A username and a password are required.');
+    throw new LatchError('LATCH_BAD_REQUEST', { detail: 'A username and a password are required.' });
   }
   return { username, password };
 }

@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
-import { badRequest, LatchError, unauthenticated } from '../errors.ts';
+import { LatchError } from '../errors.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
 import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
 import type { RequestSession } from '../session/request-session.ts';
@@ -35,14 +35,13 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens: S
   const routes = new Map(deps.config.apiRoutes.map((r) => [r.name, r]));
   router.all(/^\/api(?:\/|$)/, { csrf: true }, async (ctx) => {
     if (!FORWARDED_METHODS.has(ctx.method)) {
-      ctx.set('Allow', [...FORWARDED_METHODS].join(', '));
-      throw new LatchError('LATCH_BAD_REQUEST', 405, 'This method is not forwarded.');
+      throw new LatchError('LATCH_METHOD_NOT_ALLOWED', { detail: 'This method is not forwarded.', headers: { Allow: [...FORWARDED_METHODS].join(', ') } });
     }
     const framing = bodyFraming(ctx);
     const { route, url } = resolveTarget(ctx.req.url ?? '', routes);
 
     const live = await requestSession(ctx, deps);
-    if (!live) throw unauthenticated();
+    if (!live) throw new LatchError('LATCH_UNAUTHENTICATED');
     const auth = route.token === 'service' ? serviceAuth(serviceTokens, route) : userAuth(live);
 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
@@ -117,27 +116,27 @@ export const REPLAYABLE_BODY_BYTES = 64 * 1024;
  * backslashes (`%2f`, `%5c`), raw backslashes, control characters, malformed escapes.
  */
 export function resolveTarget(rawTarget: string, routes: ReadonlyMap<string, ApiRoute>): { route: ApiRoute; url: URL } {
-  if (!rawTarget.startsWith('/')) throw badRequest('The request target must be a path.');
+  if (!rawTarget.startsWith('/')) throw badPath('The request target must be a path.');
   const q = rawTarget.indexOf('?');
   const rawPath = q < 0 ? rawTarget : rawTarget.slice(0, q);
   const rawQuery = q < 0 ? '' : rawTarget.slice(q + 1).split('#')[0]!;
   const match = /^\/api\/([^/]+)(\/.*)?$/.exec(rawPath);
   const route = match ? routes.get(match[1]!) : undefined;
-  if (!match || !route) throw new LatchError('LATCH_NOT_FOUND', 404, 'No such API.');
+  if (!match || !route) throw new LatchError('LATCH_NOT_FOUND', { detail: 'No such API.' });
   const rest = match[2] ?? '';
   const segments = rest === '' ? [] : rest.slice(1).split('/');
   segments.forEach((segment, i) => {
-    if (segment === '' && i < segments.length - 1) throw badRequest('The API path has an empty segment.');
-    if (/[\\\x00-\x20\x7f]|%(?:2f|5c|25(?:2e|2f|5c))/i.test(segment)) throw badRequest('The API path has a forbidden character.');
+    if (segment === '' && i < segments.length - 1) throw badPath('The API path has an empty segment.');
+    if (/[\\\x00-\x20\x7f]|%(?:2f|5c|25(?:2e|2f|5c))/i.test(segment)) throw badPath('The API path has a forbidden character.');
     let decoded: string;
     try {
       decoded = decodeURIComponent(segment);
     } catch {
-      throw badRequest('The API path is malformed.');
+      throw badPath('The API path is malformed.');
     }
-    if (/[\x00-\x1f\x7f]/.test(decoded)) throw badRequest('The API path has a forbidden character.');
+    if (/[\x00-\x1f\x7f]/.test(decoded)) throw badPath('The API path has a forbidden character.');
     const name = decoded.split(';')[0];
-    if (name === '.' || name === '..') throw badRequest('The API path may not contain . or .. segments.');
+    if (name === '.' || name === '..') throw badPath('The API path may not contain . or .. segments.');
   });
 
   const base = upstreamBase(route.upstream);
@@ -145,10 +144,12 @@ export function resolveTarget(rawTarget: string, routes: ReadonlyMap<string, Api
   // Belt and braces: whatever the checks above missed, the result stays under the base.
   const basePath = base.path;
   if (url.origin !== base.origin || (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) || url.username || url.password) {
-    throw badRequest('The API path leaves its base.');
+    throw badPath('The API path leaves its base.');
   }
   return { route, url };
 }
+
+const badPath = (detail: string) => new LatchError('LATCH_BAD_REQUEST', { detail });
 
 /** Each upstream's origin and base path (no trailing slash), parsed once: the configuration never changes. */
 const bases = new Map<string, { origin: string; path: string }>();
@@ -255,8 +256,8 @@ function bodyFraming(ctx: Context): Framing {
   return framing;
 }
 
-function refuseBody(message: string): LatchError {
-  return new LatchError('LATCH_BAD_REQUEST', 400, message, { headers: { Connection: 'close' } });
+function refuseBody(detail: string): LatchError {
+  return new LatchError('LATCH_BAD_REQUEST', { detail, headers: { Connection: 'close' } });
 }
 
 /** null (no body), the whole body when small enough to replay (read with readBody's limits), or the request stream itself. */
@@ -307,7 +308,7 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorizat
     // Closed with neither an answer nor an error: an upstream that answers 101 to a request that asked for
     // no upgrade, which Node's client drops in silence. Without this the call would hang for good.
     request.once('close', () => {
-      if (!answered) reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: new Error('the upstream connection closed without an answer') }));
+      if (!answered) reject(new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The API call failed: the upstream connection closed without an answer.' }));
     });
     request.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof LatchError) {
@@ -316,11 +317,11 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, authorizat
         // request timeout bounds how long that may take).
         reject(err);
       } else if (err instanceof UpstreamTimeout) {
-        reject(new LatchError('LATCH_UPSTREAM_TIMEOUT', 504, 'The API did not answer in time.', { cause: err }));
+        reject(new LatchError('LATCH_UPSTREAM_TIMEOUT', { detail: 'The API did not answer in time.', cause: err }));
       } else if (err.code && UNREACHABLE.has(err.code)) {
-        reject(new LatchError('LATCH_UPSTREAM_UNAVAILABLE', 502, 'The API cannot be reached.', { cause: err }));
+        reject(new LatchError('LATCH_UPSTREAM_UNAVAILABLE', { detail: 'The API cannot be reached.', cause: err }));
       } else {
-        reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'The API call failed.', { cause: err }));
+        reject(new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The API call failed.', cause: err }));
       }
     });
     if (body === null) request.end();

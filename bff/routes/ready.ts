@@ -1,5 +1,5 @@
 import type { RouteTable } from './table.ts';
-import { LatchError } from '../errors.ts';
+import { describeError, LatchError } from '../errors.ts';
 import type { ReadinessCheck, RouteDeps } from './deps.ts';
 
 /** A probe must answer before the orchestrator gives up on it (Kubernetes' default is 1 s; we document 3 s). */
@@ -60,7 +60,7 @@ async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
     return { ok: true };
   } catch (err) {
     const reason = err instanceof ReadinessTimeout ? 'timeout' : err instanceof LatchError ? err.code : 'error';
-    return { ok: false, reason, cause: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    return { ok: false, reason, cause: err instanceof Error ? describeError(err) : String(err) };
   } finally {
     clearTimeout(timer);
   }

@@ -161,7 +161,7 @@ export class RouteTable {
         ctx.status = 204;
         return Promise.resolve();
       }
-      throw new LatchError('LATCH_BAD_REQUEST', 405, 'This method is not allowed here.');
+      throw new LatchError('LATCH_METHOD_NOT_ALLOWED', { headers: { Allow: allow } });
     };
   }
 }

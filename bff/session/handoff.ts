@@ -61,14 +61,6 @@ export async function provesBlockedCookies(sessions: Sessions, proof: unknown, n
   return sessions.claimOnce(`proof:${digest(proof)}`, PROOF_TTL_S * 1000);
 }
 
-export const blockedCookies = () =>
-  new LatchError(
-    'LATCH_THIRD_PARTY_COOKIES_BLOCKED',
-    401,
-    'You signed in, but the browser does not send the BFF\'s session cookie with this page\'s requests: the page and the BFF are on different sites, and third-party cookies are blocked. ' +
-      'Give the BFF a host name on the page\'s site, mount it under a path of that site, or use the partitioned hand-off: see docs/embedding.md.',
-  );
-
 /**
  * Issues a one-time hand-off code for `session` (instead of a session cookie), bound to the
  * widget's S256 `challenge`, the opener's exact `origin` and the issuing site's `host`.
@@ -100,19 +92,21 @@ export async function redeemHandoff(
   now = Date.now(),
 ): Promise<Session> {
   const { code } = request;
-  if (typeof code !== 'string' || !CODE.test(code)) throw handoffError('LATCH_HANDOFF_INVALID');
+  if (typeof code !== 'string' || !CODE.test(code)) throw new LatchError('LATCH_HANDOFF_INVALID', { detail: 'The code is malformed.' });
   const key = handoffKey(code);
-  if (!(await sessions.claimOnce(key, HANDOFF_KEEP_S * 1000))) throw handoffError('LATCH_HANDOFF_INVALID');
+  if (!(await sessions.claimOnce(key, HANDOFF_KEEP_S * 1000))) throw new LatchError('LATCH_HANDOFF_INVALID', { detail: 'The code was tried before.' });
   const sealed = await sessions.store.get(key);
-  if (!sealed) throw handoffError('LATCH_HANDOFF_INVALID');
+  if (!sealed) throw new LatchError('LATCH_HANDOFF_INVALID', { detail: 'The code is unknown, or its record has gone.' });
   await sessions.store.del(key);
   const record = await sessions.sealer.unseal<HandoffRecord>(sealed);
-  if (!record || record.t !== 'handoff' || !isSession(record.s) || record.h !== request.host) throw handoffError('LATCH_HANDOFF_INVALID');
-  if (!(record.exp > now)) throw handoffError('LATCH_HANDOFF_EXPIRED');
-  if (request.origin !== record.o) throw handoffError('LATCH_HANDOFF_ORIGIN');
+  if (!record || record.t !== 'handoff' || !isSession(record.s) || record.h !== request.host) {
+    throw new LatchError('LATCH_HANDOFF_INVALID', { detail: 'The code\'s record does not open, or another site issued it.' });
+  }
+  if (!(record.exp > now)) throw new LatchError('LATCH_HANDOFF_EXPIRED');
+  if (request.origin !== record.o) throw new LatchError('LATCH_HANDOFF_ORIGIN');
   const { verifier } = request;
   if (typeof verifier !== 'string' || !VERIFIER.test(verifier) || !sameChallenge(s256(verifier), record.c)) {
-    throw handoffError('LATCH_HANDOFF_VERIFIER');
+    throw new LatchError('LATCH_HANDOFF_VERIFIER');
   }
   return record.s;
 }
@@ -128,16 +122,4 @@ function sameChallenge(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-const MESSAGES = {
-  LATCH_HANDOFF_INVALID: [400, 'This sign-in hand-off code is not valid, or has been used already. Sign in again.'],
-  LATCH_HANDOFF_EXPIRED: [400, 'This sign-in hand-off code has expired. Sign in again.'],
-  LATCH_HANDOFF_ORIGIN: [403, 'This sign-in hand-off code was issued to another page.'],
-  LATCH_HANDOFF_VERIFIER: [403, 'This sign-in hand-off code needs the verifier of the page that started the sign-in.'],
-} as const;
-
-function handoffError(code: keyof typeof MESSAGES): LatchError {
-  const [status, message] = MESSAGES[code];
-  return new LatchError(code, status, message);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../audit.ts';
-import { LatchError, sessionExpired } from '../errors.ts';
+import { LatchError } from '../errors.ts';
 import { SingleFlight } from '../oauth/singleflight.ts';
 import { RefreshKeptTokens, type Provider } from '../providers/provider.ts';
 import type { Sealer } from './sealer.ts';
@@ -138,7 +138,7 @@ export class SessionRefresher {
   async #ensureFresh(session: Session, force: boolean, depth: number): Promise<{ session: Session; refreshed: boolean }> {
     if (!force && !accessTokenStale(session)) return { session, refreshed: false };
     const rt = session.rt;
-    if (!rt) throw sessionExpired(new Error('access token expired and no refresh token'));
+    if (!rt) throw new LatchError('LATCH_SESSION_EXPIRED', { detail: 'The access token expired, and the session has no refresh token.' });
     const key = `refresh:${session.sid}:${digest(rt)}`;
     // A result this process holds but could not store yet: the same answer the store would give.
     const kept = this.#keptAt(key);
@@ -194,8 +194,8 @@ export class SessionRefresher {
         }
       }
       if (Date.now() >= deadline) {
-        throw new LatchError('LATCH_UPSTREAM_TIMEOUT', 504, 'The session could not be refreshed in time. Try again.', {
-          cause: new Error('waited for another instance to refresh the session'),
+        throw new LatchError('LATCH_UPSTREAM_TIMEOUT', {
+          detail: 'The session could not be refreshed in time: another instance was refreshing it.',
         });
       }
       await sleep(this.#pollMs);
@@ -224,10 +224,12 @@ export class SessionRefresher {
         await this.#persist(resultKey, kept);
         throw err;
       }
-      if (err instanceof LatchError && err.status < 500 && (err.code === 'LATCH_REFRESH_FAILED' || err.code === 'LATCH_ID_TOKEN_INVALID')) {
-        // Best effort: the others would refresh themselves and be refused the same way.
+      if (err instanceof LatchError && (err.code === 'LATCH_REFRESH_FAILED' || err.code === 'LATCH_ID_TOKEN_INVALID')) {
+        // The grant or its ID token was refused (both 400): the session has ended. A refused client
+        // (LATCH_CLIENT_REFUSED) or a server fault (5xx) keeps it. Publishing the end is best effort:
+        // the others would refresh themselves and be refused the same way.
         await this.#publish(resultKey, { ended: err.code }, FAILURE_TTL_MS).catch(() => undefined);
-        throw sessionExpired(err);
+        throw new LatchError('LATCH_SESSION_EXPIRED', { cause: err });
       }
       throw err;
     }
@@ -311,6 +313,6 @@ export class SessionRefresher {
 
   #settle(outcome: RefreshOutcome): Session {
     if ('ok' in outcome) return outcome.ok;
-    throw sessionExpired(new Error(`refresh failed on another request (${outcome.ended})`));
+    throw new LatchError('LATCH_SESSION_EXPIRED', { detail: `The refresh failed on another request (${outcome.ended}).` });
   }
 }

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 /**
  * iron-session 8 (which sealed Latch's cookies before) appends its format version, `~2`, to each
  * seal, and reads a seal without it as version 1 (the value under `persistent`). Both are kept, so
- * cookies sealed by either library open with the other, in both directions (test/bff/sealer.test.ts).
+ * cookies sealed by either library open with the other, in both directions (test/bff/session/sealer.test.ts).
  * Exactly these two forms open: the suffix lies outside the MAC, and iron-session reads it with
  * parseInt (`~2x1`, `~2x2`… all read as 2), so any looser reading would turn one valid cookie into any
  * number of distinct strings that open, each a new entry in the cache below.
@@ -15,7 +15,7 @@ const IRON_SESSION_SUFFIX = '~2';
 /**
  * Default bound of the unsealed-value cache, bytes of heap as retainedBytes() counts them (some 5,000
  * sessions of 2.6 KB cookies). The heap grows by about that much when it is full
- * (test/bff/sealer.test.ts measures it).
+ * (test/bff/session/sealer.test.ts measures it).
  */
 export const DEFAULT_UNSEAL_CACHE_BYTES = 24 * 1024 * 1024;
 
@@ -176,7 +176,7 @@ function detached(s: string): string {
 /**
  * Heap bytes of an entry besides its seal and value: the key (a sliced string, 20 bytes on 64-bit
  * V8 with pointer compression), the entry object, and the LRU's own per-entry bookkeeping (a Map
- * slot and its index arrays); measured with the rest in test/bff/sealer.test.ts.
+ * slot and its index arrays); measured with the rest in test/bff/session/sealer.test.ts.
  */
 const ENTRY_BYTES = 160;
 

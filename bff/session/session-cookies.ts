@@ -102,7 +102,7 @@ export class SessionCookies {
     const { sealed, maxAge } = await this.sessions.seal(session, { ...(options.now !== undefined ? { now: options.now } : {}), maxBytes: this.#maxSealBytes });
     const parts = splitChunks(sealed);
     if (!parts) {
-      throw new LatchError('LATCH_SESSION_TOO_LARGE', 502, 'The session is too large to keep in cookies.', {
+      throw new LatchError('LATCH_SESSION_TOO_LARGE', {
         cause: new Error(`sealed session is ${sealed.length} bytes, more than ${MAX_CHUNKS} cookies`),
       });
     }

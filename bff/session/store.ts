@@ -36,7 +36,7 @@ export interface KeyValueStore {
 }
 
 export const storeUnavailable = (cause?: unknown) =>
-  new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'The session store is unavailable. Try again in a moment.', {
+  new LatchError('LATCH_STORE_UNAVAILABLE', {
     cause,
     headers: { 'Retry-After': '1' },
   });

@@ -1,23 +1,23 @@
 /**
  * One BFF deployment, several sites (LATCH_SITES), at the HTTP level: the site a request gets by its
  * host name (redirect URI, cookies, allowed origins, post-logout target), unknown hosts, trusted
- * forwarded headers, and a path mount (`https://shop-a.test/latch`). Requests are sent with
- * node:http, as fetch cannot choose the Host header. Reading LATCH_SITES: test/bff/config/sites.test.ts.
+ * forwarded headers, and a path mount (`https://shop-a.test/latch`). The BFFs answer in memory
+ * (test/helpers/in-memory.ts), each request with the Host header a browser would send; the sign-ins
+ * go through a real oidc-provider. Reading LATCH_SITES: test/bff/config/sites.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createBff } from '../../bff/app.ts';
 import { loadConfig } from '../../bff/config.ts';
 import { startDevProvider, type DevProvider } from '../../dev/provider.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
-import { listen, type Listening } from '../helpers/net.ts';
+import { inMemory, type InMemory } from '../helpers/in-memory.ts';
 
 interface Answer {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: Record<string, string | undefined>;
   setCookies: string[];
   text: string;
   json<T = unknown>(): T;
@@ -25,8 +25,8 @@ interface Answer {
 
 describe('one BFF, several sites (HTTP)', () => {
   let provider: DevProvider;
-  let bff: Listening;
-  let proxied: Listening;
+  let bff: InMemory;
+  let proxied: InMemory;
   let user: { login: string; password: string };
   const SHOP_A = 'https://shop-a.test';
   const CAMPAIGN_B = 'https://campaign-b.test';
@@ -56,30 +56,18 @@ describe('one BFF, several sites (HTTP)', () => {
       ]),
     };
     const logger = pino({ level: 'silent' });
-    bff = await listen(createBff(loadConfig(env), { logger }).callback());
-    proxied = await listen(createBff(loadConfig({ ...env, LATCH_TRUST_PROXY: 'true' }), { logger }).callback());
+    bff = inMemory(createBff(loadConfig(env), { logger }));
+    proxied = inMemory(createBff(loadConfig({ ...env, LATCH_TRUST_PROXY: 'true' }), { logger }));
   });
   after(async () => {
-    await bff?.close();
-    await proxied?.close();
     await provider?.close();
   });
 
-  /** One request to the BFF on 127.0.0.1 with the Host header a browser would send. */
-  function send(host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; to?: Listening } = {}): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: (init.to ?? bff).port, path, method: init.method ?? 'GET', headers: { host, ...init.headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const raw = res.headers['set-cookie'];
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, setCookies: raw ?? [], text, json: <T>() => JSON.parse(text) as T });
-        });
-      });
-      req.once('error', reject);
-      req.end(init.body);
-    });
+  /** One request to the BFF with the Host header a browser would send. */
+  async function send(host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; to?: InMemory } = {}): Promise<Answer> {
+    const res = await (init.to ?? bff).fetch(path, { method: init.method ?? 'GET', headers: { host, ...init.headers }, ...(init.body === undefined ? {} : { body: init.body }) });
+    const text = await res.text();
+    return { status: res.status, headers: Object.fromEntries(res.headers), setCookies: res.headers.getSetCookie(), text, json: <T>() => JSON.parse(text) as T };
   }
   const code = (a: Answer) => a.json<{ error?: { code?: string } }>().error?.code;
   const cookiePair = (setCookie: string) => setCookie.split(';')[0]!;

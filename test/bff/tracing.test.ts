@@ -11,7 +11,7 @@ import { HttpClient, signIn } from '../helpers/http.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { freePort, listen } from '../helpers/net.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { cookiePairs, patchedSessionCookie, startUpstream } from './proxy-support.ts';
+import { cookiePairs, patchedSessionCookie, startUpstream } from './routes/proxy-support.ts';
 
 // A real SDK, as an application registers it: spans kept in memory, W3C trace context and baggage
 // propagators (NodeTracerProvider's defaults), AsyncLocalStorage context.

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { browserSuiteOptions, launchBrowser } from './browser.ts';
 import { dotSuiteOptions, startDot } from './dot.ts';
 import { HttpClient, parseForms } from './http.ts';
+import { inMemory } from './in-memory.ts';
 import { freePort, listen, redisPing, redisSuiteOptions, startRedis } from './net.ts';
 import { makeCertificates, opensslSuiteOptions } from './tls.ts';
 
@@ -59,6 +60,63 @@ describe('listen()', () => {
       assert.equal(res.status, 204);
     } finally {
       await srv.close();
+    }
+  });
+});
+
+describe('inMemory()', () => {
+  /** A handler that answers what it was sent, as node:http's server handed it over. */
+  const echo = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, peer: req.socket.remoteAddress, body: Buffer.concat(chunks).toString() }));
+    });
+  };
+
+  it('hands the request to node:http\'s server and reads its answer, without a port: the URL\'s host, a body with its length, nothing else added, each Set-Cookie apart', async () => {
+    const app = inMemory(echo, { url: 'http://auth.example.test:8787' });
+    const res = await app.fetch('/me?x=1', { method: 'POST', headers: { 'x-test': 'yes' }, body: 'héllo' });
+    assert.equal(res.status, 200);
+    const seen = (await res.json()) as { method: string; url: string; headers: Record<string, string>; peer: string; body: string };
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.url, '/me?x=1');
+    assert.equal(seen.peer, '127.0.0.1');
+    assert.equal(seen.body, 'héllo');
+    assert.equal(seen.headers['host'], 'auth.example.test:8787');
+    assert.equal(seen.headers['content-length'], '6');
+    assert.equal(seen.headers['accept'], undefined, 'no header the test did not give');
+    assert.equal(seen.headers['user-agent'], undefined);
+    assert.deepEqual(res.headers.getSetCookie(), ['a=1; Path=/', 'b=2; Path=/']);
+    // A cookie-jar client over it keeps both.
+    const client = new HttpClient({ fetch: app.fetch });
+    await client.request(`${app.url}/`);
+    assert.equal(await client.jar.getCookieString(`${app.url}/`), 'a=1; b=2');
+  });
+
+  it('reads the request with Node\'s own parser: a head over maxHeaderSize is 431 before the handler runs', async () => {
+    let ran = 0;
+    const app = inMemory((_req, res) => void (ran++, res.end('ok')), { server: { maxHeaderSize: 2048 } });
+    assert.equal((await app.fetch('/', { headers: { cookie: 'x'.repeat(1000) } })).status, 200);
+    assert.equal((await app.fetch('/', { headers: { cookie: 'x'.repeat(4000) } })).status, 431);
+    assert.equal(ran, 1);
+  });
+
+  it('answers HEAD, 204 and 304 without a body', async () => {
+    const app = inMemory((req, res) => {
+      res.writeHead(req.url === '/none' ? 204 : req.url === '/same' ? 304 : 200, { etag: '"e"' });
+      res.end(req.method === 'HEAD' || req.url !== '/' ? undefined : 'body');
+    });
+    assert.equal(await (await app.fetch('/')).text(), 'body');
+    const head = await app.fetch('/', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    for (const [path, status] of [['/none', 204], ['/same', 304]] as const) {
+      const res = await app.fetch(path);
+      assert.equal(res.status, status);
+      assert.equal(res.body, null);
     }
   });
 });

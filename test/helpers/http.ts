@@ -31,10 +31,13 @@ const MAX_REDIRECTS = 20;
 export class HttpClient {
   jar: CookieJar;
   readonly #defaultHeaders: Record<string, string>;
+  readonly #fetch: (url: string, init: RequestInit) => Promise<Response>;
 
-  constructor(opts?: { defaultHeaders?: Record<string, string> }) {
+  /** `fetch`: how requests are sent (the global fetch; or an app's in memory, helpers/in-memory.ts). */
+  constructor(opts?: { defaultHeaders?: Record<string, string>; fetch?: (url: string, init: RequestInit) => Promise<Response> }) {
     this.jar = new CookieJar();
     this.#defaultHeaders = { ...opts?.defaultHeaders };
+    this.#fetch = opts?.fetch ?? fetch;
   }
 
   /** One request, never following redirects; stores Set-Cookie in the jar. */
@@ -49,7 +52,7 @@ export class HttpClient {
       headers.set('cookie', explicit ? `${fromJar}; ${explicit}` : fromJar);
     }
 
-    const response = await fetch(url, { ...rest, headers, redirect: 'manual' });
+    const response = await this.#fetch(url, { ...rest, headers, redirect: 'manual' });
     const setCookies = response.headers.getSetCookie();
     for (const sc of setCookies) {
       await this.jar.setCookie(sc, jarUrl, { ignoreError: true });

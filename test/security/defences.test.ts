@@ -199,7 +199,7 @@ describe('hardening', () => {
 
   it('answers an error on a page a browser navigates to with that page, however its path is spelled (/login/ as /login)', async () => {
     const cases = [
-      ['/login', '?handoff=x', 'LATCH_BAD_REQUEST'],
+      ['/login', '?handoff=x', 'LATCH_HANDOFF_DISABLED'],
       ['/callback', '?state=x&code=y', 'LATCH_STATE_MISMATCH'],
     ] as const;
     for (const [path, query, code] of cases) {
@@ -212,7 +212,7 @@ describe('hardening', () => {
       }
     }
     // A page's path with a method no page answers, and the API, still answer JSON.
-    assert.equal(errorCode(await post(`${stack.bffUrl}/login/`, { origin: SITE })), 'LATCH_BAD_REQUEST');
+    assert.equal(errorCode(await post(`${stack.bffUrl}/login/`, { origin: SITE })), 'LATCH_METHOD_NOT_ALLOWED');
     assert.equal(errorCode(await get(`${stack.bffUrl}/me/`)), 'LATCH_UNAUTHENTICATED');
   });
 

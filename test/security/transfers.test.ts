@@ -14,7 +14,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { listen, trickle, type Listening } from '../helpers/net.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { wireBytes, wireRequest } from '../bff/proxy-support.ts';
+import { wireBytes, wireRequest } from '../bff/routes/proxy-support.ts';
 
 const REQUEST_TIMEOUT_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,7 +150,7 @@ describe('bodies that never finish', () => {
           assert.ok(elapsed !== undefined, `the connection was still open after ${bound} ms`);
           assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 50, `not before the timeout: ${Math.round(elapsed)} ms`);
           assert.match(slow.answer(), /^HTTP\/1\.1 408 /, `answered 408: ${JSON.stringify(slow.answer().slice(0, 200))}`);
-          assert.match(slow.answer(), /"code":"LATCH_BAD_REQUEST"/);
+          assert.match(slow.answer(), /"code":"LATCH_REQUEST_TIMEOUT"/);
           for (const line of stack.logs.slice(from).map((l) => JSON.parse(l) as LogLine)) {
             assert.ok(line.level < 50 && line.status !== 500, JSON.stringify(line));
           }

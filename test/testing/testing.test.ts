@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { createBff, type Bff } from '../../bff/app.ts';
 import { loadConfig } from '../../bff/config.ts';
 import { mintSession, startTestProvider, type TestProvider } from '../../testing/index.ts';
-import { cookiePairs, patchedSessionCookie, startUpstream } from '../bff/proxy-support.ts';
+import { cookiePairs, patchedSessionCookie, startUpstream } from '../bff/routes/proxy-support.ts';
 import { HttpClient, signIn } from '../helpers/http.ts';
 import { buildTesting } from '../../scripts/build-testing.ts';
 import { captureLogs } from '../helpers/logs.ts';

@@ -65,7 +65,7 @@ function passwordBff(user: LatchUser | null = null): PasswordBff {
       return json(next.status, { error: { code: next.code!, message: 'x' } } satisfies ErrorBody, next.headers);
     }
     if (init.method != 'POST' || headers.get('latch-csrf') != '1') return json(403, { error: { code: 'LATCH_CSRF', message: 'x' } });
-    if (headers.get('content-type') != 'application/json') return json(415, { error: { code: 'LATCH_BAD_REQUEST', message: 'x' } });
+    if (headers.get('content-type') != 'application/json') return json(415, { error: { code: 'LATCH_UNSUPPORTED_MEDIA_TYPE', message: 'x' } });
     const { username, password } = JSON.parse(String(init.body)) as { username: string; password: string };
     if (username != USERNAME || password != PASSWORD) {
       return json(401, { error: { code: 'LATCH_INVALID_CREDENTIALS', message: 'The username or password is incorrect.' } });

@@ -13,7 +13,7 @@ import { signInAtDot, startDot, dotSuiteOptions, type DotApp, type DotServer } f
 import { HttpClient } from '../../helpers/http.ts';
 import { freePort } from '../../helpers/net.ts';
 import {
-  HTML_PAGE, SERVER_ERROR, SERVER_ERROR_HTML, SILENCE, SITE, answer, assertNoSession, errorCode, sessionSet, sleep, startBff,
+  HTML_PAGE, SERVER_ERROR, SERVER_ERROR_HTML, SILENCE, SITE, answer, assertNoSession, errorCode, loggedFix, sessionSet, sleep, startBff,
   startScriptedServer, type BffHandle, type ScriptedServer,
 } from './support.ts';
 
@@ -220,25 +220,24 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
       assert.deepEqual(await direct.json(), { client_id: dot.apps.service.clientId, scope: 'read write', user: null });
     });
 
-    it('without it, DOT refuses the main client the grant: 502 naming LATCH_SERVICE_CLIENT_ID, and the session stays', async () => {
+    it('without it, DOT refuses the main client the grant: 502 LATCH_CLIENT_REFUSED, logged naming LATCH_SERVICE_CLIENT_ID, and the session stays', async () => {
       const bff = await bffAt(2, { ...recipe(dot), ...routes(dot) });
       const client = new HttpClient();
       await signInAtDot(client, login(bff.url), dot.user);
       const res = await api(client, `${bff.url}/api/dot/whoami/`);
       assert.equal(res.status, 502);
-      assert.equal(errorCode(res), 'LATCH_TOKEN_EXCHANGE_FAILED');
-      const message = res.json<{ error: { message: string } }>().error.message;
-      assert.match(message, /^LATCH_SERVICE_CLIENT_ID: .*unauthorized_client.*LATCH_SERVICE_CLIENT_SECRET/);
-      assert.ok(bff.logs.some((line) => line.includes('LATCH_SERVICE_CLIENT_ID: ') && JSON.parse(line).level === 50), 'logged as an error, with the fix');
+      assert.equal(errorCode(res), 'LATCH_CLIENT_REFUSED');
+      assert.doesNotMatch(res.text, /LATCH_SERVICE_CLIENT_ID/, 'the fix is for the operator\'s log, not the answer');
+      loggedFix(bff, /^LATCH_SERVICE_CLIENT_ID: .*unauthorized_client.*LATCH_SERVICE_CLIENT_SECRET/);
       assert.equal((await client.request(`${bff.url}/me`)).status, 200);
     });
 
-    it('a wrong service secret: 502 naming LATCH_SERVICE_CLIENT_SECRET (DOT answers 401 with a Bearer challenge)', async () => {
+    it('a wrong service secret: 502 LATCH_CLIENT_REFUSED whose detail names LATCH_SERVICE_CLIENT_SECRET (DOT answers 401 with a Bearer challenge)', async () => {
       const wrong = await startBff(await freePort(), { ...recipe(dot), LATCH_SERVICE_CLIENT_ID: dot.apps.service.clientId, LATCH_SERVICE_CLIENT_SECRET: 'wrong-secret' });
       bffs.push(wrong);
-      await assert.rejects(createServiceTokens(wrong.app.latch.provider).getServiceToken(), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'LATCH_TOKEN_EXCHANGE_FAILED');
-        assert.match(err.message, /^LATCH_SERVICE_CLIENT_SECRET: .*\(invalid_client\)/);
+      await assert.rejects(createServiceTokens(wrong.app.latch.provider).getServiceToken(), (err: Error & { code?: string; detail?: string }) => {
+        assert.equal(err.code, 'LATCH_CLIENT_REFUSED');
+        assert.match(err.detail ?? '', /^LATCH_SERVICE_CLIENT_SECRET: .*\(invalid_client\)/);
         return true;
       });
     });
@@ -279,21 +278,21 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
       assertNoSession(res, 'wrong password');
     });
 
-    it('with the authorization-code application instead: 502 naming LATCH_CLIENT_ID and the grant type to use', async () => {
+    it('with the authorization-code application instead: 502 LATCH_CLIENT_REFUSED, logged naming LATCH_CLIENT_ID and the grant type to use', async () => {
       const web = await startBff(await freePort(), { ...recipe(dot), LATCH_ENABLE_PASSWORD_GRANT: 'true' });
       bffs.push(web);
       const res = await passwordLogin(web.url, dot.user.username, dot.user.password);
       assert.equal(res.status, 502);
-      assert.equal(errorCode(res), 'LATCH_TOKEN_EXCHANGE_FAILED');
-      assert.match(res.json<{ error: { message: string } }>().error.message, /^LATCH_CLIENT_ID: .*unauthorized_client.*"Resource owner password-based"/);
+      assert.equal(errorCode(res), 'LATCH_CLIENT_REFUSED');
+      loggedFix(web, /^LATCH_CLIENT_ID: .*unauthorized_client.*"Resource owner password-based"/);
       assertNoSession(res, 'wrong client');
     });
   });
 
-  describe('what only the configuration can fix names the variable, on the error page and in the log', () => {
+  describe('what only the configuration can fix names the variable in the log (an error line), and answers its code', () => {
     for (const [i, scopes, code, pattern] of [
-      [3, 'read write', 'LATCH_UPSTREAM_ERROR', /LATCH_SCOPES: The userinfo endpoint \(.*\/o\/userinfo\/\) refused the access token \(401\)\..*openid/],
-      [4, 'openid profile email offline_access', 'LATCH_SCOPE_REFUSED', /LATCH_SCOPES: the authorization server refused the scopes &quot;openid profile email offline_access&quot; \(invalid_scope\)\..*SCOPES/],
+      [3, 'read write', 'LATCH_UPSTREAM_ERROR', /^LATCH_SCOPES: The userinfo endpoint \(.*\/o\/userinfo\/\) refused the access token \(401\)\..*openid/],
+      [4, 'openid profile email offline_access', 'LATCH_SCOPE_REFUSED', /^LATCH_SCOPES: the authorization server refused the scopes "openid profile email offline_access" \(invalid_scope\)\..*SCOPES/],
     ] as const) {
       it(`LATCH_SCOPES="${scopes}": ${code}, no session`, async () => {
         const bff = await bffAt(i, { ...recipe(dot), LATCH_SCOPES: scopes });
@@ -302,21 +301,20 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit with OpenID Connect
         assert.ok(callbackResult);
         assert.equal(callbackResult.status, 502);
         assert.equal(errorCode(callbackResult), code);
-        assert.match(callbackResult.text, pattern);
+        assert.doesNotMatch(callbackResult.text, /LATCH_SCOPES/, 'the error page has the code\'s message; the fix is in the log');
         assertNoSession(callbackResult, scopes);
-        const logged = bff.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).find((l) => l.msg.startsWith('LATCH_SCOPES: '));
-        assert.equal(logged?.level, 50, 'logged as an error, with the fix');
+        loggedFix(bff, pattern);
         assert.equal((await client.request(`${bff.url}/me`)).status, 401);
       });
     }
 
-    it('the password application as the sign-in client: 502 naming LATCH_CLIENT_ID and the grant type it needs', async () => {
+    it('the password application as the sign-in client: 502 LATCH_CLIENT_REFUSED, logged naming LATCH_CLIENT_ID and the grant type it needs', async () => {
       const bff = await bffAt(5, recipe(dot, dot.apps.password));
       const { callbackResult, pages } = await signInAtDot(new HttpClient(), login(bff.url), dot.user);
       assert.deepEqual(pages, ['login']);
       assert.equal(callbackResult?.status, 502);
-      assert.equal(errorCode(callbackResult!), 'LATCH_TOKEN_EXCHANGE_FAILED');
-      assert.match(callbackResult!.text, /LATCH_CLIENT_ID: the authorization server does not let this client use the authorization code grant \(unauthorized_client\).*&quot;Authorization code&quot;/);
+      assert.equal(errorCode(callbackResult!), 'LATCH_CLIENT_REFUSED');
+      loggedFix(bff, /^LATCH_CLIENT_ID: the authorization server does not let this client use the authorization code grant \(unauthorized_client\).*"Authorization code"/);
       assertNoSession(callbackResult, 'password application');
     });
   });
@@ -413,11 +411,11 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit without OpenID Conn
     });
   });
 
-  it('without LATCH_USERINFO_ENDPOINT: DOT has no /o/userinfo/ then, and the error page names the variable', async () => {
+  it('without LATCH_USERINFO_ENDPOINT: DOT has no /o/userinfo/ then, and the log names the variable', async () => {
     const bff = await bffAt(1, {});
     const { callbackResult } = await signInAtDot(new HttpClient(), login(bff.url), dot.user);
     assert.equal(errorCode(callbackResult!), 'LATCH_UPSTREAM_ERROR');
-    assert.match(callbackResult!.text, /LATCH_USERINFO_ENDPOINT: The userinfo endpoint \(.*\/o\/userinfo\/\) answered 404/);
+    loggedFix(bff, /^LATCH_USERINFO_ENDPOINT: The userinfo endpoint \(.*\/o\/userinfo\/\) answered 404/);
     assertNoSession(callbackResult, 'no userinfo');
   });
 
@@ -469,13 +467,13 @@ describe('LATCH_PROVIDER=oauth2 against django-oauth-toolkit without OpenID Conn
       });
     }
 
-    it('answers 502 LATCH_TOKEN_EXCHANGE_FAILED to a wrong client secret sent with client_secret_post, with no session', async () => {
+    it('answers 502 LATCH_CLIENT_REFUSED to a wrong client secret sent with client_secret_post, with no session', async () => {
       const bff = await bffAt(5, { LATCH_USERINFO_ENDPOINT: `${dot.url}/api/profile/`, LATCH_TOKEN_AUTH_METHOD: 'client_secret_post', LATCH_CLIENT_SECRET: 'wrong-secret' });
       const mark = dot.requests().length;
       const { callbackResult } = await signInAtDot(new HttpClient(), login(bff.url), dot.user);
-      assert.equal(errorCode(callbackResult!), 'LATCH_TOKEN_EXCHANGE_FAILED');
+      assert.equal(errorCode(callbackResult!), 'LATCH_CLIENT_REFUSED');
       assert.equal(callbackResult!.status, 502, 'invalid_client is a deployment fault, not the user\'s');
-      assert.match(callbackResult!.text, /LATCH_CLIENT_SECRET: the authorization server refused the client&#39;s credentials \(invalid_client\)/);
+      loggedFix(bff, /^LATCH_CLIENT_SECRET: the authorization server refused the client's credentials \(invalid_client\)/);
       assertNoSession(callbackResult, 'wrong secret');
       assert.deepEqual(dot.tokenRequests(undefined, mark).map((r) => [r.client_id, r.status]), [[dot.apps.web.clientId, 401]]);
     });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../../helpers/http.ts';
 import { freePort } from '../../helpers/net.ts';
-import { SITE, answer, errorCode, startBff, startScriptedServer, type BffHandle, type Script, type ScriptedServer } from './support.ts';
+import { SITE, answer, errorCode, loggedFix, startBff, startScriptedServer, type BffHandle, type Script, type ScriptedServer } from './support.ts';
 
 const login = (bffUrl: string) => new HttpClient().request(`${bffUrl}/login?returnTo=${encodeURIComponent(`${SITE}/app`)}`);
 
@@ -78,12 +78,13 @@ describe('LATCH_PROVIDER=oauth2: the OpenID metadata under LATCH_OAUTH2_BASE_URL
     assert.equal(up.searchParams.get('scope'), 'openid profile email');
   });
 
-  it('refuses metadata naming another issuer than LATCH_ISSUER, naming the variable', async () => {
+  it('refuses metadata naming another issuer than LATCH_ISSUER, the log naming the variable', async () => {
     server.script = metadata(server);
     const b = await bff({ LATCH_ISSUER: 'http://127.0.0.1:1/o' });
     const res = await login(b.url);
     assert.equal(res.status, 502);
-    assert.match(res.text, /LATCH_ISSUER: the server&#39;s metadata names the issuer/);
+    assert.equal(errorCode(res), 'LATCH_UPSTREAM_ERROR');
+    loggedFix(b, /^LATCH_ISSUER: the server's metadata names the issuer/);
   });
 
   it('refuses metadata that names no issuer', async () => {
@@ -93,7 +94,7 @@ describe('LATCH_PROVIDER=oauth2: the OpenID metadata under LATCH_OAUTH2_BASE_URL
     assert.equal(errorCode(res), 'LATCH_UPSTREAM_ERROR');
   });
 
-  it('answers 502 naming LATCH_DISCOVERY_URL when that URL has no metadata', async () => {
+  it('answers 502 LATCH_UPSTREAM_ERROR, the log naming LATCH_DISCOVERY_URL, when that URL has no metadata', async () => {
     server.script = metadata(server);
     const b = await startBff(await freePort(), {
       LATCH_PROVIDER: 'oauth2', LATCH_DISCOVERY_URL: `${server.url}/elsewhere/openid-configuration`, LATCH_CLIENT_ID: 'web', LATCH_CLIENT_SECRET: 'secret',
@@ -101,6 +102,7 @@ describe('LATCH_PROVIDER=oauth2: the OpenID metadata under LATCH_OAUTH2_BASE_URL
     bffs.push(b);
     const res = await login(b.url);
     assert.equal(res.status, 502);
-    assert.match(res.text, /LATCH_DISCOVERY_URL: no OpenID metadata there \(404\)/);
+    assert.equal(errorCode(res), 'LATCH_UPSTREAM_ERROR');
+    loggedFix(b, /^LATCH_DISCOVERY_URL: no OpenID metadata there \(404\)/);
   });
 });

@@ -211,6 +211,12 @@ export const SERVER_ERROR_HTML = answer(500, 'text/html', '<h1>Internal Server E
 export const SILENCE: Script = () => {};
 
 /** The code of a JSON error answer, or of the BFF's HTML error page. */
+/** A configuration fault names its fix where the operator looks: the message of an error-level log line. */
+export function loggedFix(bff: BffHandle, pattern: RegExp): void {
+  const lines = bff.logs.map((line) => JSON.parse(line) as { level: number; msg: string });
+  assert.ok(lines.some((l) => l.level === 50 && pattern.test(l.msg)), `no error line matches ${pattern}:\n${lines.map((l) => `${l.level} ${l.msg}`).join('\n')}`);
+}
+
 export function errorCode(res: HttpResult): string | undefined {
   if (/json/.test(res.headers.get('content-type') ?? '')) return res.json<{ error?: { code?: string } }>().error?.code;
   return /data-code="([A-Z_]+)"/.exec(res.text)?.[1];
