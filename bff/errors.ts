@@ -62,6 +62,11 @@ export const ERRORS = {
   LATCH_HANDOFF_ORIGIN: { status: 403, message: 'This sign-in hand-off code was issued to another page.' },
   LATCH_HANDOFF_VERIFIER: { status: 403, message: 'This sign-in hand-off code needs the verifier of the page that started the sign-in.' },
 
+  // Several providers, and step-up (docs/providers.md)
+  LATCH_PROVIDER_UNKNOWN: { status: 400, message: 'This sign-in provider is not offered here.' },
+  LATCH_STEP_UP_REQUIRED: { status: 401, message: 'This needs a stronger or more recent sign-in.' },
+  LATCH_STEP_UP_FAILED: { status: 400, message: 'The sign-in did not reach the level this needs.' },
+
   // The servers behind the BFF: the authorization server, and the APIs of /api/…
   LATCH_UPSTREAM_ERROR: { status: 502, message: 'The authorization server or API gave an unusable answer.' },
   LATCH_UPSTREAM_UNAVAILABLE: { status: 502, message: 'The authorization server or API cannot be reached.' },

@@ -41,7 +41,7 @@ describe('GET /readyz', () => {
     const broken: Provider = {
       ...({} as Provider),
       kind: 'test',
-      ready: () => Promise.reject(new LatchError('LATCH_UPSTREAM_ERROR', 502, 'jwks down')),
+      ready: () => Promise.reject(new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'jwks down' })),
     };
     const app = createBff(stack.config, { logger: captureLogs().logger, provider: broken });
     const res = await inMemory(app).fetch('/readyz');
@@ -53,7 +53,7 @@ describe('GET /readyz', () => {
     let redisUp = false;
     const app = createBff(stack.config, {
       logger: captureLogs().logger,
-      readiness: [{ name: 'redis', check: async () => { if (!redisUp) throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down'); } }],
+      readiness: [{ name: 'redis', check: async () => { if (!redisUp) throw new LatchError('LATCH_STORE_UNAVAILABLE', { detail: 'down' }); } }],
     });
     const { fetch } = inMemory(app);
     let res = await fetch('/readyz');

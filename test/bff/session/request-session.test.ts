@@ -20,7 +20,7 @@ describe('RequestSession (GET /me and the API proxy)', () => {
       kind: 'fake',
       async refresh(rt: string): Promise<RefreshResult> {
         calls++;
-        if (fail) throw new LatchError('LATCH_REFRESH_FAILED', 400, 'invalid_grant');
+        if (fail) throw new LatchError('LATCH_REFRESH_FAILED', { detail: 'invalid_grant' });
         return { tokens: { accessToken: `at-after-${rt}-${calls}`, refreshToken: `${rt}+`, expiresAt: Date.now() + 3600_000 } };
       },
     } as unknown as Provider;

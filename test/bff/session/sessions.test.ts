@@ -51,7 +51,7 @@ describe('Sessions', () => {
     Object.assign(store, {
       mgetNow: undefined,
       mget: async () => {
-        throw new LatchError('LATCH_STORE_UNAVAILABLE', 503, 'down');
+        throw new LatchError('LATCH_STORE_UNAVAILABLE', { detail: 'down' });
       },
     });
     await assert.rejects(m.read(c), (err: LatchError) => err.status === 503);
