@@ -30,6 +30,74 @@ export interface MeResponse {
    * non-browser clients) null. A page that is not same-site needs one of docs/embedding.md's ways.
    */
   sameSite?: boolean | null;
+  /**
+   * The provider the session signed in with (`default` for the single-provider variables). Optional
+   * here only while the BFF's side of wave 3 lands: the contract has it on every 200, and the widget
+   * takes a missing one as null (a BFF of before wave 3).
+   */
+  provider?: string;
+  /** The ID token's `acr` (the authentication context class the provider reports), when it has one. */
+  acr?: string;
+  /** The ID token's `auth_time`: when the user last authenticated at the provider, epoch seconds. */
+  authTime?: number;
+}
+
+/** One provider a site offers, in `GET /providers`. */
+export interface LatchProvider {
+  name: string;
+  label: string;
+  /** An https or data: URL. */
+  icon?: string;
+}
+
+/** Body of `GET /providers` (200): the providers this site offers, in configured order. */
+export interface ProvidersResponse {
+  providers: LatchProvider[];
+}
+
+/** What a request needs beyond the session it has: the body's `stepUp` of 401 LATCH_STEP_UP_REQUIRED. */
+export interface StepUpRequirement {
+  /** Acceptable `acr` values (any one of them). */
+  acr?: string[];
+  /** The longest acceptable time since `auth_time`, in seconds. */
+  maxAge?: number;
+}
+
+/** Body of 401 LATCH_STEP_UP_REQUIRED (with `WWW-Authenticate: Bearer error="insufficient_user_authentication", ...`). */
+export interface StepUpErrorBody extends ErrorBody {
+  stepUp: StepUpRequirement;
+}
+
+/** One of the signed-in user's sessions, in `GET /sessions`. Times are epoch milliseconds. */
+export interface LatchSessionInfo {
+  /** An opaque public id (not the session's secret id): `DELETE /sessions/<id>` ends it. */
+  id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  provider: string;
+  /** A device label from the User-Agent, computed once at sign-in ("Firefox on Linux"). */
+  device: string;
+  /** Whether this is the session of the request. */
+  current: boolean;
+}
+
+/** Body of `GET /sessions` (200). */
+export interface SessionsResponse {
+  sessions: LatchSessionInfo[];
+}
+
+/** Why a session ended, in `GET /events`' `session-ended`. */
+export type SessionEndReason = 'logout' | 'backchannel' | 'revoked' | 'expired' | 'everywhere';
+
+/** `data` of `GET /events`' `event: session-ended` (the server then closes the stream). */
+export interface SessionEndedEvent {
+  reason: SessionEndReason;
+}
+
+/** `data` of `GET /events`' `event: session-updated` (refreshed claims). */
+export interface SessionUpdatedEvent {
+  user: LatchUser;
+  expiresAt: number;
 }
 
 /** Body of `POST /logout` (200). */
@@ -76,9 +144,15 @@ export type LatchCallbackError =
   | 'LATCH_CALLBACK_INVALID'
   | 'LATCH_TOKEN_EXCHANGE_FAILED'
   | 'LATCH_UPSTREAM_UNAVAILABLE'
+  | 'LATCH_PROVIDER_UNKNOWN'
+  | 'LATCH_STEP_UP_FAILED'
   | string;
 
-/** The message the popup callback page posts to its opener. */
+/**
+ * The message the popup callback page posts to its opener; with `/login?mode=silent` (a hidden
+ * iframe), the same message to its parent, `error` being `login_required`, `interaction_required` or
+ * `consent_required` when the provider has no session to use.
+ */
 export interface LatchPopupMessage {
   type: 'latch:login';
   ok: boolean;
