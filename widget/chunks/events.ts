@@ -35,9 +35,13 @@ const RETRY = 5_000;
 /** setTimeout's delay until epoch ms `at`: it takes a negative delay as 0, and overflows above 2^31 - 1. */
 const until = (at: number): number => Math.min(at - Date.now(), 2 ** 31 - 1);
 
-/** A delay that an abort ends early. */
+/**
+ * A delay that an abort ends early, or skips when it came first (a stream aborted by a sign-out
+ * must not keep the Web Lock, and so the other tabs' stream, for `retry` more ms).
+ */
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((done) => {
+    if (signal.aborted) return done();
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true });
   });

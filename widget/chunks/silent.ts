@@ -10,9 +10,10 @@
  *    use), or any other error: signed out, no error shown.
  * 2. Where the frame cannot work, the same sign-in as a top-level redirect, `/login?prompt=none&…`,
  *    which comes back signed in or with `latch_error=login_required` (signed out, no error shown):
- *    when the frame says nothing within 5 s (the BFF or the provider refuses to be framed, or the
- *    browser kept the frame's transaction cookie), or signed in but `/me` from the page still has
- *    no session (the browser keeps third-party cookies from the frame).
+ *    when the frame says nothing within 5 s (or the calls' `timeout`, if shorter: the BFF or the
+ *    provider refuses to be framed, or the browser kept the frame's transaction cookie), or signed
+ *    in but `/me` from the page still has no session (the browser keeps third-party cookies from
+ *    the frame).
  *
  * At most once per page load and per 5 minutes (sessionStorage, so a redirect that comes back
  * without a session does not go again), and never after an explicit sign-out until the next sign-in
@@ -36,7 +37,11 @@ import type { LatchEndReason } from '../client/session.ts';
 import { SIGNED_OUT, SILENT_AT, store } from '../client/storage.ts';
 import type { LatchPort } from '../port.ts';
 
-/** How long the frame has to answer before the top-level variant is used. */
+/**
+ * How long the frame has at most to answer before the top-level variant is used (or, shorter, the
+ * calls' `timeout`): a prompt=none round trip is two or three redirects, well under a second when
+ * it works; a frame that is refused (X-Frame-Options, frame-ancestors) says nothing at all.
+ */
 export const FRAME_TIMEOUT = 5_000;
 /** At most one attempt per this long, per tab. */
 export const SILENT_EVERY = 5 * 60_000;
@@ -60,7 +65,7 @@ function frame(port: LatchPort, url: string): Promise<LatchPopupMessage | undefi
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     wait(f.contentWindow!, port.config.bff),
-    new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), FRAME_TIMEOUT))),
+    new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), Math.min(FRAME_TIMEOUT, port.config.timeout)))),
   ]).finally(() => {
     clearTimeout(timer);
     f.remove();
