@@ -3,7 +3,7 @@ import { expect } from '@esm-bundle/chai';
 import type { MeResponse } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
 import { latch, LatchError, type LatchSessionState } from '../../widget/index.ts';
-import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, shown, until } from './fake-bff.ts';
+import { $, ADA, BFF, fakeBff, mount, navigations, openStream, record, rendered, reset, settle, shown, until } from './fake-bff.ts';
 
 const EVENTS = ['latch-login', 'latch-logout', 'latch-session-change', 'latch-error', 'latch-expiring'];
 
@@ -137,6 +137,8 @@ describe('the shared session', () => {
       const bff = fakeBff({ ...ADA });
       latch.configure({ bff: BFF });
       await latch.me();
+      // Signed in, the page opens its /events stream: opened after the session ended, it would ask /me itself.
+      await until(() => openStream(bff), 'the /events stream');
       bff.user = null;
       const res = await latch.fetch('/orders');
       expect(res.status).to.equal(401);
@@ -354,6 +356,7 @@ describe('the shared session', () => {
       const bff = fakeBff({ ...ADA });
       latch.configure({ bff: BFF, recheckAfter: 100 });
       await latch.me();
+      await until(() => openStream(bff), 'the /events stream');
       toggle(true);
       toggle(false);
       expect(bff.callsTo('/me')).to.have.length(1);
