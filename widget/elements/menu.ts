@@ -74,8 +74,11 @@ export function menuKeys(host: LatchHost, close: () => void): void {
       else if (e.key == 'Home') go(0);
       else if (e.key == 'End') go(-1);
     });
-    // Focus left the element (a click elsewhere, Tab out): close. A move inside it is no focusout here.
-    host.addEventListener('focusout', () => closers.get(host)!());
+    // Focus left the element (a click elsewhere): close. Checked a task later, as Chrome also sends
+    // focusout for a focused item that a render removes ("Your sessions" putting the panel in the
+    // menu's place), and the render focuses what replaced it before then. (The shadow root's
+    // activeElement, not :focus-within, which a window without focus matches nowhere.)
+    host.addEventListener('focusout', () => setTimeout(() => host.shadowRoot!.activeElement || closers.get(host)!()));
   }
   closers.set(host, close);
   // Just opened (the menu is a new element, drawn by this render): focus on its first item.
