@@ -2,15 +2,8 @@
 import { expect } from '@esm-bundle/chai';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import { state } from '../../widget/client/session.ts';
-import { loadAxe, violations } from './axe.ts';
-import { $, ADA, BFF, fakeBff, mount, navigations, rendered, reset, settle, shown, until } from './fake-bff.ts';
-
-/** The element focused in the page, looking into shadow roots. */
-function focused(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
+import { axeSuite, violations } from './axe.ts';
+import { $, ADA, BFF, fakeBff, focused, mount, navigations, rendered, reset, settle, shown, until } from './fake-bff.ts';
 
 const PAGE = (attrs = '') => `
   <main>
@@ -22,13 +15,7 @@ const PAGE = (attrs = '') => `
   </main>`;
 
 describe('accessibility', () => {
-  before(async () => {
-    document.title = 'Latch widget';
-    await loadAxe();
-  });
-  beforeEach(reset);
-  afterEach(() => emulateMedia({ colorScheme: 'light' }));
-  after(reset);
+  axeSuite(reset);
 
   describe('axe finds no violations', () => {
     for (const scheme of ['light', 'dark'] as const) {

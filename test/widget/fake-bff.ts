@@ -267,6 +267,13 @@ export async function until(check: () => unknown, what = 'condition', ms = 3000)
   }
 }
 
+/** The element focused in the page, looking into shadow roots. */
+export function focused(): Element | null {
+  let el = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  return el;
+}
+
 /** The shadow root's element matching `selector`, or null. */
 export const $ = <E extends Element = HTMLElement>(host: Element, selector: string): E | null =>
   host.shadowRoot!.querySelector<E>(selector);

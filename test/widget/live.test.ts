@@ -9,32 +9,9 @@ import type { LatchPopupMessage, SessionEndReason } from '../../bff/contract.ts'
 import { io, state } from '../../widget/client/session.ts';
 import { latch, type Latch } from '../../widget/index.ts';
 import { load } from '../../widget/lazy.ts';
-import {
-  $,
-  ADA,
-  BFF,
-  BFF_ORIGIN,
-  endSession,
-  fakeBff,
-  mount,
-  openStream,
-  record,
-  rendered,
-  reset,
-  settle,
-  shown,
-  until,
-  type FakeBff,
-} from './fake-bff.ts';
+import { $, ADA, BFF, BFF_ORIGIN, endSession, fakeBff, focused, mount, openStream, record, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
 
 const REASONS: Record<string, Record<SessionEndReason, string>> = {};
-
-/** The element focused in the page, looking into shadow roots. */
-function focused(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
 
 /** Signed in, with a <latch-login>, and the /events stream open. */
 async function live(bff = fakeBff({ ...ADA })): Promise<{ bff: FakeBff; el: HTMLElement }> {

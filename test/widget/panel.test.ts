@@ -7,8 +7,8 @@ import { expect } from '@esm-bundle/chai';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import type { LatchSessionInfo } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
-import { loadAxe, violations } from './axe.ts';
-import { $, ADA, BFF, fakeBff, mount, rendered, reset, shown, until, type FakeBff } from './fake-bff.ts';
+import { axeSuite, violations } from './axe.ts';
+import { $, ADA, BFF, fakeBff, focused, mount, rendered, reset, shown, until, type FakeBff } from './fake-bff.ts';
 
 const now = Date.now();
 const SESSIONS: LatchSessionInfo[] = [
@@ -16,13 +16,6 @@ const SESSIONS: LatchSessionInfo[] = [
   { id: 'pub-2', createdAt: now - 3 * 86_400_000, lastSeenAt: now - 2 * 3_600_000, provider: 'default', device: 'Safari on iPhone', current: false },
   { id: 'pub/3', createdAt: now - 7 * 86_400_000, lastSeenAt: now - 3 * 86_400_000, provider: 'google', device: 'Firefox on Windows', current: false },
 ];
-
-/** The element focused in the page, looking into shadow roots. */
-function focused(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
 
 const button = (el: Element, name: string) =>
   [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part=panel] button')].find(
@@ -47,13 +40,7 @@ async function panel(sessions = SESSIONS, lang = 'en'): Promise<{ bff: FakeBff; 
 }
 
 describe('the session panel', () => {
-  before(async () => {
-    document.title = 'Latch widget';
-    await loadAxe();
-  });
-  beforeEach(reset);
-  afterEach(() => emulateMedia({ colorScheme: 'light' }));
-  after(reset);
+  axeSuite(reset);
 
   it('"Your sessions" opens a named dialog, focused, listing GET /sessions: this device first, the others with when they were last active', async () => {
     const { bff, el, dialog } = await panel();

@@ -8,7 +8,7 @@ import type { ErrorBody, LatchUser, MeResponse } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
 import { latch, type LatchLoginElement } from '../../widget/index.ts';
 import { loadAxe, violations } from './axe.ts';
-import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
+import { $, ADA, BFF, fakeBff, focused, mount, navigations, record, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
 
 
 const USERNAME = 'ada@example.com';
@@ -100,13 +100,6 @@ async function answered(el: Element): Promise<void> {
   await rendered();
   await until(() => submitButton(el) && !submitButton(el).disabled, 'the answer');
   await rendered();
-}
-
-/** The element focused in the page, looking into shadow roots. */
-function focused(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
 }
 
 /** Resources this page loaded whose path ends with `end`. */

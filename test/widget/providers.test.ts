@@ -6,8 +6,8 @@ import { expect } from '@esm-bundle/chai';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import { state } from '../../widget/client/session.ts';
 import { latch } from '../../widget/index.ts';
-import { loadAxe, violations } from './axe.ts';
-import { $, BFF, fakeBff, mount, navigations, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
+import { axeSuite, violations } from './axe.ts';
+import { $, BFF, fakeBff, focused, mount, navigations, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
 
 const ICON = 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#4285f4"/></svg>');
 const TWO = [
@@ -18,13 +18,6 @@ const TWO = [
 /** Imports of the chooser's module (here its source; in the build, latch-chooser.js). */
 const chooserLoads = () =>
   performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname.endsWith('/widget/chunks/chooser.ts'));
-
-/** The element focused in the page, looking into shadow roots. */
-function focused(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
 
 /** A signed-out page whose BFF offers `providers`, once the session has asked for them. */
 async function page(providers: FakeBff['providers'], attrs = ''): Promise<{ bff: FakeBff; el: HTMLElement }> {
@@ -39,13 +32,7 @@ async function page(providers: FakeBff['providers'], attrs = ''): Promise<{ bff:
 const items = (el: Element) => [...el.shadowRoot!.querySelectorAll('[role=menuitem]')].map((i) => i.textContent!.trim());
 
 describe('several providers', () => {
-  before(() => {
-    document.title = 'Latch widget';
-    return loadAxe();
-  });
-  beforeEach(reset);
-  afterEach(() => emulateMedia({ colorScheme: 'light' }));
-  after(reset);
+  axeSuite(reset);
 
   // First in this file: the chooser's module, once loaded, stays for the page's life.
   it('with one provider, "Sign in" signs in with the default at once: no menu, and the chooser is never loaded', async () => {
