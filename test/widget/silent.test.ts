@@ -38,6 +38,16 @@ function reload(): void {
 
 const SILENT = `<latch-login bff="${BFF}" silent="true"></latch-login>`;
 
+/** The next page load, without a session: signed out, and no silent sign-in tried. */
+async function reloadedWithoutAttempt(): Promise<void> {
+  reload();
+  fakeBff();
+  await mount(SILENT);
+  await settle('signed-out');
+  await new Promise((r) => setTimeout(r, 100));
+  expect(document.querySelector(FRAME)).to.equal(null);
+}
+
 describe('silent sign-in', () => {
   beforeEach(reset);
   after(reset);
@@ -159,12 +169,7 @@ describe('silent sign-in', () => {
     mountSilently();
     await answer(await frame(), { ok: false, error: 'login_required' });
     await settle('signed-out');
-    reload();
-    fakeBff();
-    await mount(SILENT);
-    await settle('signed-out');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(document.querySelector(FRAME)).to.equal(null);
+    await reloadedWithoutAttempt();
     reload();
     sessionStorage.setItem(SILENT_AT, String(Date.now() - 5 * 60_000 - 1000));
     fakeBff();
@@ -178,12 +183,7 @@ describe('silent sign-in', () => {
     await settle('signed-in');
     await latch.logout();
     expect(localStorage.getItem(SIGNED_OUT)).to.equal('1');
-    reload();
-    fakeBff();
-    await mount(SILENT);
-    await settle('signed-out');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(document.querySelector(FRAME)).to.equal(null);
+    await reloadedWithoutAttempt();
     expect(navigations).to.deep.equal([]);
     expect(bff.callsTo('/logout')).to.have.length(1);
     // Signed in again (a click), and out by the session's expiry: silent sign-in is back.
@@ -232,12 +232,7 @@ describe('silent sign-in', () => {
     await settle('signed-out');
     expect(state.reason).to.equal('everywhere');
     await latch.refresh();
-    reload();
-    fakeBff();
-    await mount(SILENT);
-    await settle('signed-out');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(document.querySelector(FRAME)).to.equal(null);
+    await reloadedWithoutAttempt();
   });
 });
 
