@@ -14,6 +14,12 @@ import { ADA, BFF, BFF_ORIGIN, fakeBff, mount, navigations, record, reset, settl
 
 const FRAME = 'iframe[src*="mode=silent"]';
 
+/**
+ * How many silent frames the page has. (A count, not the element: an assertion that fails with a
+ * frame as its value would have the test runner serialise the frame, and hang.)
+ */
+const frames = (): number => document.querySelectorAll(FRAME).length;
+
 /** The silent frame, once the widget has added it. */
 async function frame(): Promise<HTMLIFrameElement> {
   await until(() => document.querySelector(FRAME), 'the silent frame');
@@ -45,11 +51,17 @@ async function reloadedWithoutAttempt(): Promise<void> {
   await mount(SILENT);
   await settle('signed-out');
   await new Promise((r) => setTimeout(r, 100));
-  expect(document.querySelector(FRAME)).to.equal(null);
+  expect(frames()).to.equal(0);
 }
 
 describe('silent sign-in', () => {
   beforeEach(reset);
+  // A frame a test leaves waiting is answered, so that its attempt does not end (with a redirect, after
+  // the frame's timeout) during a later test.
+  afterEach(async () => {
+    const f = document.querySelector<HTMLIFrameElement>(FRAME);
+    if (f) await answer(f, { ok: false, error: 'login_required' });
+  });
   after(reset);
 
   it('is off by default: /me without a session is signed out, with no frame and no redirect', async () => {
@@ -57,7 +69,7 @@ describe('silent sign-in', () => {
     await mount(`<latch-login bff="${BFF}"></latch-login>`);
     await settle('signed-out');
     await new Promise((r) => setTimeout(r, 100));
-    expect(document.querySelector('iframe')).to.equal(null);
+    expect(document.querySelectorAll('iframe').length).to.equal(0);
     expect(navigations).to.deep.equal([]);
   });
 
@@ -82,9 +94,32 @@ describe('silent sign-in', () => {
     await settle('signed-in');
     expect(seen.filter((e) => e.type == 'latch-login')).to.have.length(1);
     expect(seen.map((e) => e.detail.status)).to.not.include('signed-out');
-    expect(document.querySelector(FRAME)).to.equal(null);
+    expect(frames()).to.equal(0);
     expect(bff.callsTo('/me')).to.have.length(2);
     expect(navigations).to.deep.equal([]);
+  });
+
+  it('ignores a message from another origin, or from another window of the BFF\'s origin', async () => {
+    const bff = fakeBff();
+    mountSilently();
+    const f = await frame();
+    await load('silent');
+    const other = document.createElement('iframe');
+    document.documentElement.append(other);
+    try {
+      bff.user = { ...ADA };
+      const forged = { type: 'latch:login', ok: true } satisfies LatchPopupMessage;
+      window.dispatchEvent(new MessageEvent('message', { data: forged, origin: 'https://evil.latch.test', source: f.contentWindow }));
+      window.dispatchEvent(new MessageEvent('message', { data: forged, origin: BFF_ORIGIN, source: other.contentWindow }));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(state.status).to.equal('loading');
+      expect(bff.callsTo('/me')).to.have.length(1);
+      expect(document.querySelector(FRAME) == f, 'the same frame').to.equal(true);
+      await answer(f, { ok: true });
+      await settle('signed-in');
+    } finally {
+      other.remove();
+    }
   });
 
   it('the element\'s provider goes with it', async () => {
@@ -105,7 +140,7 @@ describe('silent sign-in', () => {
       expect(el.shadowRoot!.querySelector('[part=error]')).to.equal(null);
       expect(el.shadowRoot!.querySelector('button')!.textContent!.trim()).to.equal('Sign in');
       expect(navigations).to.deep.equal([]);
-      expect(document.querySelector(FRAME)).to.equal(null);
+      expect(frames()).to.equal(0);
     });
 
   it('a frame that says nothing (refused framing, blocked cookies): the top-level variant, /login?prompt=none&returnTo=<this page>', async () => {
@@ -119,7 +154,7 @@ describe('silent sign-in', () => {
     expect(url.searchParams.get('prompt')).to.equal('none');
     expect(url.searchParams.get('returnTo')).to.equal(location.href);
     expect(url.searchParams.has('mode')).to.equal(false);
-    expect(document.querySelector(FRAME)).to.equal(null);
+    expect(frames()).to.equal(0);
   });
 
   it('a frame signed in but the page still has no session (third-party cookies kept from the frame): the top-level variant', async () => {
@@ -144,7 +179,7 @@ describe('silent sign-in', () => {
       expect(seen).to.deep.equal([]);
       expect(el.shadowRoot!.querySelector('[part=error]')).to.equal(null);
       await new Promise((r) => setTimeout(r, 100));
-      expect(document.querySelector(FRAME)).to.equal(null);
+      expect(frames()).to.equal(0);
       expect(navigations).to.deep.equal([]);
       expect(bff.callsTo('/me')).to.have.length(1);
     } finally {
@@ -160,7 +195,7 @@ describe('silent sign-in', () => {
     sessionStorage.removeItem(SILENT_AT);
     await latch.refresh();
     await new Promise((r) => setTimeout(r, 100));
-    expect(document.querySelector(FRAME)).to.equal(null);
+    expect(frames()).to.equal(0);
     expect(bff.callsTo('/me')).to.have.length(2);
   });
 
