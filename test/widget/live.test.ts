@@ -10,6 +10,7 @@ import { io, state } from '../../widget/client/session.ts';
 import { latch, type Latch } from '../../widget/index.ts';
 import { load } from '../../widget/lazy.ts';
 import { $, ADA, BFF, BFF_ORIGIN, endSession, fakeBff, focused, mount, openStream, record, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
+import { builtApart } from './built.ts';
 
 const REASONS: Record<string, Record<SessionEndReason, string>> = {};
 
@@ -337,5 +338,11 @@ describe('live sessions', () => {
       // The silent frame gets no answer (the calls' timeout, 500 ms here); the popup is blocked.
       await until(() => $(el, '[part=warning]')?.textContent?.startsWith('You could not be kept signed in'), 'the failure', 3000);
     });
+  });
+
+  describe('in the build: dist/latch-events.js, latch-expiry.js, latch-start.js', () => {
+    builtApart('events', ['text/event-stream', 'session-ended', 'latch-expiring', 'latch:events:']);
+    builtApart('expiry', ['Stay signed in']);
+    builtApart('start', ['/providers', 'You were signed out on all devices.']);
   });
 });

@@ -9,6 +9,7 @@ import type { LatchSessionInfo } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
 import { axeSuite, violations } from './axe.ts';
 import { $, ADA, BFF, fakeBff, focused, mount, rendered, reset, shown, until, type FakeBff } from './fake-bff.ts';
+import { builtApart } from './built.ts';
 
 const now = Date.now();
 const SESSIONS: LatchSessionInfo[] = [
@@ -158,4 +159,6 @@ describe('the session panel', () => {
       await until(() => dialog.querySelector('[role=status]')!.textContent != '', 'the news');
       expect(await violations()).to.deep.equal([]);
     });
+
+  describe('in the build: dist/latch-menu.js', () => builtApart('menu', ['/sessions/', 'Sign out all others', 'RelativeTimeFormat']));
 });

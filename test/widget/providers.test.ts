@@ -8,6 +8,7 @@ import { state } from '../../widget/client/session.ts';
 import { latch } from '../../widget/index.ts';
 import { axeSuite, violations } from './axe.ts';
 import { $, BFF, fakeBff, focused, mount, navigations, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
+import { builtApart } from './built.ts';
 
 const ICON = 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#4285f4"/></svg>');
 const TWO = [
@@ -178,4 +179,6 @@ describe('several providers', () => {
       await shown(el, '[role=menu]');
       expect(await violations()).to.deep.equal([]);
     });
+
+  describe('in the build: dist/latch-chooser.js', () => builtApart('chooser', ['Choose how to sign in', 'data:image']));
 });

@@ -10,6 +10,7 @@ import { state } from '../../widget/client/session.ts';
 import { SIGNED_OUT, SILENT_AT } from '../../widget/client/storage.ts';
 import { latch } from '../../widget/index.ts';
 import { load } from '../../widget/lazy.ts';
+import { builtApart } from './built.ts';
 import { ADA, BFF, BFF_ORIGIN, fakeBff, mount, navigations, record, reset, settle, until } from './fake-bff.ts';
 
 const FRAME = 'iframe[src*="mode=silent"]';
@@ -278,3 +279,6 @@ function mountSilently(): HTMLElement {
   document.body.append(box);
   return box.firstElementChild as HTMLElement;
 }
+
+describe('silent sign-in in the build: dist/latch-silent.js', () =>
+  builtApart('silent', ['Silent sign-in', 'latch:silent', 'latch:signed-out']));

@@ -8,6 +8,7 @@ import { io, state } from '../../widget/client/session.ts';
 import { latch } from '../../widget/index.ts';
 import { load } from '../../widget/lazy.ts';
 import { ADA, BFF, BFF_ORIGIN, fakeBff, navigations, record, reset, until, type FakeBff } from './fake-bff.ts';
+import { builtApart } from './built.ts';
 
 /** A real WindowProxy to stand in for the popup (MessageEvent.source must be one). */
 function fakePopup(): { win: Window; close(): void } {
@@ -165,4 +166,6 @@ describe('step-up', () => {
     expect(bff.callsTo('/api/upload')).to.have.length(1);
     expect(state.acr).to.equal('gold');
   });
+
+  describe('in the build: dist/latch-stepup.js', () => builtApart('stepup', ['acr_values', 'max_age', 'LATCH_STEP_UP_REQUIRED']));
 });
