@@ -5,11 +5,13 @@
 // where the BFF has no stream, and the warning ahead of the session's end with "Stay signed in"
 // (widget/chunks/expiry.ts).
 import { expect } from '@esm-bundle/chai';
+import { emulateMedia } from '@web/test-runner-commands';
 import type { LatchPopupMessage, SessionEndReason } from '../../bff/contract.ts';
 import { io, state } from '../../widget/client/session.ts';
 import { latch, type Latch } from '../../widget/index.ts';
 import { load } from '../../widget/lazy.ts';
 import { $, ADA, BFF, BFF_ORIGIN, endSession, fakeBff, focused, mount, openStream, record, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
+import { loadAxe, violations } from './axe.ts';
 import { builtApart } from './built.ts';
 
 const REASONS: Record<string, Record<SessionEndReason, string>> = {};
@@ -338,6 +340,32 @@ describe('live sessions', () => {
       // The silent frame gets no answer (the calls' timeout, 500 ms here); the popup is blocked.
       await until(() => $(el, '[part=warning]')?.textContent?.startsWith('You could not be kept signed in'), 'the failure', 3000);
     });
+  });
+
+  describe('axe', () => {
+    before(loadAxe);
+    afterEach(() => emulateMedia({ colorScheme: 'light' }));
+
+    for (const scheme of ['light', 'dark'] as const)
+      it(`finds no violations signed out with why, and with the warning ahead of the end, ${scheme}`, async () => {
+        await emulateMedia({ colorScheme: scheme });
+        document.title = 'Latch widget';
+        const bff = fakeBff({ ...ADA });
+        const el = (await mount(`<main><latch-login bff="${BFF}"></latch-login></main>`)).querySelector('latch-login')!;
+        await settle('signed-in');
+        await until(() => openStream(bff), 'the /events stream');
+        endSession(bff, 'revoked');
+        await settle('signed-out');
+        await shown(el, '[part=reason]');
+        expect(await violations()).to.deep.equal([]);
+        reset();
+        const ending = fakeBff({ ...ADA });
+        ending.expiresAt = Date.now() + 1500;
+        latch.configure({ expiringBefore: 1000 });
+        const warned = await mount(`<main><latch-login bff="${BFF}"></latch-login></main>`);
+        await shown(warned.querySelector('latch-login')!, '[part=warning]', 3000);
+        expect(await violations()).to.deep.equal([]);
+      });
   });
 
   describe('in the build: dist/latch-events.js, latch-expiry.js, latch-start.js', () => {

@@ -83,6 +83,13 @@ export const styles = css`
     background: var(--_a);
     color: var(--_o);
   }
+  /* Why the session ended: on the element's own background, as the error and the warning are, so
+     that its colour contrasts in either scheme whatever the page's background (axe, WCAG 1.4.3). */
+  [part='reason'] {
+    padding: 0.25em 0.5em;
+    border-radius: var(--_r);
+    background: var(--_b);
+  }
   :focus-visible {
     outline: 2px solid var(--latch-focus, var(--_a));
     outline-offset: 2px;
