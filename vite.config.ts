@@ -1,16 +1,12 @@
 /**
  * The widget's library build: dist/latch.js (ES module) and dist/latch.iife.js
  * (classic script: globals `latch`, the API, and `LatchWidget`, the exports),
- * both with Lit bundled in; plus one chunk a language (dist/latch-de.js, -fr,
- * -es), imported by both builds from beside themselves only when a page asks
- * for that language; the password form (dist/latch-password.js), imported the
- * same way only when an element has mode="password"; and the partitioned
- * hand-off (dist/latch-handoff.js), only for a sign-in with mode="handoff"; and the diagnosis
- * of the deployment's failures (dist/latch-diagnose.js), only after a call to the BFF got no
- * answer or LATCH_THIRD_PARTY_COOKIES_BLOCKED.
+ * both with Lit bundled in; plus a file for each module in widget/chunks/ (dist/latch-<name>.js),
+ * which both builds import from beside themselves only when a page needs it: the languages
+ * (latch-de.js, -fr, -es), the menu, the error state, the tabs, the events... (widget/lazy.ts).
  * dist/ is shared with the BFF's build, so it is never emptied here.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { build, defineConfig, minifySync, type Plugin, type Rolldown } from 'vite';
 import de from './widget/i18n/de.ts';
 import es from './widget/i18n/es.ts';
@@ -19,100 +15,70 @@ import fr from './widget/i18n/fr.ts';
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+/** The language chunks, written as data (their modules in widget/chunks/ re-export these tables). */
 const locales: Record<string, object> = { de, fr, es };
+/** Every chunk, by name: widget/chunks/<name>.ts. */
+const chunkNames = readdirSync(new URL('./widget/chunks/', import.meta.url))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 
 /**
- * Each language is a separate module: the widget's `import('./de.ts')` becomes
- * `import('./latch-de.js')`, resolved beside the script that asks (an ES
- * module's URL, or a classic script's src), and the chunk is written as data.
+ * widget/lazy.ts's one `import(`./chunks/${name}.ts`)` becomes `import(`./latch-${name}.js`)`,
+ * resolved beside the script that asks (an ES module's URL, or a classic script's src), and each
+ * module of widget/chunks/ is written to that file: a language as data, any other built on its own.
+ * A built chunk must import nothing: the bundle hands it the port (widget/port.ts: Lit's `html`,
+ * the session's state and hooks...), so that it shares the bundle's one Lit and one session (a
+ * chunk importing latch.js would be a second copy under a classic script); plain helpers it imports
+ * from source are copied into it.
  */
-function localeChunks(): Plugin {
-  return {
-    name: 'latch-locale-chunks',
-    enforce: 'pre',
-    transform(code, id) {
-      if (!id.endsWith('/widget/i18n/index.ts')) return null;
-      const out = code.replace('`./${lang}.ts`', '`./latch-${lang}.js`');
-      if (out == code) this.error('widget/i18n/index.ts: the import of `./${lang}.ts` is gone');
-      return out;
-    },
-    generateBundle(options) {
-      if (options.format != 'es') return;
-      for (const [lang, table] of Object.entries(locales))
-        this.emitFile({
-          type: 'asset',
-          fileName: `latch-${lang}.js`,
-          source: `export default ${JSON.stringify(table)};\n`,
-        });
-    },
-  };
-}
-
-/** A part of the widget built into a file of its own, which the bundle imports from beside itself on demand. */
-interface LazyChunk {
-  /** The file in dist/, e.g. `latch-password.js`. */
-  file: string;
-  /** Its source, built on its own, e.g. `widget/elements/password.ts`. */
-  entry: string;
-  /** The module that imports it (its path's end), and the specifier it imports it by. */
-  importer: string;
-  specifier: string;
-}
-
-/**
- * The password form (dist/latch-password.js, for mode="password"), the partitioned hand-off
- * (dist/latch-handoff.js, for mode="handoff") and the diagnosis (dist/latch-diagnose.js) are
- * separate files too. The importer's `import('./password.ts')` becomes
- * `import('./latch-password.js')`, left to the browser (resolved beside the script, like a
- * language); the entry is built on its own into that file. It must import nothing: the bundle hands
- * it the port (widget/port.ts: Lit's `html`, the session's config and hooks...), so that it shares
- * the bundle's one Lit and one session (a chunk importing latch.js would be a second copy under a
- * classic script).
- */
-function lazyChunk({ file, entry, importer, specifier }: LazyChunk): Plugin {
-  const target = `./${file}`;
-  const source = new RegExp(`import\\((/\\*.*?\\*/ )?'${specifier.replace(/[.*/]/g, '\\$&')}'\\)`);
+function chunks(): Plugin {
   let root = process.cwd();
   return {
-    name: `latch-chunk-${file}`,
+    name: 'latch-chunks',
     enforce: 'pre',
     configResolved(config) {
       root = config.root;
     },
-    resolveId(id) {
-      return id == target ? { id: target, external: true } : null;
-    },
     transform(code, id) {
-      if (!id.endsWith(importer)) return null;
-      const out = code.replace(source, `import('${target}')`);
-      if (out == code) this.error(`${importer}: the import of '${specifier}' is gone`);
+      if (!id.endsWith('/widget/lazy.ts')) return null;
+      // The import itself (its comment keeps Vite from resolving it), not the words of a comment.
+      const out = code.replace(/(import\(\/\* @vite-ignore \*\/ )`\.\/chunks\/\$\{name\}\.ts`\)/, '$1`./latch-${name}.js`)');
+      if (out == code) this.error('widget/lazy.ts: the import of `./chunks/${name}.ts` is gone');
       return out;
     },
     async generateBundle(options) {
       if (options.format != 'es') return;
-      const built = await build({
-        configFile: false,
-        root,
-        publicDir: false,
-        logLevel: 'warn',
-        plugins: [minifyTemplates(), oxcCompress()],
-        build: {
-          write: false,
-          minify: 'terser',
-          terserOptions,
-          rolldownOptions,
-          lib: { entry, formats: ['es'], fileName: () => file },
-        },
-      });
-      const chunks = ([] as Rolldown.RolldownOutput[])
-        .concat(built as Rolldown.RolldownOutput)
-        .flatMap((o) => o.output)
-        .filter((o): o is Rolldown.OutputChunk => o.type == 'chunk');
-      const [chunk] = chunks;
-      if (chunks.length != 1 || !chunk) return this.error(`${file}: ${chunks.length} chunks, not one`);
-      if (chunk.imports.length || chunk.dynamicImports.length || /\bimport\b/.test(chunk.code))
-        return this.error(`${file} must import nothing (it imports ${[...chunk.imports, ...chunk.dynamicImports].join(', ') || 'something'})`);
-      this.emitFile({ type: 'asset', fileName: file, source: chunk.code });
+      for (const name of chunkNames) {
+        const fileName = `latch-${name}.js`;
+        if (name in locales) {
+          this.emitFile({ type: 'asset', fileName, source: `export default ${JSON.stringify(locales[name])};\n` });
+          continue;
+        }
+        const built = await build({
+          configFile: false,
+          root,
+          publicDir: false,
+          logLevel: 'warn',
+          plugins: [minifyTemplates(), oxcCompress()],
+          build: {
+            write: false,
+            minify: 'terser',
+            terserOptions,
+            rolldownOptions,
+            lib: { entry: `widget/chunks/${name}.ts`, formats: ['es'], fileName: () => fileName },
+          },
+        });
+        const out = ([] as Rolldown.RolldownOutput[])
+          .concat(built as Rolldown.RolldownOutput)
+          .flatMap((o) => o.output)
+          .filter((o): o is Rolldown.OutputChunk => o.type == 'chunk');
+        const [chunk] = out;
+        if (out.length != 1 || !chunk) return this.error(`${fileName}: ${out.length} chunks, not one`);
+        if (chunk.imports.length || chunk.dynamicImports.length || /\bimport\b/.test(chunk.code))
+          return this.error(`${fileName} must import nothing (it imports ${[...chunk.imports, ...chunk.dynamicImports].join(', ') || 'something'})`);
+        this.emitFile({ type: 'asset', fileName, source: chunk.code });
+      }
     },
   };
 }
@@ -191,10 +157,7 @@ export default defineConfig({
   publicDir: false,
   define: { __LATCH_VERSION__: JSON.stringify(version) },
   plugins: [
-    localeChunks(),
-    lazyChunk({ file: 'latch-password.js', entry: 'widget/elements/password.ts', importer: '/widget/elements/login.ts', specifier: './password.ts' }),
-    lazyChunk({ file: 'latch-handoff.js', entry: 'widget/client/handoff.ts', importer: '/widget/client/session.ts', specifier: './handoff.ts' }),
-    lazyChunk({ file: 'latch-diagnose.js', entry: 'widget/client/diagnose.ts', importer: '/widget/client/session.ts', specifier: './diagnose.ts' }),
+    chunks(),
     minifyTemplates(),
     oxcCompress(),
   ],

@@ -5,7 +5,13 @@
  */
 import type { LatchUser } from '../bff/contract.ts';
 import * as S from './client/session.ts';
-import type { LatchConfig, LatchLoginOptions, LatchSessionState } from './client/session.ts';
+import type {
+  LatchConfig,
+  LatchLoginOptions,
+  LatchSessionState,
+  LatchStepUpOptions,
+  LatchStepUpOutcome,
+} from './client/session.ts';
 import { define } from './define.ts';
 import { LatchGateElement } from './elements/gate.ts';
 import { LatchLoginElement } from './elements/login.ts';
@@ -13,15 +19,26 @@ import { LatchUserElement } from './elements/user.ts';
 import { overrideStrings, type LatchStringOverrides } from './i18n/index.ts';
 import { VERSION } from './version.ts';
 
-export type { LatchPopupMessage, LatchUser, MeResponse } from '../bff/contract.ts';
+export type {
+  LatchPopupMessage,
+  LatchProvider,
+  LatchSessionInfo,
+  LatchUser,
+  MeResponse,
+  SessionEndReason,
+  StepUpRequirement,
+} from '../bff/contract.ts';
 export { LatchError, type LatchWidgetErrorCode } from './client/bff.ts';
 export type {
   LatchConfig,
+  LatchEndReason,
   LatchErrorInfo,
   LatchLoginMode,
   LatchLoginOptions,
   LatchSessionState,
   LatchStatus,
+  LatchStepUpOptions,
+  LatchStepUpOutcome,
 } from './client/session.ts';
 export type {
   LatchEventDetail,
@@ -30,6 +47,7 @@ export type {
   LatchExpiringDetail,
   LatchLoginDetail,
   LatchLogoutDetail,
+  LatchStepUpDetail,
 } from './events.ts';
 export type { LatchStringOverrides, LatchStrings } from './i18n/index.ts';
 export { LatchGateElement, LatchLoginElement, LatchUserElement };
@@ -46,15 +64,26 @@ export interface Latch {
   readonly session: Readonly<LatchSessionState>;
   /** Calls `fn` with a snapshot on every change; returns a function that stops it. */
   on(type: 'change', fn: (session: LatchSessionState) => void): () => void;
-  /** Signs in (redirect by default; `mode: 'popup'` opens a popup, falling back to a redirect). */
+  /**
+   * Signs in (redirect by default; `mode: 'popup'` opens a popup, falling back to a redirect);
+   * `provider` names the provider (else the site's first).
+   */
   login(options?: LatchLoginOptions): Promise<void>;
+  /**
+   * Signs in again with `acr_values` and `max_age` (in a popup, else a redirect back here), for what
+   * needs more than the session has; resolves with the outcome (`latch-step-up` says it too).
+   */
+  stepUp(options: LatchStepUpOptions): Promise<LatchStepUpOutcome>;
   /** Signs out at the BFF, then goes to the authorization server's logout URL if it has one. */
   logout(): Promise<void>;
   /** The signed-in user's claims, or null. Rejects with a LatchError when the BFF cannot be asked. */
   me(): Promise<LatchUser | null>;
-  /** Calls the BFF's `/api/...` routes with credentials and the CSRF header. `path` may omit `/api`. */
+  /**
+   * Calls the BFF's `/api/...` routes with credentials and the CSRF header. `path` may omit `/api`.
+   * Answered 401 LATCH_STEP_UP_REQUIRED, it steps up (`stepUp()`) and calls again, once.
+   */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** Sets the BFF URL, timings and string overrides. */
+  /** Sets the BFF URL, timings, providers' labels and icons, and string overrides. */
   configure(options: LatchOptions): void;
   /** Asks `/me` again now. */
   refresh(): Promise<void>;
@@ -65,8 +94,9 @@ const api: Latch = {
   session: S.state,
   on: S.on,
   me: S.me,
-  login: (options) => S.login(options),
-  logout: () => S.logout(),
+  login: S.login,
+  logout: S.logout,
+  stepUp: S.stepUp,
   fetch: S.apiFetch,
   configure(options) {
     overrideStrings(options.strings);

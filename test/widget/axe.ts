@@ -1,4 +1,6 @@
+/// <reference types="mocha" />
 import type { AxeResults } from 'axe-core';
+import { emulateMedia } from '@web/test-runner-commands';
 
 declare global {
   interface Window {
@@ -27,4 +29,18 @@ export async function violations(): Promise<string[]> {
     rules: { region: { enabled: false }, 'page-has-heading-one': { enabled: false } },
   });
   return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/**
+ * The hooks of a suite that runs axe: a page title and axe first, `reset` (fake-bff.ts's: a fresh
+ * page) before each test and at the end, and the light scheme back after each.
+ */
+export function axeSuite(reset: () => void): void {
+  before(async () => {
+    document.title = 'Latch widget';
+    await loadAxe();
+  });
+  beforeEach(reset);
+  afterEach(() => emulateMedia({ colorScheme: 'light' }));
+  after(reset);
 }

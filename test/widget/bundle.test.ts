@@ -71,7 +71,9 @@ describe('the built bundles', () => {
     await until(() => page.latch.session.status == 'signed-out', 'signed out');
     const [first] = document.querySelectorAll('latch-login');
     await until(() => label(first!) == 'Sign in', 'English label');
-    expect(meCalls).to.deep.equal([`${BFF}/me`]);
+    // (and, signed out, the providers once: latch-start.js)
+    await until(() => meCalls.length == 2, 'the providers');
+    expect(meCalls.sort()).to.deep.equal([`${BFF}/me`, `${BFF}/providers`]);
   });
 
   it("load a language chunk from beside the classic script, only when asked", async () => {

@@ -82,10 +82,10 @@ describe('languages', () => {
     latch.configure({ strings: { en: { signIn: 'Sign in', LATCH_UNREACHABLE: 'The sign-in service cannot be reached.' }, de: { signIn: 'Anmelden' } } });
   });
 
-  it('every language has every English string (the diagnosis\'s, from latch-diagnose.js, included)', async () => {
-    const { en: bundled } = await import('../../widget/i18n/en.ts');
-    const { words } = await import('../../widget/client/diagnose.ts');
-    const en = { ...bundled, ...words };
+  it('every language has every English string, the bundle\'s and every chunk\'s (the diagnosis\'s, in latch-diagnose.js, included)', async () => {
+    const { en: bundled, failure, ended, menu, chooser, expiry } = await import('../../widget/i18n/en.ts');
+    const { words } = await import('../../widget/chunks/diagnose.ts');
+    const en = { ...bundled, ...failure, ...ended, ...menu, ...chooser, ...expiry, ...words };
     for (const lang of ['de', 'fr', 'es']) {
       const table = (await import(`../../widget/i18n/${lang}.ts`)).default as Record<string, string>;
       expect(Object.keys(table).sort(), lang).to.deep.equal(Object.keys(en).sort());

@@ -1,63 +1,50 @@
 /// <reference types="mocha" />
-// lazy() (widget/lazy.ts): how a render gets a chunk it cannot wait for, a language's strings or the
-// password form. Its callers' fallbacks rest on it: undefined shows the placeholder, null (a chunk
-// that cannot be loaded) English or the "Sign in" button.
+// load() and lazy() (widget/lazy.ts): how the widget gets its chunks (widget/chunks/*.ts here, in the
+// build dist/latch-<name>.js), and how a render gets one it cannot wait for. Their callers'
+// fallbacks rest on them: undefined shows the placeholder, null (a chunk that cannot be loaded)
+// English, the "Sign in" button...
 import { expect } from '@esm-bundle/chai';
-import { lazy } from '../../widget/lazy.ts';
+import { lazy, load } from '../../widget/lazy.ts';
 
-/** A chunk whose load the test ends, counting the loads. */
-function chunk<T>() {
-  let end!: (ok: boolean) => void;
-  const loads: number[] = [];
-  const settled = new Promise<boolean>((done) => (end = done));
-  const load = () => {
-    loads.push(Date.now());
-    return settled.then((ok) => (ok ? { default: 'the chunk' as T } : Promise.reject(new TypeError('Failed to fetch'))));
-  };
-  return { load, loads, end };
-}
+/** How often the page fetched chunk `name`'s module. */
+const fetches = (name: string) =>
+  performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname.endsWith(`/widget/chunks/${name}.ts`)).length;
 
-describe('lazy()', () => {
-  let n = 0;
-  const name = () => `test-chunk-${++n}`;
-
-  it('is undefined while the chunk loads, loads it once however many ask, and calls every ready once it is there', async () => {
-    const key = name();
-    const c = chunk<string>();
+describe('chunks', () => {
+  it('lazy() is undefined while the chunk loads, loads it once however many ask, and calls every ready once it is there', async () => {
     const ready: string[] = [];
-    expect(lazy(key, c.load, () => ready.push('a'))).to.equal(undefined);
-    expect(lazy(key, c.load, () => ready.push('b'))).to.equal(undefined);
-    expect(c.loads).to.have.length(1);
+    expect(lazy('es', () => ready.push('a'))).to.equal(undefined);
+    expect(lazy('es', () => ready.push('b'))).to.equal(undefined);
     expect(ready).to.deep.equal([]);
-    c.end(true);
+    await load('es');
     await new Promise((done) => setTimeout(done));
     expect(ready).to.deep.equal(['a', 'b']);
-    expect(lazy(key, c.load, () => ready.push('c'))).to.equal('the chunk');
-    expect(c.loads).to.have.length(1);
+    const table = lazy<Record<string, string>>('es', () => ready.push('c'));
+    expect(table!['signIn']).to.equal('Iniciar sesión');
     expect(ready).to.deep.equal(['a', 'b'], 'no ready once loaded');
+    expect(fetches('es')).to.equal(1);
   });
 
-  it('is null for a chunk that cannot be loaded, and does not try again', async () => {
-    const key = name();
-    const c = chunk<string>();
+  it('load() gives the same default export to every caller', async () => {
+    const [a, b] = await Promise.all([load('popup'), load('popup')]);
+    expect(a).to.be.a('function');
+    expect(b).to.equal(a);
+    expect(fetches('popup')).to.equal(1);
+  });
+
+  it('a chunk that cannot be loaded: load() rejects, lazy() is null after its one ready, and nothing tries again', async () => {
     let ready = 0;
-    expect(lazy(key, c.load, () => ready++)).to.equal(undefined);
-    c.end(false);
+    expect(lazy('no-such-chunk', () => ready++)).to.equal(undefined);
+    const failure = await load('no-such-chunk').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failure).to.be.instanceOf(Error);
     await new Promise((done) => setTimeout(done));
     expect(ready).to.equal(1);
-    expect(lazy(key, c.load, () => ready++)).to.equal(null);
-    expect(c.loads).to.have.length(1);
-  });
-
-  it('keeps chunks apart by name', async () => {
-    const [a, b] = [chunk<string>(), chunk<string>()];
-    const [ka, kb] = [name(), name()];
-    lazy(ka, a.load, () => {});
-    lazy(kb, b.load, () => {});
-    a.end(true);
-    b.end(false);
-    await new Promise((done) => setTimeout(done));
-    expect(lazy(ka, a.load, () => {})).to.equal('the chunk');
-    expect(lazy(kb, b.load, () => {})).to.equal(null);
+    expect(lazy('no-such-chunk', () => ready++)).to.equal(null);
+    await load('no-such-chunk').catch(() => {});
+    expect(fetches('no-such-chunk')).to.be.at.most(1);
+    expect(ready).to.equal(1);
   });
 });

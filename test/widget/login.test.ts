@@ -2,9 +2,16 @@
 import { expect } from '@esm-bundle/chai';
 import { state } from '../../widget/client/session.ts';
 import { latch, type LatchLoginElement } from '../../widget/index.ts';
-import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, until } from './fake-bff.ts';
+import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, shown, until } from './fake-bff.ts';
 
 const loginUrl = (i = 0) => new URL(navigations[i]!);
+/** Clicks "Sign in" (which first makes sure of the providers) and waits for the navigation. */
+async function signIn(el: Element): Promise<URL> {
+  const before = navigations.length;
+  $(el, 'button')!.click();
+  await until(() => navigations.length > before, 'the sign-in navigation');
+  return new URL(navigations.at(-1)!);
+}
 
 describe('<latch-login>', () => {
   beforeEach(reset);
@@ -40,9 +47,7 @@ describe('<latch-login>', () => {
       const button = $(el, 'button')!;
       expect(button.textContent!.trim()).to.equal('Sign in');
       expect(button.hasAttribute('disabled')).to.equal(false);
-      button.click();
-      await rendered();
-      const url = loginUrl();
+      const url = await signIn(el);
       expect(url.origin + url.pathname).to.equal(`${BFF}/login`);
       expect(url.searchParams.get('returnTo')).to.equal(location.href);
       expect(url.searchParams.has('mode')).to.equal(false);
@@ -52,23 +57,22 @@ describe('<latch-login>', () => {
       fakeBff();
       const el = await mount(
         `<latch-login bff="${BFF}" return-to="https://www.latch.test/account" login-hint="ada@example.com"
-           organization="org_42" connection="google" prompt="select_account"></latch-login>`,
+           organization="org_42" connection="google" prompt="select_account" provider="google"></latch-login>`,
       );
-      $(el, 'button')!.click();
-      const q = loginUrl().searchParams;
+      const q = (await signIn(el)).searchParams;
       expect(q.get('returnTo')).to.equal('https://www.latch.test/account');
       expect(q.get('login_hint')).to.equal('ada@example.com');
       expect(q.get('organization_id')).to.equal('org_42');
       expect(q.get('connection_id')).to.equal('google');
       expect(q.get('prompt')).to.equal('select_account');
+      expect(q.get('provider')).to.equal('google');
     });
 
     it('leaves out the attributes that are not set', async () => {
       fakeBff();
       const el = await mount(`<latch-login bff="${BFF}" prompt="login"></latch-login>`);
-      $(el, 'button')!.click();
       // proof=1 always: the callback's proof of the sign-in tells blocked cookies from signed out.
-      expect([...loginUrl().searchParams.keys()].sort()).to.deep.equal(['prompt', 'proof', 'returnTo']);
+      expect([...(await signIn(el)).searchParams.keys()].sort()).to.deep.equal(['prompt', 'proof', 'returnTo']);
     });
   });
 
@@ -107,7 +111,7 @@ describe('<latch-login>', () => {
       expect($(el, '[part=avatar]')!.textContent).to.equal('A');
       expect(button.getAttribute('aria-haspopup')).to.equal('menu');
       expect(button.getAttribute('aria-expanded')).to.equal('false');
-      expect($(el, '[part=menu]')!.hidden).to.equal(true);
+      expect($(el, '[part=menu]')).to.equal(null);
     });
 
     it("shows the user's picture as avatar", async () => {
@@ -130,18 +134,21 @@ describe('<latch-login>', () => {
       $(el, 'button')!.click();
       await rendered();
       expect($(el, 'button')!.getAttribute('aria-expanded')).to.equal('true');
-      expect($(el, '[part=menu]')!.hidden).to.equal(false);
-      const item = $(el, '[role=menuitem]')!;
+      const item = await shown(el, '[role=menuitem]');
       expect(item.textContent!.trim()).to.equal('Sign out');
-      expect(el.shadowRoot!.activeElement).to.equal(item);
+      await until(() => el.shadowRoot!.activeElement == item, 'focus on "Sign out"');
+      // A second click closes it.
+      $(el, 'button')!.click();
+      await rendered();
+      expect($(el, '[part=menu]')).to.equal(null);
+      expect($(el, 'button')!.getAttribute('aria-expanded')).to.equal('false');
     });
 
     it('"Sign out" POSTs /logout with credentials and the CSRF header, then shows "Sign in"', async () => {
       const bff = fakeBff({ ...ADA });
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       $(el, 'button')!.click();
-      await rendered();
-      $(el, '[role=menuitem]')!.click();
+      (await shown(el, '[role=menuitem]')).click();
       await settle('signed-out');
       const [call] = bff.callsTo('/logout');
       expect(call!.method).to.equal('POST');
@@ -157,8 +164,7 @@ describe('<latch-login>', () => {
       bff.logoutUrl = `${BFF}/logout/end?handle=Fe26.2*1*h`;
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       $(el, 'button')!.click();
-      await rendered();
-      $(el, '[role=menuitem]')!.click();
+      (await shown(el, '[role=menuitem]')).click();
       await until(() => navigations.length == 1, 'navigation');
       expect(navigations[0]).to.equal(`${BFF}/logout/end?handle=Fe26.2*1*h`);
     });
@@ -168,11 +174,11 @@ describe('<latch-login>', () => {
       document.body.innerHTML = `<button id="outside">x</button>`;
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       $(el, 'button')!.click();
-      await rendered();
-      expect($(el, '[part=menu]')!.hidden).to.equal(false);
+      await shown(el, '[part=menu]');
+      await until(() => el.shadowRoot!.activeElement, 'focus in the menu');
       document.getElementById('outside')!.focus();
       await rendered();
-      expect($(el, '[part=menu]')!.hidden).to.equal(true);
+      expect($(el, '[part=menu]')).to.equal(null);
     });
   });
 
@@ -185,6 +191,7 @@ describe('<latch-login>', () => {
         const seen = record('latch-error');
         const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
         expect(state.status).to.equal('error');
+        await shown(el, '[part=error]');
         expect(state.error).to.deep.equal({ code: 'access_denied', source: 'callback' });
         expect($(el, '[part=error]')!.textContent).to.equal('Sign-in was cancelled.');
         expect($(el, '[role=status]')!.textContent).to.equal('Sign-in was cancelled.');
@@ -203,7 +210,7 @@ describe('<latch-login>', () => {
       try {
         fakeBff();
         const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
-        expect($(el, '[part=error]')!.textContent).to.equal('Sign-in failed. Please try again.');
+        expect((await shown(el, '[part=error]')).textContent).to.equal('Sign-in failed. Please try again.');
       } finally {
         history.replaceState(null, '', start);
       }
@@ -215,6 +222,7 @@ describe('<latch-login>', () => {
       try {
         fakeBff();
         const el = await mount(`<latch-login bff="${BFF}" login-hint="ada@example.com"></latch-login>`);
+        await shown(el, '[part=error]');
         $(el, 'button')!.click();
         await rendered();
         expect(state.status).to.equal('signing-in');
@@ -230,7 +238,7 @@ describe('<latch-login>', () => {
       bff.fail = 'network';
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       expect(state.error).to.deep.equal({ code: 'LATCH_UNREACHABLE', source: 'bff' });
-      expect($(el, '[part=error]')!.textContent).to.equal('The sign-in service cannot be reached.');
+      expect((await shown(el, '[part=error]')).textContent).to.equal('The sign-in service cannot be reached.');
       expect($(el, '[part=skeleton]')).to.equal(null);
       bff.fail = null;
       $(el, 'button')!.click();
@@ -245,7 +253,7 @@ describe('<latch-login>', () => {
       latch.configure({ timeout: 150 });
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       expect(state.error?.code).to.equal('LATCH_UNREACHABLE');
-      expect($(el, '[part=error]')).to.exist;
+      await shown(el, '[part=error]');
     });
 
     it('maps a 5xx from /me to the error state with its code', async () => {
@@ -253,13 +261,13 @@ describe('<latch-login>', () => {
       bff.fail = 503;
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
       expect(state.error).to.deep.equal({ code: 'LATCH_UPSTREAM_UNAVAILABLE', source: 'bff' });
-      expect($(el, '[part=error]')!.textContent).to.equal('Sign-in failed. Please try again.');
+      expect((await shown(el, '[part=error]')).textContent).to.equal('Sign-in failed. Please try again.');
     });
 
     it('reports LATCH_NO_BFF when no element and no configure() names the BFF', async () => {
       const el = await mount(`<latch-login></latch-login>`);
       expect(state.error?.code).to.equal('LATCH_NO_BFF');
-      expect($(el, '[part=error]')).to.exist;
+      await shown(el, '[part=error]');
     });
   });
 
@@ -270,8 +278,7 @@ describe('<latch-login>', () => {
       const live = $(el, '[role=status]')!;
       expect(live.textContent).to.equal('');
       $(el, 'button')!.click();
-      await rendered();
-      $(el, '[role=menuitem]')!.click();
+      (await shown(el, '[role=menuitem]')).click();
       await settle('signed-out');
       expect($(el, '[role=status]')).to.equal(live);
       expect(live.textContent).to.equal('Signed out');
@@ -285,6 +292,7 @@ describe('<latch-login>', () => {
       const bff = fakeBff({ ...ADA });
       bff.fail = 'network';
       const el = await mount(`<latch-login bff="${BFF}"></latch-login>`);
+      await shown(el, '[part=error]');
       const live = $(el, '[role=status]')!;
       expect(live.textContent).to.equal('The sign-in service cannot be reached.');
       let answer!: () => void;

@@ -5,6 +5,7 @@
 // bundle.test.ts, this file imports no widget source.
 import { expect } from '@esm-bundle/chai';
 import type { Latch } from '../../widget/index.ts';
+import { builtApart } from './built.ts';
 
 const BFF = 'https://auth.latch.test/password-bundle';
 const USER = { sub: 'user-1', name: 'Ada Lovelace' };
@@ -19,12 +20,6 @@ async function until(check: () => unknown, what: string): Promise<void> {
   }
 }
 
-async function text(path: string): Promise<string> {
-  const res = await fetch(path);
-  if (!res.ok) throw new Error(`${path}: ${res.status} (run npm run build:widget first)`);
-  return res.text();
-}
-
 const page = window as unknown as { latch: Latch };
 const $ = (el: Element, selector: string) => el.shadowRoot?.querySelector<HTMLElement>(selector) ?? null;
 /** Imports of the form's file (not this file's own fetch() of its text). */
@@ -37,20 +32,7 @@ const chunkLoads = () =>
 const FORM_MARKS = ['/login/password', 'current-password', 'The username or password is incorrect.', 'Too many attempts', 'Benutzername'];
 
 describe('the password form in the built files', () => {
-  for (const name of ['latch.iife.js', 'latch.js']) {
-    it(`is not in dist/${name}, which imports ./latch-password.js`, async () => {
-      const bundle = await text(`/dist/${name}`);
-      for (const mark of FORM_MARKS) expect(bundle, mark).not.to.contain(mark);
-      expect(bundle).to.contain('import("./latch-password.js")');
-    });
-  }
-
-  it('is in dist/latch-password.js, which imports nothing', async () => {
-    const chunk = await text('/dist/latch-password.js');
-    for (const mark of FORM_MARKS) expect(chunk, mark).to.contain(mark);
-    expect(chunk).not.to.match(/\bimport\b/);
-    expect(chunk).to.match(/export\s*\{\s*\w+ as default\s*\}/);
-  });
+  builtApart('password', FORM_MARKS);
 
   describe('loaded by the classic script', () => {
     before(async () => {

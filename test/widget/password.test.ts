@@ -8,7 +8,7 @@ import type { ErrorBody, LatchUser, MeResponse } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
 import { latch, type LatchLoginElement } from '../../widget/index.ts';
 import { loadAxe, violations } from './axe.ts';
-import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, until, type FakeBff } from './fake-bff.ts';
+import { $, ADA, BFF, fakeBff, focused, mount, navigations, record, rendered, reset, settle, shown, until, type FakeBff } from './fake-bff.ts';
 
 
 const USERNAME = 'ada@example.com';
@@ -102,13 +102,6 @@ async function answered(el: Element): Promise<void> {
   await rendered();
 }
 
-/** The element focused in the page, looking into shadow roots. */
-function focused(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
-
 /** Resources this page loaded whose path ends with `end`. */
 const loaded = (end: string) => performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname.endsWith(end));
 
@@ -121,7 +114,7 @@ describe('<latch-login mode="password">', () => {
     passwordBff();
     const plain = await mount(`<latch-login bff="${BFF}"></latch-login>`);
     expect($(plain, 'button')!.textContent!.trim()).to.equal('Sign in');
-    expect(loaded('/elements/password.ts')).to.have.length(0);
+    expect(loaded('/chunks/password.ts')).to.have.length(0);
     const el = document.createElement('latch-login');
     el.setAttribute('mode', 'password');
     document.body.append(el);
@@ -130,7 +123,7 @@ describe('<latch-login mode="password">', () => {
     expect($(el, 'form')).to.equal(null);
     await until(() => $(el, 'form'), 'the password form');
     expect($(el, '[part=skeleton]')).to.equal(null);
-    expect(loaded('/elements/password.ts')).to.have.length(1);
+    expect(loaded('/chunks/password.ts')).to.have.length(1);
     // The other element is still a plain "Sign in" button.
     expect($(plain, 'form')).to.equal(null);
   });
@@ -176,8 +169,7 @@ describe('<latch-login mode="password">', () => {
       expect($(el, 'form')).to.equal(null);
       expect($(el, '[part=name]')!.textContent).to.equal('Ada Lovelace');
       $(el, 'button')!.click();
-      await rendered();
-      $(el, '[role=menuitem]')!.click();
+      (await shown(el, '[role=menuitem]')).click();
       await settle('signed-out');
       await until(() => $(el, 'form'), 'the form');
       expect(field(el, 'username').value).to.equal('');
@@ -239,7 +231,7 @@ describe('<latch-login mode="password">', () => {
         fillAndSubmit(el);
         await settle('signed-in');
         await until(() => heard.length == 1, 'broadcast');
-        expect(heard).to.deep.equal([{ me: { user: ADA, expiresAt: state.expiresAt } }]);
+        expect(heard).to.deep.equal([{ me: { user: ADA, expiresAt: state.expiresAt }, reason: null }]);
       } finally {
         other.close();
       }

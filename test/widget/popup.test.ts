@@ -2,7 +2,8 @@
 import { expect } from '@esm-bundle/chai';
 import type { LatchPopupMessage } from '../../bff/contract.ts';
 import { io, state } from '../../widget/client/session.ts';
-import { $, ADA, BFF, BFF_ORIGIN, fakeBff, mount, navigations, record, rendered, reset, settle, until } from './fake-bff.ts';
+import { load } from '../../widget/lazy.ts';
+import { $, ADA, BFF, BFF_ORIGIN, fakeBff, mount, navigations, record, rendered, reset, settle, shown, until } from './fake-bff.ts';
 
 /** A real WindowProxy to stand in for the popup (MessageEvent.source must be one). */
 function fakePopup(): { win: Window; close(): void } {
@@ -38,9 +39,15 @@ describe('<latch-login mode="popup">', () => {
   });
   after(reset);
 
+  /**
+   * Clicks "Sign in" and waits for the popup's chunk (latch-popup.js), which hears the popup's
+   * message (a real popup sign-in takes longer than that chunk's load).
+   */
   async function clickSignIn(attrs = ''): Promise<HTMLElement> {
     const el = await mount(`<latch-login bff="${BFF}" mode="popup" ${attrs}></latch-login>`);
     $(el, 'button')!.click();
+    await until(() => opened.length || navigations.length, 'the popup or the redirect');
+    await load('popup');
     await rendered();
     return el;
   }
@@ -115,7 +122,7 @@ describe('<latch-login mode="popup">', () => {
     post({ type: 'latch:login', ok: false, error: 'access_denied' } satisfies LatchPopupMessage, BFF_ORIGIN, popup.win);
     await settle('error');
     expect(state.error).to.deep.equal({ code: 'access_denied', source: 'callback' });
-    expect($(el, '[part=error]')!.textContent).to.equal('Sign-in was cancelled.');
+    expect((await shown(el, '[part=error]')).textContent).to.equal('Sign-in was cancelled.');
     expect(seen.map((e) => e.detail.code)).to.deep.equal(['access_denied']);
     $(el, 'button')!.click();
     await rendered();

@@ -3,7 +3,7 @@ import { expect } from '@esm-bundle/chai';
 import type { MeResponse } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
 import { latch, LatchError, type LatchSessionState } from '../../widget/index.ts';
-import { $, ADA, BFF, fakeBff, mount, navigations, record, rendered, reset, settle, until } from './fake-bff.ts';
+import { $, ADA, BFF, fakeBff, mount, navigations, openStream, record, rendered, reset, settle, shown, until } from './fake-bff.ts';
 
 const EVENTS = ['latch-login', 'latch-logout', 'latch-session-change', 'latch-error', 'latch-expiring'];
 
@@ -137,6 +137,8 @@ describe('the shared session', () => {
       const bff = fakeBff({ ...ADA });
       latch.configure({ bff: BFF });
       await latch.me();
+      // Signed in, the page opens its /events stream: opened after the session ended, it would ask /me itself.
+      await until(() => openStream(bff), 'the /events stream');
       bff.user = null;
       const res = await latch.fetch('/orders');
       expect(res.status).to.equal(401);
@@ -183,8 +185,7 @@ describe('the shared session', () => {
       await latch.refresh();
       await rendered();
       $(el, 'button')!.click();
-      await rendered();
-      $(el, '[role=menuitem]')!.click();
+      (await shown(el, '[role=menuitem]')).click();
       await settle('signed-out');
       expect(seen.map((e) => [e.type, e.detail.user])).to.deep.equal([
         ['latch-login', ADA],
@@ -201,17 +202,33 @@ describe('the shared session', () => {
       expect(seen[0]!.detail.status).to.equal('signed-in');
     });
 
-    it('latch-login after coming back from a redirect sign-in', async () => {
+    it('latch-login after coming back from a redirect sign-in (with its proof), not after a return without one', async () => {
+      const page = location.href;
       fakeBff();
       latch.configure({ bff: BFF });
       await latch.me();
       await latch.login();
-      // The page "comes back" from the authorization server: a fresh page, same tab.
+      expect(new URL(navigations[0]!).searchParams.get('proof')).to.equal('1');
+      // The page "comes back" from the authorization server: a fresh page, same tab, with the
+      // callback's proof in the address, as the BFF hands it back.
       reset();
-      fakeBff({ ...ADA });
-      const seen = record('latch-login');
-      await mount(`<latch-login bff="${BFF}"></latch-login>`);
-      expect(seen.map((e) => e.detail.user.sub)).to.deep.equal(['user-1']);
+      history.replaceState(null, '', '?latch_proof=Fe26.2*1*proof');
+      try {
+        const bff = fakeBff({ ...ADA });
+        const seen = record('latch-login');
+        await mount(`<latch-login bff="${BFF}"></latch-login>`);
+        expect(seen.map((e) => e.detail.user.sub)).to.deep.equal(['user-1']);
+        expect(bff.callsTo('/me')[0]!.url).to.equal(`${BFF}/me?proof=Fe26.2*1*proof`);
+        expect(location.search).to.equal('');
+        // The back button instead (no proof): the session found is the page's, not a sign-in.
+        reset();
+        fakeBff({ ...ADA });
+        const again = record('latch-login');
+        await mount(`<latch-login bff="${BFF}"></latch-login>`);
+        expect(again).to.deep.equal([]);
+      } finally {
+        history.replaceState(null, '', page);
+      }
     });
 
     it('latch-expiring comes ahead of expiresAt, by configure({ expiringBefore })', async () => {
@@ -292,7 +309,7 @@ describe('the shared session', () => {
         await latch.me();
         await latch.logout();
         await until(() => heard.length == 1, 'broadcast');
-        expect(heard).to.deep.equal([{ me: null }]);
+        expect(heard).to.deep.equal([{ me: null, reason: null }]);
       } finally {
         other.close();
       }
@@ -339,6 +356,7 @@ describe('the shared session', () => {
       const bff = fakeBff({ ...ADA });
       latch.configure({ bff: BFF, recheckAfter: 100 });
       await latch.me();
+      await until(() => openStream(bff), 'the /events stream');
       toggle(true);
       toggle(false);
       expect(bff.callsTo('/me')).to.have.length(1);

@@ -1,28 +1,36 @@
 /**
  * One shared session per page. However many Latch elements a page holds, `/me`
  * is fetched once; every element and `latch.on('change')` listener reads the
- * same state. Also here: sign-in (redirect or popup), sign-out, the
- * BroadcastChannel that keeps the microsite's tabs in step, the re-check when a
- * tab becomes visible again, and the timers ahead of the session's end.
+ * same state. Also here: sign-in (redirect or popup), sign-out, and the calls to
+ * the BFF's API routes. What the first answer does not need comes in chunks
+ * (../lazy.ts): the other tabs and the re-checks (../chunks/tabs.ts, from the
+ * start), the `/events` connection and the timers ahead of the session's end
+ * (../chunks/events.ts, once signed in), the silent sign-in (../chunks/silent.ts,
+ * with `silent="true"`), and step-up (../chunks/stepup.ts, when asked).
  */
-import type {
-  LatchUser,
-  LogoutResponse,
-  MeResponse,
-} from '../../bff/contract.ts';
+import type { LatchUser, MeResponse, SessionEndReason } from '../../bff/contract.ts';
 import { html } from 'lit';
-import { emit } from '../events.ts';
+import { emit, type LatchStepUpDetail } from '../events.ts';
 import { en } from '../i18n/en.ts';
 import { overrides } from '../i18n/index.ts';
+import { load } from '../lazy.ts';
 import type { LatchPort } from '../port.ts';
+import type { Diagnose } from '../chunks/diagnose.ts';
+import type { Handoff } from '../chunks/handoff.ts';
+import type { Silent } from '../chunks/silent.ts';
+import type { StepUp } from '../chunks/stepup.ts';
+import type { Start } from '../chunks/start.ts';
+import type { logout as signOut } from './logout.ts';
 import { CSRF_HEADER, LatchError, request, type LatchWidgetErrorCode } from './bff.ts';
-import { wait } from './popup.ts';
 
 /**
  * The session's explicit states. `loading` only until the first answer from
  * `/me` (later re-checks keep the known state until they have an answer).
  */
 export type LatchStatus = 'loading' | 'signed-out' | 'signing-in' | 'signed-in' | 'error';
+
+/** Why a session ended: `/events`' `session-ended` reasons (`expired` also for `/me`'s LATCH_SESSION_EXPIRED). */
+export type LatchEndReason = SessionEndReason;
 
 export interface LatchErrorInfo {
   code: LatchWidgetErrorCode;
@@ -38,6 +46,14 @@ export interface LatchSessionState {
   expiresAt: number | null;
   /** Set in the `error` state; a callback error stays until the next sign-in. */
   error: LatchErrorInfo | null;
+  /** The provider the session signed in with (`/me`'s `provider`); null when signed out or not said. */
+  provider: string | null;
+  /** The authentication context class the provider reported (`/me`'s `acr`); null when none. */
+  acr: string | null;
+  /** When the user last authenticated at the provider (`/me`'s `authTime`), epoch seconds; null when not said. */
+  authTime: number | null;
+  /** Signed out: why the session ended, when the widget knows (`/events`, or an expired session); else null. */
+  reason: LatchEndReason | null;
 }
 
 /**
@@ -57,7 +73,18 @@ export interface LatchLoginOptions {
   organization?: string;
   connection?: string;
   prompt?: 'login' | 'create' | 'select_account' | 'none';
+  /** The provider to sign in with (`/login?provider=`), of those `GET /providers` lists. Default: the site's first. */
+  provider?: string;
 }
+
+/** `latch.stepUp()`'s requirements: any of the `acr` values, and at most `maxAge` seconds since the user authenticated. */
+export interface LatchStepUpOptions {
+  acr?: string | string[];
+  maxAge?: number;
+}
+
+/** How a step-up ended: `done` (signed in again as asked), `failed` (the provider or the BFF refused), `cancelled` (the popup was closed). */
+export type LatchStepUpOutcome = Exclude<LatchStepUpDetail['outcome'], 'started'>;
 
 export interface LatchConfig {
   /** The BFF's base URL, e.g. `https://auth.example.com`. Default: the first element's `bff` attribute. */
@@ -68,24 +95,35 @@ export interface LatchConfig {
   recheckAfter?: number;
   /** Timeout for calls to the BFF, in ms. Default 10 000. */
   timeout?: number;
+  /** Without a live `/events` stream (e.g. the BFF on Lambda), re-check `/me` this often while signed in, in ms. Default 60 000. */
+  eventsFallbackInterval?: number;
+  /** The providers' labels and icons (https or data: URLs), by name, over `GET /providers`' own. */
+  providers?: Record<string, { label?: string; icon?: string }>;
 }
 
-const defaults: Required<LatchConfig> = {
+const defaults: LatchPort['config'] = {
   bff: '',
   expiringBefore: 60_000,
   recheckAfter: 30_000,
   timeout: 10_000,
 };
 
-export const config: Required<LatchConfig> = { ...defaults };
+export const config: LatchPort['config'] = { ...defaults };
 
-/** The live session. Its identity never changes; events carry snapshots of it. */
-export const state: LatchSessionState = {
+/** The state of a page that has not heard from `/me` yet. */
+const initial = (): LatchSessionState => ({
   status: 'loading',
   user: null,
   expiresAt: null,
   error: null,
-};
+  provider: null,
+  acr: null,
+  authTime: null,
+  reason: null,
+});
+
+/** The live session. Its identity never changes; events carry snapshots of it. */
+export const state: LatchSessionState = initial();
 
 /** Seams that component tests replace: navigation and opening the popup. */
 export const io = {
@@ -99,17 +137,28 @@ interface Subscriber extends Element {
 
 const els = new Set<Subscriber>();
 const listeners = new Set<(s: LatchSessionState) => void>();
-const PENDING = 'latch:pending';
 let started = false;
 let inflight: Promise<void> | undefined;
-let channel: BroadcastChannel | undefined;
 let initiator: Element | undefined;
-let timers: ReturnType<typeof setTimeout>[] = [];
-let hiddenAt = 0;
+/** The other tabs (../chunks/start.ts): tells them of a change made here. */
+let tabs: Promise<(me: MeResponse | null, reason?: LatchEndReason | null) => void> | undefined;
 /** The callback's proof of a sign-in (`latch_proof`, or the popup's `proof`), sent once with the next `/me`. */
 let proof: string | null | undefined;
 
 const snapshot = (): LatchSessionState => ({ ...state });
+
+/** A code chunk's function, as it takes the port first. */
+type Chunk = (port: LatchPort, ...args: never[]) => unknown;
+
+/**
+ * Runs chunk `name`'s function (../lazy.ts) with the port and `args`; `otherwise` when the chunk
+ * cannot be loaded.
+ */
+const run = <F extends Chunk>(
+  name: string,
+  otherwise: () => unknown,
+  ...args: F extends (port: LatchPort, ...args: infer A) => unknown ? A : never
+): Promise<unknown> => load<(port: LatchPort, ...args: unknown[]) => unknown>(name).then((f) => f(port, ...args), otherwise);
 
 /** Re-renders every element. */
 const update = (): void => els.forEach((el) => el.requestUpdate());
@@ -136,39 +185,45 @@ function set(next: Partial<LatchSessionState>, fresh?: boolean): void {
   emit(t, 'session-change', now);
   listeners.forEach((fn) => fn(now));
   update();
-  schedule();
-}
-
-/** Timers ahead of the session's end: `latch-expiring`, then a re-check. */
-function schedule(): void {
-  timers.forEach(clearTimeout);
-  const end = state.expiresAt;
-  if (state.user && end) {
-    // setTimeout takes a negative delay as 0, and overflows above 2^31 - 1.
-    const wait = (at: number) => Math.min(at - Date.now(), 2 ** 31 - 1);
-    timers = [
-      setTimeout(() => emit(target(), 'expiring', { expiresAt: end }), wait(end - config.expiringBefore)),
-      setTimeout(refresh, wait(end + 1000)),
-    ];
-  }
 }
 
 /**
- * Apply a `/me` answer (null: signed out). `fresh`: a sign-in or sign-out just ended here, so tell
- * the other tabs (and a sign-in sends `latch-login`).
+ * Apply a `/me` answer (null: signed out, for `reason` if known). `fresh`: a sign-in or sign-out
+ * just ended here, so tell the other tabs (and a sign-in sends `latch-login`). `from`: the element
+ * the user acted on, where the events go.
  */
-function apply(me: MeResponse | null, fresh?: boolean): void {
+function apply(me: MeResponse | null, fresh?: boolean, reason?: LatchEndReason | null, from?: Element): void {
+  initiator = from ?? initiator;
   const error = state.error?.source == 'callback' && !me ? state.error : null;
+  const { user = null, expiresAt = null, provider = null, acr = null, authTime = null } = me || {};
   set(
     {
       status: me ? 'signed-in' : error ? 'error' : 'signed-out',
-      user: me ? me.user : null,
-      expiresAt: me ? me.expiresAt : null,
+      user,
+      expiresAt,
+      provider,
+      acr,
+      authTime,
       error,
+      // A reason stays until the next sign-in (a later re-check that finds no session knows none).
+      reason: me ? null : reason || state.reason,
     },
     fresh,
   );
-  if (fresh) channel?.postMessage({ me });
+  if (fresh) void tabs?.then((tell) => tell(me, reason));
+}
+
+/**
+ * `/me` found no session (`expired`: LATCH_SESSION_EXPIRED, its idle or absolute end). With an
+ * element that has `silent="true"`, ../chunks/silent.ts may first try to sign in without a click
+ * (the session keeps its state meanwhile: `loading` on a page's first check, so that nothing
+ * flashes); it ends in `apply()` or `refresh()`.
+ */
+function signedOut(reason: LatchEndReason | null, fresh?: boolean): unknown {
+  const el = !fresh && [...els].find((el) => el.getAttribute('silent') == 'true');
+  return el
+    ? run<Silent>('silent', () => apply(null, fresh, reason), reason, el)
+    : apply(null, fresh, reason);
 }
 
 /** A failed sign-in (`callback`): the error state, whose Retry signs in again; or a failed call to the BFF. */
@@ -180,55 +235,41 @@ const failed = (code: string, source: LatchErrorInfo['source'] = 'callback'): vo
  * deployment's, which only its owner can fix: a call that got no answer at all (no status: the BFF
  * down, or refusing this page's origin, which the browser hides) and
  * LATCH_THIRD_PARTY_COOKIES_BLOCKED (signed in, but the browser keeps the BFF's cookie from this
- * page). ./diagnose.ts (in the build, dist/latch-diagnose.js beside the bundle, loaded now) says
- * which, with the fix in the console, and brings their English words; failing to load it leaves
- * the code as it is.
+ * page). ../chunks/diagnose.ts (in the build, dist/latch-diagnose.js beside the bundle, loaded now)
+ * says which, with the fix in the console, and brings their English words; failing to load it
+ * leaves the code as it is.
  */
 const fail = (e: LatchError): void | Promise<void> =>
   e.status && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
     ? failed(e.code, 'bff')
-    : import(/* @vite-ignore */ './diagnose.ts').then(
-        (m) => m.default(port, e),
-        () => failed(e.code, 'bff'),
-      );
+    : (run<Diagnose>('diagnose', () => failed(e.code, 'bff'), e) as Promise<void>);
 
 /**
  * Fetches `/me` (once at a time) and applies the answer. `fresh`: a sign-in
- * just ended here, so send `latch-login` and tell the other tabs.
+ * just ended here, so send `latch-login` and tell the other tabs; `signInProof`: its proof.
  *
  * Right after a sign-in it carries the callback's proof: if the answer is
  * LATCH_THIRD_PARTY_COOKIES_BLOCKED (signed in, but the browser kept the BFF's
  * cookie from this page), that is an error, said once in the console with the
  * BFF's words (which name the fix), not a return to "Sign in".
  */
-export function refresh(fresh?: boolean): Promise<void> {
-  try {
-    // Back from a redirect sign-in (the flag is set just before leaving): fresh too. Read once.
-    const pending = sessionStorage.getItem(PENDING);
-    sessionStorage.removeItem(PENDING);
-    fresh ||= !!pending;
-  } catch {
-    /* storage blocked: no flag */
-  }
+export function refresh(fresh?: boolean, signInProof?: string): Promise<void> {
+  proof ||= signInProof;
   return (inflight ??= request<MeResponse>(config.bff + '/me' + (proof ? '?proof=' + proof : ''), {}, config.timeout)
     .then(
       (me) => apply(me, fresh),
-      (e: LatchError) => (e.status == 401 && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED' ? apply(null) : fail(e)),
+      (e: LatchError) =>
+        e.status == 401 && e.code != 'LATCH_THIRD_PARTY_COOKIES_BLOCKED'
+          ? void signedOut(e.code == 'LATCH_SESSION_EXPIRED' ? 'expired' : null, fresh)
+          : fail(e),
     )
     .finally(() => (inflight = proof = undefined)));
 }
 
-function onVisibility(): void {
-  if (document.visibilityState == 'hidden') hiddenAt = Date.now();
-  else if (hiddenAt && Date.now() - hiddenAt >= config.recheckAfter) void refresh();
-}
-
-/** Back from the authorization server through the back/forward cache: not signing in any more. */
-function onPageShow(e: PageTransitionEvent): void {
-  if (e.persisted) void refresh();
-}
-
-/** Starts the session once a BFF is known: reads `latch_error` and `latch_proof`, listens, fetches `/me`. */
+/**
+ * Starts the session once a BFF is known: reads `latch_error` and `latch_proof`, loads the tabs'
+ * chunk, fetches `/me`.
+ */
 export function start(): void {
   if (started) return;
   if (!config.bff) {
@@ -246,14 +287,15 @@ export function start(): void {
     q.delete('latch_error');
     q.delete('latch_proof');
     history.replaceState(history.state, '', url);
-    if (code) set({ error: { code, source: 'callback' } });
+    // A sign-in with prompt=none (the silent one's top-level variant) that found no session to use
+    // at the provider (login_, interaction_, consent_, account_selection_required) is simply
+    // signed out: no error is shown.
+    if (code && !/_required$/.test(code)) set({ error: { code, source: 'callback' } });
   }
-  channel = new BroadcastChannel('latch:' + config.bff);
-  channel.onmessage = (e: MessageEvent<{ me: MeResponse | null }>) => apply(e.data.me);
-  document.addEventListener('visibilitychange', onVisibility);
-  addEventListener('pageshow', onPageShow);
+  tabs = run<Start>('start', () => () => {}) as Promise<ReturnType<Start>>;
   if (state.status == 'error') state.status = 'loading';
-  void refresh();
+  // Back from a redirect sign-in, which hands back its proof (`latch_proof`): fresh, so `latch-login`.
+  void refresh(!!proof);
 }
 
 /** Elements register here; the first one with a `bff` attribute names the BFF. */
@@ -287,7 +329,11 @@ export async function me(): Promise<LatchUser | null> {
   return state.user;
 }
 
-/** Signs in. Unknown modes, and `password` (a form, not a navigation), fall back to a redirect. */
+/**
+ * Signs in. `popup` and `handoff` open their window here, in the click (a popup opened later may be
+ * blocked), and their chunk (../chunks/popup.ts, ../chunks/handoff.ts) does the rest; a blocked
+ * popup, unknown modes and `password` (a form, not a navigation) fall back to a redirect.
+ */
 export async function login(options: LatchLoginOptions = {}, from?: Element): Promise<void> {
   initiator = from;
   start();
@@ -299,88 +345,62 @@ export async function login(options: LatchLoginOptions = {}, from?: Element): Pr
     ['login_hint', options.loginHint],
     ['organization_id', options.organization],
     ['connection_id', options.connection],
+    ['provider', options.provider],
   ] as const)
     if (v) q.set(k, v);
   set({ status: 'signing-in', error: null });
-  return (modes[options.mode!] ?? redirect)(config.bff + '/login?' + q);
-}
-
-function redirect(url: string): void {
-  try {
-    sessionStorage.setItem(PENDING, '1');
-  } catch {
-    /* storage blocked: no latch-login event on return, nothing else lost */
+  const url = config.bff + '/login?' + q;
+  const { mode } = options;
+  if (mode == 'popup' || mode == 'handoff') {
+    const win = io.open(mode == 'popup' ? url + '&mode=popup' : '');
+    // The hand-off has no redirect to fall back to (its chunk says LATCH_POPUP_BLOCKED).
+    if (win || mode == 'handoff')
+      return run<Handoff>(mode, () => failed('LATCH_UNREACHABLE'), win, url) as Promise<void>;
   }
   io.go(url);
-}
-
-/** Popup sign-in. */
-async function popup(url: string): Promise<void> {
-  const win = io.open(url + '&mode=popup');
-  if (!win) return redirect(url);
-  const msg = await wait(win, config.bff);
-  if (msg && !msg.ok) return failed(msg.error || 'server_error');
-  // Signed in, or the popup was closed: ask /me either way (with the proof, if any).
-  proof = msg?.proof;
-  return refresh(true);
-}
-
-/**
- * The partitioned-cookie hand-off (docs/embedding.md). The popup opens here, in
- * the click (a popup opened later may be blocked); ./handoff.ts — in the build,
- * dist/latch-handoff.js beside the bundle, loaded now — does the rest.
- */
-function handoff(url: string): Promise<void> {
-  const win = io.open('');
-  return import(/* @vite-ignore */ './handoff.ts').then(
-    (m) => m.default(port, win, url),
-    () => failed('LATCH_UNREACHABLE'),
-  );
-}
-
-/** Sign-in strategies by mode (`password` has none: its form calls `port.signedIn()`). */
-const modes: Partial<Record<LatchLoginMode, (url: string) => void | Promise<void>>> = {
-  redirect,
-  popup,
-  handoff,
-};
-
-/**
- * A sign-in that ended on this page with the BFF's answer, like `/me`'s (the password form, the
- * hand-off): signed in here, `latch-login` from `from` (else from the element that started it), and
- * the other tabs told.
- */
-function signedIn(me: MeResponse, from?: Element): void {
-  initiator = from ?? initiator;
-  apply(me, true);
-}
-
-/** Signs out at the BFF, tells the other tabs, then goes to the server's logout URL if it has one. */
-export async function logout(from?: Element): Promise<void> {
-  initiator = from;
-  try {
-    const { logoutUrl } = await request<LogoutResponse>(
-      config.bff + '/logout',
-      { method: 'POST', headers: { [CSRF_HEADER]: '1' } },
-      config.timeout,
-    );
-    state.error = null;
-    apply(null, true);
-    if (logoutUrl) io.go(logoutUrl);
-  } catch (e) {
-    // 401: there was no session left to end.
-    (e as LatchError).status == 401 ? apply(null, true) : await fail(e as LatchError);
-  }
 }
 
 /**
  * What the lazily loaded chunks get of the bundle (../port.ts): the same object for each. Lit's
  * `html` is imported here only to be handed over (the session itself renders nothing).
  */
-export const port: LatchPort = { html, config, en, overrides, failed, fail, signedIn, refresh };
+export const port: LatchPort = {
+  html,
+  config,
+  state,
+  en,
+  overrides,
+  io,
+  page: {},
+  target,
+  load,
+  set,
+  apply,
+  update,
+  on,
+  failed,
+  fail,
+  refresh,
+  login,
+};
 
-/** Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. */
-export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
+/** `latch.logout()`: ../client/logout.ts, as a chunk (the menu has its own copy). */
+export const logout = (): Promise<void> =>
+  run<typeof signOut>('logout', () => failed('LATCH_UNREACHABLE', 'bff')) as Promise<void>;
+
+/**
+ * `latch.stepUp()`: a sign-in with `acr_values` and `max_age` (../chunks/stepup.ts); its outcome,
+ * `failed` if its chunk cannot be loaded.
+ */
+export const stepUp = (options: LatchStepUpOptions): Promise<LatchStepUpOutcome> =>
+  run<StepUp>('stepup', () => 'failed', options) as Promise<LatchStepUpOutcome>;
+
+/**
+ * Calls the BFF's API routes (`/api/...`) with credentials and the CSRF header. A 401 goes to the
+ * step-up chunk, which steps up and calls again once for LATCH_STEP_UP_REQUIRED, and for any other
+ * 401 makes the session check `/me` again (as this does if the chunk cannot be loaded).
+ */
+export async function apiFetch(path: string, init: RequestInit = {}, again?: boolean): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set(CSRF_HEADER, '1');
   const res = await fetch(config.bff + path.replace(/^\/?(api\/)?/, '/api/'), {
@@ -388,15 +408,9 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
     headers,
     credentials: 'include',
   });
-  if (res.status == 401) void refresh();
-  return res;
-}
-
-/** Retry from the error state: a failed sign-in starts a new one; a failed call asks `/me` again. */
-export function retry(options: LatchLoginOptions, from: Element): Promise<void> {
-  if (state.error?.source == 'callback') return login(options, from);
-  set({ status: 'loading', error: null });
-  return refresh();
+  return res.status == 401 && !again
+    ? (run<StepUp>('stepup', () => (void refresh(), res), res, () => apiFetch(path, init, true), init) as Promise<Response>)
+    : res;
 }
 
 /**
@@ -404,13 +418,15 @@ export function retry(options: LatchLoginOptions, from: Element): Promise<void> 
  * freshly loaded page, without reloading it.
  */
 export function resetForTests(): void {
-  channel?.close();
-  timers.forEach(clearTimeout);
-  channel = inflight = initiator = undefined;
+  const { page } = port;
+  page.stops?.forEach((stop) => stop());
+  // Emptied in place: modules hold it (as a page load would give them an empty one).
+  for (const key in page) delete page[key];
+  page.stops = [];
+  inflight = initiator = tabs = undefined;
   started = false;
-  hiddenAt = 0;
   listeners.clear();
-  Object.assign(config, defaults);
-  Object.assign(state, { status: 'loading', user: null, expiresAt: null, error: null });
+  Object.assign(config, defaults, { eventsFallbackInterval: undefined, providers: undefined });
+  Object.assign(state, initial());
   settled = new Promise<void>((done) => (settle = done));
 }

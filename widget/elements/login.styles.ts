@@ -5,6 +5,9 @@ import { css } from './css.ts';
  * defaults, and dark defaults under `prefers-color-scheme: dark`:
  * --_a accent, --_o text on accent, --_b background, --_f text,
  * --_l lines (borders, placeholder, hover), --_e error, --_r radius.
+ * Only what the bundle draws itself is here: the chunks that draw more (the
+ * menus, the panel, the error, the warning, the form) add their own sheets
+ * (./sheet.ts), on these properties.
  */
 export const styles = css`
   :host {
@@ -80,40 +83,16 @@ export const styles = css`
     background: var(--_a);
     color: var(--_o);
   }
-  [role='menu'] {
-    box-sizing: border-box;
-    position: absolute;
-    top: 100%;
-    right: 0;
-    z-index: 10;
-    min-width: 100%;
-    margin-top: 0.25em;
-    padding: 0.25em;
-    border: 1px solid var(--_l);
+  /* Why the session ended: on the element's own background, as the error and the warning are, so
+     that its colour contrasts in either scheme whatever the page's background (axe, WCAG 1.4.3). */
+  [part='reason'] {
+    padding: 0.25em 0.5em;
     border-radius: var(--_r);
     background: var(--_b);
-    box-shadow: 0 4px 12px #0003;
-  }
-  [role='menuitem'] {
-    width: 100%;
-    padding: 0.5em 0.75em;
-    border: 0;
-    border-radius: var(--_r);
-    background: none;
-    text-align: start;
-  }
-  [role='menuitem']:hover {
-    background: var(--_l);
   }
   :focus-visible {
     outline: 2px solid var(--latch-focus, var(--_a));
     outline-offset: 2px;
-  }
-  .e {
-    padding: 0.25em 0.5em;
-    border-radius: var(--_r);
-    background: var(--_b);
-    color: var(--_e);
   }
   .r {
     position: absolute;

@@ -13,19 +13,17 @@
 import type { TemplateResult } from 'lit';
 import type { ErrorBody, MeResponse } from '../../bff/contract.ts';
 import { CSRF_HEADER, type LatchWidgetErrorCode } from '../client/bff.ts';
+import { adopt, css } from '../elements/sheet.ts';
 import { password as de } from '../i18n/de.ts';
-import { password as en, type LatchPasswordStrings, type LatchStrings } from '../i18n/en.ts';
+import { password as en, failure, type LatchPasswordStrings, type LatchStrings } from '../i18n/en.ts';
 import { password as es } from '../i18n/es.ts';
 import { password as fr } from '../i18n/fr.ts';
 import { emit } from '../events.ts';
-import { langOf } from '../i18n/index.ts';
-import type { LatchPort } from '../port.ts';
+import { langOf, withWords } from '../i18n/index.ts';
+import type { LatchHost, LatchPort } from '../port.ts';
 
 /** What `<latch-login>` is to the form: its host, re-rendered through Lit. */
-export interface PasswordHost extends HTMLElement {
-  requestUpdate(): void;
-  readonly updateComplete: Promise<boolean>;
-}
+export type PasswordHost = LatchHost;
 
 /**
  * Renders the form into `host` (called from its `render()`, so every render of the host renders
@@ -45,9 +43,6 @@ interface State {
 }
 
 const states = new WeakMap<Element, State>();
-
-// Tagged so that vite.config.ts's template minifier squeezes it like the element's own css``.
-const css = String.raw;
 
 /**
  * Added to the element's own styles (login.styles.ts: its private properties, `.b` for the
@@ -92,8 +87,6 @@ const styles = css`
   }
 `;
 
-let sheet: CSSStyleSheet | undefined;
-
 /** `seconds` in words of `lang` ("30 seconds", "5 Minuten"): minutes from two minutes on. */
 function duration(seconds: number, lang: string): string {
   const minutes = seconds >= 120;
@@ -105,11 +98,12 @@ function duration(seconds: number, lang: string): string {
   }
 }
 
-const form: PasswordForm = ({ html, config, overrides, signedIn }, host, t) => {
+const form: PasswordForm = ({ html, config, overrides, apply }, host, t) => {
   // The form's words in the order of the bundle's own: the language's override, its table,
   // the English override, English.
   const lang = langOf(host);
-  const s = { ...t } as LatchStrings & LatchPasswordStrings;
+  // The words of failures too (LATCH_UNREACHABLE, `error`), which the bundle's English has not.
+  const s = { ...withWords(t, failure) } as LatchStrings & LatchPasswordStrings;
   for (const k of Object.keys(en) as (keyof LatchPasswordStrings)[])
     s[k] = overrides[lang]?.[k] ?? tables[lang]?.[k] ?? overrides['en']?.[k] ?? en[k];
   // Units ("30 seconds") in the language the words are in.
@@ -117,14 +111,7 @@ const form: PasswordForm = ({ html, config, overrides, signedIn }, host, t) => {
   const state = states.get(host) ?? {};
   states.set(host, state);
   const root = host.shadowRoot!;
-  // (A browser without constructed sheets, which Lit would serve with <style>, gets the form unstyled.)
-  if ('adoptedStyleSheets' in root) {
-    if (!sheet) {
-      sheet = new CSSStyleSheet();
-      sheet.replaceSync(styles);
-    }
-    if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-  }
+  adopt(host, styles);
 
   const { busy, code, wait } = state;
   const words = !code
@@ -165,7 +152,7 @@ const form: PasswordForm = ({ html, config, overrides, signedIn }, host, t) => {
     state.busy = false;
     if (res?.ok && body?.user) {
       password.value = '';
-      signedIn(body as MeResponse, host);
+      apply(body as MeResponse, true, null, host);
       await host.updateComplete;
       // The form made way for the account button: focus goes there unless the user put it elsewhere.
       if (hadFocus && document.activeElement == document.body) root.querySelector('button')?.focus();

@@ -28,7 +28,7 @@
  * in the port (../port.ts).
  */
 import type { LatchPort } from '../port.ts';
-import type { LatchError } from './bff.ts';
+import type { LatchError } from '../client/bff.ts';
 
 /**
  * Ends in the session's `failed(code, 'bff')`: LATCH_THIRD_PARTY_COOKIES_BLOCKED as it came;

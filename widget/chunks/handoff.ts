@@ -20,14 +20,14 @@
  */
 import type { HandoffRequest, MeResponse } from '../../bff/contract.ts';
 import type { LatchPort } from '../port.ts';
-import { CSRF_HEADER, LatchError, request } from './bff.ts';
-import { wait } from './popup.ts';
+import { CSRF_HEADER, LatchError, request } from '../client/bff.ts';
+import { wait } from '../client/popup.ts';
 
 /**
  * Runs one hand-off sign-in in `win` (null: the browser blocked the popup), the popup the session
  * opened in the click, to `url` (the BFF's `/login?...`). It ends through the port: `failed(code)`
  * (a failed sign-in, whose Retry signs in again), `fail(error)` (the BFF's answer, whose Retry asks
- * `/me`), `signedIn(me)`, or `refresh(true)` (closed: ask `/me`).
+ * `/me`), `apply(me, true)`, or `refresh(true)` (closed: ask `/me`).
  */
 export type Handoff = (port: LatchPort, win: Window | null, url: string) => Promise<void>;
 
@@ -35,7 +35,7 @@ export type Handoff = (port: LatchPort, win: Window | null, url: string) => Prom
 const b64url = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-const handoff: Handoff = async ({ config, failed, fail, signedIn, refresh }, win, url) => {
+const handoff: Handoff = async ({ config, failed, fail, apply, refresh }, win, url) => {
   // Without a popup there is no hand-off (and a redirect would bring no cookie back to this page).
   if (!win) return failed('LATCH_POPUP_BLOCKED');
   let verifier: string;
@@ -62,7 +62,7 @@ const handoff: Handoff = async ({ config, failed, fail, signedIn, refresh }, win
     );
     redeemed = true;
     // Signed in only if the browser kept the cookie and sends it: ask /me with it.
-    return signedIn(await request<MeResponse>(config.bff + '/me', {}, config.timeout));
+    return apply(await request<MeResponse>(config.bff + '/me', {}, config.timeout), true);
   } catch (e) {
     const { code, status } = e as LatchError;
     if (!(redeemed && status == 401)) return failed(code);
