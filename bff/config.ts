@@ -5,19 +5,20 @@ import { readOperations, type OperationsSection } from './config/operations.ts';
 import { readProvider, type ProviderSection } from './config/provider.ts';
 import { readSessions, type SessionsSection } from './config/sessions.ts';
 import { readSites, type SitesSection } from './config/sites.ts';
+import { readTokenBinding, type TokenBindingSection } from './config/token-binding.ts';
 
 export type { ApiRoute } from './config/api-routes.ts';
 export type { ConfigProblem, Env } from './config/env.ts';
 export type { OAuth2Config, ProviderEndpoints, ProviderKind, ScayleConfig, TokenAuthMethod } from './config/provider.ts';
 export type { SiteConfig } from './config/sites.ts';
-export type { ApiRoutesSection, LimitsSection, OperationsSection, ProviderSection, SessionsSection, SitesSection };
+export type { ApiRoutesSection, LimitsSection, OperationsSection, ProviderSection, SessionsSection, SitesSection, TokenBindingSection };
 
 /**
  * The BFF's configuration: validated once at start-up, then frozen. bff/config/ is the only reader
  * of process.env. Each section is read by one function in bff/config/ and documents its own fields;
  * this is their sum, the README's table in the same order.
  */
-export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection {}
+export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection, TokenBindingSection {}
 
 /**
  * Reads and validates the environment: every section, then the rules between sections. Collects
@@ -32,6 +33,7 @@ export function loadConfig(record: Env = process.env): BffConfig {
   const api = readApiRoutes(env);
   const limits = readLimits(env);
   const operations = readOperations(env);
+  const binding = readTokenBinding(env, provider.provider);
 
   // Between sections: the provider and the API routes.
   if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'service')) {
@@ -41,7 +43,7 @@ export function loadConfig(record: Env = process.env): BffConfig {
   // User-token API routes' scopes are asked for at sign-in. (Object.assign, not one literal of six
   // spreads: V8 builds that in about 100 µs, this in 5.)
   const scopes = withRouteScopes(provider.scopes, api.apiRoutes);
-  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, { scopes });
+  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, binding, { scopes });
   return Object.freeze(config);
 }
 

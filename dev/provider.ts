@@ -59,6 +59,8 @@ export interface DevClient {
   /** default ['authorization_code', 'refresh_token'] */
   grant_types?: string[];
   backchannel_logout_uri?: string;
+  /** DPoP required for this client: every access token it gets is DPoP-bound (RFC 9449 `dpop_bound_access_tokens`). */
+  dpop_bound_access_tokens?: boolean;
 }
 
 export type DevRouteName =
@@ -100,6 +102,11 @@ export interface DevProviderOptions {
    * default true. With false, oidc-provider's strict default applies: those claims come from userinfo only.
    */
   idTokenClaims?: boolean;
+  /**
+   * DPoP (RFC 9449; oidc-provider accepts proofs by default). `nonce: true`: the token and userinfo
+   * endpoints ask for a server nonce (`use_dpop_nonce`) before they take a proof. default off
+   */
+  dpop?: { nonce?: boolean };
 }
 
 export interface DevProviderCounts {
@@ -300,6 +307,7 @@ function toClientMetadata(c: DevClient): ClientMetadata {
   };
   if (c.client_name) metadata.client_name = c.client_name;
   if (c.post_logout_redirect_uris) metadata.post_logout_redirect_uris = c.post_logout_redirect_uris;
+  if (c.dpop_bound_access_tokens) metadata.dpop_bound_access_tokens = true;
   if (c.backchannel_logout_uri) {
     metadata.backchannel_logout_uri = c.backchannel_logout_uri;
     metadata.backchannel_logout_session_required = true;
@@ -438,6 +446,7 @@ async function build(
       introspection: { enabled: true, allowedPolicy: () => true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: options.backchannelLogout ?? false },
+      ...(options.dpop?.nonce ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       rpInitiatedLogout: {
         enabled: true,
         // The application asking (from id_token_hint or client_id), by its name: the user knows no client ids.

@@ -145,9 +145,9 @@ function hasObjectBody(cause: unknown): boolean {
 }
 
 /**
- * Only Bearer tokens (RFC 6750), in any case, until sender-constrained tokens (DPoP, RFC 9449) are
- * supported: a DPoP-bound token sent as Bearer would fail at best, and teach the API to accept it so
- * at worst. oauth4webapi lower-cases token_type and lets `dpop` through; we do not.
+ * Only Bearer tokens (RFC 6750), in any case, when no DPoP proof was sent (bff/oauth/dpop.ts checks
+ * the other case): a DPoP-bound token sent as Bearer would fail at best, and teach the API to accept
+ * it so at worst. oauth4webapi lower-cases token_type and lets `dpop` through; we do not.
  */
 export function assertBearer(response: { token_type?: unknown }): void {
   if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer') {

@@ -51,6 +51,7 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     scopes: config.scopes,
     idTokenAlg: config.idTokenAlg,
     trustedAudiences: config.trustedAudiences,
+    ...(config.dpop ? { dpop: true } : {}),
     outbound,
   };
 }

@@ -3,7 +3,8 @@ import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { RemoteKeySet } from '../oauth/keys.ts';
-import { assertBearer, outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
+import { assertTokenType, newDpopKey, withDpop, type DpopKey } from '../oauth/dpop.ts';
+import { outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
 import {
   pickUserClaims,
   RefreshKeptTokens,
@@ -39,6 +40,8 @@ export interface OidcProviderOptions {
   trustedAudiences?: readonly string[];
   /** Plain OAuth 2.0: no ID token is required; the user comes from userinfo. */
   requireIdToken?: boolean;
+  /** LATCH_DPOP=true: each sign-in makes a session key, and every token request and userinfo call carries a proof (bff/oauth/dpop.ts). */
+  dpop?: boolean;
   outbound: OutboundOptions;
 }
 
@@ -200,19 +203,23 @@ export class OidcProvider implements Provider {
     const params = await this.validateCallback(callback, tx);
     const as = await this.metadata();
     const requireIdToken = this.options.requireIdToken !== false;
-    const response = await outbound(this.options.outbound, 'code exchange', async () => {
-      const res = await oauth.authorizationCodeGrantRequest(
+    const dpopKey = this.options.dpop ? newDpopKey() : undefined;
+    const response = await outbound(this.options.outbound, 'code exchange', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.authorizationCodeGrantRequest(
         as, this.client, this.clientAuth, params, tx.redirectUri ?? this.options.redirectUri, tx.codeVerifier,
-        requestOptions(this.options.outbound),
-      );
-      const processed = await oauth.processAuthorizationCodeResponse(as, this.client, res, {
-        expectedNonce: requireIdToken ? tx.nonce : oauth.expectNoNonce,
-        requireIdToken,
-      });
-      assertBearer(processed);
-      return processed;
-    });
-    return this.signInFromTokens(response, requireIdToken ? tx.nonce : undefined);
+        { ...requestOptions(this.options.outbound), headers },
+      ),
+      async (res) => {
+        const processed = await oauth.processAuthorizationCodeResponse(as, this.client, res, {
+          expectedNonce: requireIdToken ? tx.nonce : oauth.expectNoNonce,
+          requireIdToken,
+        });
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    ));
+    return this.signInFromTokens(response, requireIdToken ? tx.nonce : undefined, dpopKey);
   }
 
   /**
@@ -221,37 +228,41 @@ export class OidcProvider implements Provider {
    */
   async passwordGrant(username: string, password: string): Promise<SignInResult> {
     const as = await this.metadata();
-    const response = await outbound(this.options.outbound, 'password grant', async () => {
-      const res = await oauth.genericTokenEndpointRequest(
+    const dpopKey = this.options.dpop ? newDpopKey() : undefined;
+    const response = await outbound(this.options.outbound, 'password grant', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.genericTokenEndpointRequest(
         as, this.client, this.clientAuth, 'password', { username, password, ...(this.options.scopes ? { scope: this.options.scopes } : {}) },
-        requestOptions(this.options.outbound),
-      );
-      const processed = await oauth.processGenericTokenEndpointResponse(as, this.client, res);
-      assertBearer(processed);
-      return processed;
-    }).catch((err: unknown) => {
+        { ...requestOptions(this.options.outbound), headers },
+      ),
+      async (res) => {
+        const processed = await oauth.processGenericTokenEndpointResponse(as, this.client, res);
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    )).catch((err: unknown) => {
       // invalid_grant is the server's "wrong username or password": the caller's mistake, not ours.
       if (err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError && err.cause.error === 'invalid_grant') {
         throw new LatchError('LATCH_INVALID_CREDENTIALS', { cause: err });
       }
       throw err;
     });
-    return this.signInFromTokens(response);
+    return this.signInFromTokens(response, undefined, dpopKey);
   }
 
   /** From a token response to the signed-in user: the ID token (verified) and userinfo, merged. */
-  protected async signInFromTokens(response: oauth.TokenEndpointResponse, nonce?: string): Promise<SignInResult> {
+  protected async signInFromTokens(response: oauth.TokenEndpointResponse, nonce?: string, dpopKey?: DpopKey): Promise<SignInResult> {
     const tokens = toTokenSet(response);
     let idClaims: Record<string, unknown> | undefined;
     if (response.id_token) idClaims = await this.verifyIdToken(response.id_token, nonce);
     const sub = typeof idClaims?.['sub'] === 'string' ? idClaims['sub'] : undefined;
-    const { user: info, unavailable } = await this.userinfoOrNull(tokens.accessToken, sub);
+    const { user: info, unavailable } = await this.userinfoOrNull(tokens.accessToken, sub, dpopKey);
     const user = pickUserClaims({ ...(idClaims ?? {}), ...(info ?? {}) });
     if (typeof user.sub !== 'string' || user.sub === '') {
       throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Neither the ID token nor userinfo names the user.' });
     }
     const sid = typeof idClaims?.['sid'] === 'string' ? idClaims['sid'] : undefined;
-    return { tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}) };
+    return { tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}), ...(dpopKey ? { dpopKey } : {}) };
   }
 
   /** Signature against the JWKS with the algorithm pinned; then iss, aud, exp and (at sign-in) nonce. */
@@ -302,23 +313,26 @@ export class OidcProvider implements Provider {
    * the sign-in (LATCH_USERINFO_INVALID). Without an ID token, userinfo is the only source of the
    * user: every failure refuses.
    */
-  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined): Promise<{ user: LatchUser | null; unavailable?: LatchError }> {
+  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined, dpopKey?: DpopKey): Promise<{ user: LatchUser | null; unavailable?: LatchError }> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) return { user: null };
     try {
-      return { user: await this.userinfo(accessToken, expectedSub) };
+      return { user: await this.userinfo(accessToken, expectedSub, dpopKey) };
     } catch (err) {
       if (expectedSub === undefined || !(err instanceof LatchError) || err.code === 'LATCH_USERINFO_INVALID') throw err;
       return { user: null, unavailable: err };
     }
   }
 
-  async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
+  async userinfo(accessToken: string, expectedSub: string | undefined, dpopKey?: DpopKey): Promise<LatchUser> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The authorization server has no userinfo endpoint.' });
-    const res = await outbound(this.options.outbound, 'userinfo', () =>
-      oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound)),
-    );
+    // A bound token goes as `DPoP <token>` with a proof (oauth4webapi picks the scheme from the DPoP header).
+    const res = await outbound(this.options.outbound, 'userinfo', () => withDpop(
+      dpopKey, { method: 'GET', url: as.userinfo_endpoint, accessToken },
+      (headers) => oauth.userInfoRequest(as, this.client, accessToken, { ...requestOptions(this.options.outbound), headers }),
+      async (res) => res,
+    ));
     let claims: Record<string, unknown>;
     if (res.status === 200 && res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/jwt') {
       claims = await this.verifySignedUserinfo(as, await outbound(this.options.outbound, 'userinfo', () => res.text()));
@@ -347,14 +361,18 @@ export class OidcProvider implements Provider {
     return payload as Record<string, unknown>;
   }
 
-  async refresh(refreshToken: string, expectedSub: string): Promise<RefreshResult> {
+  /** `dpopKey`: the session's DPoP key, when it has one: the refresh carries a proof, and the new token is bound to the same key. */
+  async refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey): Promise<RefreshResult> {
     const as = await this.metadata();
-    const response = await outbound(this.options.outbound, 'refresh', async () => {
-      const res = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, requestOptions(this.options.outbound));
-      const processed = await oauth.processRefreshTokenResponse(as, this.client, res);
-      assertBearer(processed);
-      return processed;
-    });
+    const response = await outbound(this.options.outbound, 'refresh', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, { ...requestOptions(this.options.outbound), headers }),
+      async (res) => {
+        const processed = await oauth.processRefreshTokenResponse(as, this.client, res);
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    ));
     const tokens = toTokenSet(response);
     // Servers that do not rotate refresh tokens leave the old one valid.
     tokens.refreshToken ??= refreshToken;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { LatchUser } from '../contract.ts';
+import type { DpopKey } from '../oauth/dpop.ts';
 import type { SignInResult, TokenSet } from '../providers/provider.ts';
 
 /** What the sealed session cookie holds. Short keys: every byte counts against 4 KB. */
@@ -27,6 +28,8 @@ export interface Session {
    * timeouts existed, which count from `iat`.
    */
   seen?: number;
+  /** LATCH_DPOP=true: the session's DPoP private key (bff/oauth/dpop.ts). Never leaves the BFF. */
+  dk?: DpopKey;
 }
 
 export function newSessionId(): string {
@@ -40,6 +43,7 @@ export function createSession(result: SignInResult, maxAgeSeconds: number, now =
     user: result.user,
     ...tokenFields(result.tokens),
     ...(result.sid ? { psid: result.sid } : {}),
+    ...(result.dpopKey ? { dk: result.dpopKey } : {}),
     iat: now,
     exp: now + maxAgeSeconds * 1000,
   };

@@ -1,0 +1,19 @@
+import type { EnvReader } from './env.ts';
+import type { ProviderKind } from './provider.ts';
+
+/** How the BFF's tokens are bound and asked for (README: "Sender-constrained tokens"; docs/security.md). */
+export interface TokenBindingSection {
+  /**
+   * LATCH_DPOP=true: DPoP (RFC 9449). Each session gets an ES256 key (sealed in the session, or in
+   * the store), token requests carry a proof, the tokens must come back as token_type DPoP, and the
+   * proxy sends `Authorization: DPoP` with a fresh proof per request. default false
+   */
+  readonly dpop: boolean;
+}
+
+/** The token-binding section: LATCH_DPOP. `kind` is the provider's: DPoP needs a standard OpenID Connect server. */
+export function readTokenBinding(env: EnvReader, kind: ProviderKind): TokenBindingSection {
+  const dpop = env.bool('LATCH_DPOP');
+  if (dpop && kind !== 'oidc') env.fail('LATCH_DPOP', `needs LATCH_PROVIDER=oidc (a ${kind} server's userinfo and token endpoints are not sent proofs)`);
+  return { dpop };
+}
