@@ -104,9 +104,10 @@ export interface DevProviderOptions {
   idTokenClaims?: boolean;
   /**
    * DPoP (RFC 9449; oidc-provider accepts proofs by default). `nonce: true`: the token and userinfo
-   * endpoints ask for a server nonce (`use_dpop_nonce`) before they take a proof. default off
+   * endpoints ask for a server nonce (`use_dpop_nonce`) before they take a proof. `enabled: false`: a
+   * server that knows nothing of DPoP (it ignores proofs and issues Bearer tokens). default on, no nonce
    */
-  dpop?: { nonce?: boolean };
+  dpop?: { nonce?: boolean; enabled?: boolean };
 }
 
 export interface DevProviderCounts {
@@ -446,6 +447,7 @@ async function build(
       introspection: { enabled: true, allowedPolicy: () => true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: options.backchannelLogout ?? false },
+      ...(options.dpop?.enabled === false ? { dPoP: { enabled: false } } : {}),
       ...(options.dpop?.nonce ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       rpInitiatedLogout: {
         enabled: true,
