@@ -17,7 +17,7 @@ import { HttpClient, signIn } from '../../helpers/http.ts';
 import { listen, type Listening } from '../../helpers/net.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
 import { errorCode } from '../../security/support.ts';
-import { patchedSessionCookie, raw, sessionFrom, startUpstream } from '../routes/proxy-support.ts';
+import { patchedSessionCookie, raw, sessionFrom, signedIn as signedInAt, startUpstream } from '../routes/proxy-support.ts';
 
 const RESOURCE = 'https://orders.latch.test';
 const SCOPES = 'openid profile email offline_access orders:read';
@@ -62,14 +62,7 @@ describe('DPoP against oidc-provider that requires it, with nonces', () => {
   });
   beforeEach(() => upstream.reset());
 
-  async function signedIn() {
-    const client = new HttpClient();
-    await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${stack.siteOrigin}/`)}`, stack.user);
-    const cookie = await client.jar.getCookieString(stack.bffUrl);
-    const read = await stack.app.latch.sites.all[0]!.cookies.read(cookie);
-    assert.ok(read);
-    return { cookie, session: read.session };
-  }
+  const signedIn = () => signedInAt(stack);
 
   it('signs in: one nonce challenge at the token endpoint, one retry, and a token bound to the session\'s own key', async () => {
     stack.provider.resetCounts();
