@@ -1,4 +1,5 @@
 import { readApiRoutes, type ApiRoute, type ApiRoutesSection } from './config/api-routes.ts';
+import { readClientKeys, type ClientKeysSection } from './config/client-keys.ts';
 import { EnvReader, type Env } from './config/env.ts';
 import { readLimits, type LimitsSection } from './config/limits.ts';
 import { readOperations, type OperationsSection } from './config/operations.ts';
@@ -8,6 +9,7 @@ import { readSites, type SitesSection } from './config/sites.ts';
 import { readTokenBinding, type TokenBindingSection } from './config/token-binding.ts';
 
 export type { ApiRoute } from './config/api-routes.ts';
+export type { ClientKeyConfig } from './config/client-keys.ts';
 export type { ConfigProblem, Env } from './config/env.ts';
 export type { OAuth2Config, ProviderEndpoints, ProviderKind, ScayleConfig, TokenAuthMethod } from './config/provider.ts';
 export type { SiteConfig } from './config/sites.ts';
@@ -18,7 +20,7 @@ export type { ApiRoutesSection, LimitsSection, OperationsSection, ProviderSectio
  * of process.env. Each section is read by one function in bff/config/ and documents its own fields;
  * this is their sum, the README's table in the same order.
  */
-export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection, TokenBindingSection {}
+export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection, TokenBindingSection, ClientKeysSection {}
 
 /**
  * Reads and validates the environment: every section, then the rules between sections. Collects
@@ -34,6 +36,7 @@ export function loadConfig(record: Env = process.env): BffConfig {
   const limits = readLimits(env);
   const operations = readOperations(env);
   const binding = readTokenBinding(env, provider.provider);
+  const keys = readClientKeys(env, provider.tokenAuthMethod);
 
   // Between sections: the provider and the API routes.
   if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'service')) {
@@ -43,7 +46,7 @@ export function loadConfig(record: Env = process.env): BffConfig {
   // User-token API routes' scopes are asked for at sign-in. (Object.assign, not one literal of six
   // spreads: V8 builds that in about 100 µs, this in 5.)
   const scopes = withRouteScopes(provider.scopes, api.apiRoutes);
-  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, binding, { scopes });
+  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, binding, keys, { scopes });
   return Object.freeze(config);
 }
 

@@ -55,7 +55,9 @@ export interface DevClient {
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
   /** default 'client_secret_basic' */
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** private_key_jwt: where the client's public keys are (the BFF's /.well-known/jwks.json). */
+  jwks_uri?: string;
   /** default ['authorization_code', 'refresh_token'] */
   grant_types?: string[];
   backchannel_logout_uri?: string;
@@ -309,6 +311,7 @@ function toClientMetadata(c: DevClient): ClientMetadata {
   if (c.client_name) metadata.client_name = c.client_name;
   if (c.post_logout_redirect_uris) metadata.post_logout_redirect_uris = c.post_logout_redirect_uris;
   if (c.dpop_bound_access_tokens) metadata.dpop_bound_access_tokens = true;
+  if (c.jwks_uri) metadata.jwks_uri = c.jwks_uri;
   if (c.backchannel_logout_uri) {
     metadata.backchannel_logout_uri = c.backchannel_logout_uri;
     metadata.backchannel_logout_session_required = true;

@@ -1,5 +1,6 @@
 import type { AuthorizationServer } from 'oauth4webapi';
 import type { BffConfig, ProviderEndpoints } from '../config.ts';
+import { clientKeysFor } from '../oauth/client-keys.ts';
 import type { OutboundOptions } from '../oauth/outbound.ts';
 import { OAuth2Provider } from './oauth2.ts';
 import { OidcProvider, type OidcProviderOptions } from './oidc.ts';
@@ -47,6 +48,7 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     serviceClientId: config.serviceClientId,
     serviceClientSecret: config.serviceClientSecret,
     tokenAuthMethod: config.tokenAuthMethod,
+    ...(config.clientKeys.length ? { clientKeys: clientKeysFor(config.clientKeys)! } : {}),
     redirectUri: config.redirectUri,
     scopes: config.scopes,
     idTokenAlg: config.idTokenAlg,

@@ -3,6 +3,7 @@ import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { RemoteKeySet } from '../oauth/keys.ts';
+import type { ClientKeys } from '../oauth/client-keys.ts';
 import { assertTokenType, newDpopKey, withDpop, type DpopKey } from '../oauth/dpop.ts';
 import { outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
 import {
@@ -17,7 +18,7 @@ import {
   type VerifiedLogoutToken,
 } from './provider.ts';
 
-export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 export interface OidcProviderOptions {
   issuer: string;
@@ -32,6 +33,8 @@ export interface OidcProviderOptions {
   serviceClientId?: string;
   serviceClientSecret?: string;
   tokenAuthMethod?: TokenAuthMethod;
+  /** private_key_jwt: the BFF's signing keys (bff/oauth/client-keys.ts), for every call to the token endpoint. */
+  clientKeys?: ClientKeys;
   redirectUri: string;
   scopes: string;
   /** The one algorithm accepted for ID token signatures (and logout tokens and signed userinfo). */
@@ -68,8 +71,9 @@ export class OidcProvider implements Provider {
   constructor(options: OidcProviderOptions) {
     this.options = options;
     this.client = { client_id: options.clientId, id_token_signed_response_alg: options.idTokenAlg };
-    this.clientAuth =
-      options.tokenAuthMethod === 'client_secret_post'
+    this.clientAuth = options.clientKeys
+      ? options.clientKeys.clientAuth()
+      : options.tokenAuthMethod === 'client_secret_post'
         ? oauth.ClientSecretPost(options.clientSecret)
         : oauth.ClientSecretBasic(options.clientSecret);
   }
@@ -410,10 +414,13 @@ export class OidcProvider implements Provider {
   }
 
   async tokenEndpoint(): Promise<TokenEndpointAccess> {
-    const { serviceClientId: id, serviceClientSecret: secret, tokenAuthMethod } = this.options;
-    const service = id !== undefined && secret !== undefined && (id !== this.options.clientId || secret !== this.options.clientSecret)
-      ? { client: { client_id: id }, clientAuth: tokenAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret) }
-      : { client: this.client, clientAuth: this.clientAuth };
+    const { serviceClientId: id, serviceClientSecret: secret, tokenAuthMethod, clientKeys } = this.options;
+    // private_key_jwt: a service client of its own signs with the same keys (it is registered with the same JWKS).
+    const service = clientKeys && id !== undefined && id !== this.options.clientId
+      ? { client: { client_id: id }, clientAuth: this.clientAuth }
+      : !clientKeys && id !== undefined && secret !== undefined && (id !== this.options.clientId || secret !== this.options.clientSecret)
+        ? { client: { client_id: id }, clientAuth: tokenAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret) }
+        : { client: this.client, clientAuth: this.clientAuth };
     return { as: await this.metadata(), ...service, outbound: this.options.outbound };
   }
 

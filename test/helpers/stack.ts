@@ -9,8 +9,8 @@ export interface StackOptions {
   /** Extra or overriding LATCH_* variables. */
   env?: Record<string, string>;
   provider?: Partial<Omit<DevProviderOptions, 'clients'>>;
-  /** Extra metadata of the BFF's client at the provider (e.g. dpop_bound_access_tokens). */
-  client?: Partial<DevClient>;
+  /** Extra metadata of the BFF's client at the provider (e.g. dpop_bound_access_tokens), or a function of the BFF's URL giving it. */
+  client?: Partial<DevClient> | ((bffUrl: string) => Partial<DevClient>);
   /** The microsite origin allowed to call the BFF. */
   siteOrigin?: string;
   bff?: BffOptions;
@@ -49,7 +49,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       redirect_uris: [`${bffUrl}/callback`],
       post_logout_redirect_uris: [`${siteOrigin}/`],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-      ...options.client,
+      ...(typeof options.client === 'function' ? options.client(bffUrl) : options.client),
     }],
   });
   const config = loadConfig({
