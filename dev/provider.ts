@@ -110,6 +110,8 @@ export interface DevProviderOptions {
    * server that knows nothing of DPoP (it ignores proofs and issues Bearer tokens). default on, no nonce
    */
   dpop?: { nonce?: boolean; enabled?: boolean };
+  /** Pushed authorization requests (RFC 9126; served by default at /request). `required`: every client must push. */
+  par?: { required?: boolean };
 }
 
 export interface DevProviderCounts {
@@ -127,6 +129,8 @@ export interface DevProvider {
   provider: Provider;
   /** Counters at the server: incremented for each request that reaches the endpoint (OPTIONS excluded). */
   counts: DevProviderCounts;
+  /** The parameters of each pushed authorization request, as the server read them (newest last). */
+  pushed: Array<Record<string, unknown>>;
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -388,6 +392,9 @@ async function build(
     // would only release them from userinfo when an access token is issued too.
     conformIdTokenClaims: !(options.idTokenClaims ?? true),
     responseTypes: ['code'],
+    // Routing parameters some hosted providers take (Auth0's organization and connection): recognised, so
+    // that a test can see them arrive (in `pushed`), and otherwise ignored.
+    extraParams: ['organization_id', 'connection_id'],
     // oidc-provider requires PKCE only for public clients by default; we require it for everyone.
     pkce: { required: () => true },
     async findAccount(_ctx, sub): Promise<Account | undefined> {
@@ -451,6 +458,7 @@ async function build(
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: options.backchannelLogout ?? false },
       ...(options.dpop?.enabled === false ? { dPoP: { enabled: false } } : {}),
+      ...(options.par?.required ? { pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true } } : {}),
       ...(options.dpop?.nonce ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       rpInitiatedLogout: {
         enabled: true,
@@ -515,6 +523,7 @@ ${form}
     revocation: 0,
     authorization: 0,
   };
+  const pushed: Array<Record<string, unknown>> = [];
   const resetCounts = (): void => {
     counts.token = 0;
     counts.tokenByGrant = {};
@@ -540,6 +549,12 @@ ${form}
         const key = typeof grant === 'string' && grant ? grant : 'unknown';
         counts.tokenByGrant[key] = (counts.tokenByGrant[key] ?? 0) + 1;
       }
+      return;
+    }
+    if (path === '/request' && ctx.method === 'POST') {
+      await next();
+      const params = ((ctx as unknown as KoaContextWithOIDC).oidc as { params?: Record<string, unknown> } | undefined)?.params;
+      if (params) pushed.push(Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)));
       return;
     }
     if (path === routes.userinfo) counts.userinfo += 1;
@@ -597,7 +612,7 @@ ${form}
     });
   };
 
-  return { issuer, users, provider, counts, resetCounts, close };
+  return { issuer, users, provider, counts, pushed, resetCounts, close };
 }
 
 function interactionMiddleware(provider: Provider, users: DevUser[]): Koa.Middleware {

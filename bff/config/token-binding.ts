@@ -9,11 +9,19 @@ export interface TokenBindingSection {
    * proxy sends `Authorization: DPoP` with a fresh proof per request. default false
    */
   readonly dpop: boolean;
+  /**
+   * LATCH_PAR=true: pushed authorization requests (RFC 9126). /login posts the request to the server's
+   * PAR endpoint and sends the browser with only client_id and request_uri. Also on, whatever this
+   * says, when discovery says `require_pushed_authorization_requests`. default false
+   */
+  readonly par: boolean;
 }
 
-/** The token-binding section: LATCH_DPOP. `kind` is the provider's: DPoP needs a standard OpenID Connect server. */
+/** The token-binding section: LATCH_DPOP, LATCH_PAR. `kind` is the provider's: both need a standard OpenID Connect server. */
 export function readTokenBinding(env: EnvReader, kind: ProviderKind): TokenBindingSection {
   const dpop = env.bool('LATCH_DPOP');
   if (dpop && kind !== 'oidc') env.fail('LATCH_DPOP', `needs LATCH_PROVIDER=oidc (a ${kind} server's userinfo and token endpoints are not sent proofs)`);
-  return { dpop };
+  const par = env.bool('LATCH_PAR');
+  if (par && kind === 'scayle') env.fail('LATCH_PAR', 'SCAYLE has no pushed authorization request endpoint');
+  return { dpop, par };
 }

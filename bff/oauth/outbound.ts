@@ -20,7 +20,8 @@ export type OutboundStep =
   | 'id token'
   | 'logout token'
   | 'userinfo'
-  | 'revocation';
+  | 'revocation'
+  | 'pushed authorization';
 
 /** Options for every request to the authorization server: a timeout, and the loud http opt-out. */
 export interface OutboundOptions {
@@ -98,7 +99,8 @@ export function toLatchError(err: unknown, what: OutboundStep): LatchError {
     // misconfiguration (502, and a refresh that fails so does not end the session); invalid_grant
     // and friends are about this user's grant (400); an error answered with a 5xx is the server's fault.
     const detail = `The authorization server refused the ${what} request (${err.error}).`;
-    if (err.status >= 500) return new LatchError('LATCH_UPSTREAM_ERROR', { detail, ...cause });
+    // A pushed request refused is the configuration's fault (client, redirect URI, scopes), never the user's.
+    if (err.status >= 500 || what === 'pushed authorization') return new LatchError('LATCH_UPSTREAM_ERROR', { detail, ...cause });
     if (err.error === 'invalid_client') return new LatchError('LATCH_CLIENT_REFUSED', { detail, ...cause });
     return new LatchError(refusedGrant(what), { detail, ...cause });
   }

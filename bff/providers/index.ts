@@ -54,6 +54,7 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     idTokenAlg: config.idTokenAlg,
     trustedAudiences: config.trustedAudiences,
     ...(config.dpop ? { dpop: true } : {}),
+    ...(config.par ? { par: true } : {}),
     outbound,
   };
 }

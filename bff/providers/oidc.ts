@@ -6,6 +6,7 @@ import { RemoteKeySet } from '../oauth/keys.ts';
 import type { ClientKeys } from '../oauth/client-keys.ts';
 import { assertTokenType, newDpopKey, withDpop, type DpopKey } from '../oauth/dpop.ts';
 import { outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
+import { pushAuthorizationRequest } from '../oauth/par.ts';
 import {
   pickUserClaims,
   RefreshKeptTokens,
@@ -43,6 +44,8 @@ export interface OidcProviderOptions {
   trustedAudiences?: readonly string[];
   /** Plain OAuth 2.0: no ID token is required; the user comes from userinfo. */
   requireIdToken?: boolean;
+  /** LATCH_PAR=true: /login pushes the authorization request (RFC 9126); also when discovery says the server requires it. */
+  par?: boolean;
   /** LATCH_DPOP=true: each sign-in makes a session key, and every token request and userinfo call carries a proof (bff/oauth/dpop.ts). */
   dpop?: boolean;
   outbound: OutboundOptions;
@@ -172,6 +175,10 @@ export class OidcProvider implements Provider {
     if (this.options.requireIdToken !== false) url.searchParams.set('nonce', tx.nonce);
     url.searchParams.set('code_challenge', challenge);
     url.searchParams.set('code_challenge_method', 'S256');
+    // PAR (LATCH_PAR=true, or the server requires it): the parameters go over the back channel.
+    if (this.options.par || as.require_pushed_authorization_requests) {
+      return pushAuthorizationRequest(as, this.client, this.clientAuth, url, this.options.outbound);
+    }
     return url;
   }
 

@@ -17,3 +17,14 @@ describe('LATCH_DPOP', () => {
     assert.deepEqual(problemsOf({ ...base, LATCH_PROVIDER: 'oauth2', LATCH_OAUTH2_BASE_URL: 'https://login.example.com', LATCH_DPOP: 'true' }), ['LATCH_DPOP']);
   });
 });
+
+describe('LATCH_PAR', () => {
+  const base = { ...BASE_ENV, LATCH_ISSUER: 'https://login.example.com' };
+
+  it('is off unless set (discovery may still turn it on), and names the variable for SCAYLE', () => {
+    assert.equal(loadConfig(base).par, false);
+    assert.equal(loadConfig({ ...base, LATCH_PAR: 'true' }).par, true);
+    const scayle = { ...base, LATCH_PROVIDER: 'scayle', LATCH_SCAYLE_BASE_URL: 'https://t.auth.scayle.cloud', LATCH_SCAYLE_SHOP_ID: '1', LATCH_SCAYLE_SHOP_SECRET: 's', LATCH_SCAYLE_IDP_KEY: 'k' };
+    assert.deepEqual(problemsOf({ ...scayle, LATCH_PAR: 'true' }), ['LATCH_PAR']);
+  });
+});
