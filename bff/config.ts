@@ -3,6 +3,7 @@ import { readClientKeys, type ClientKeysSection } from './config/client-keys.ts'
 import { EnvReader, type Env } from './config/env.ts';
 import { readLimits, type LimitsSection } from './config/limits.ts';
 import { readOperations, type OperationsSection } from './config/operations.ts';
+import { checkProfile, readProfileName, type ProfileSection } from './config/profile.ts';
 import { readProvider, type ProviderSection } from './config/provider.ts';
 import { readSessions, type SessionsSection } from './config/sessions.ts';
 import { readSites, type SitesSection } from './config/sites.ts';
@@ -20,7 +21,7 @@ export type { ApiRoutesSection, LimitsSection, OperationsSection, ProviderSectio
  * of process.env. Each section is read by one function in bff/config/ and documents its own fields;
  * this is their sum, the README's table in the same order.
  */
-export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection, TokenBindingSection, ClientKeysSection {}
+export interface BffConfig extends ProviderSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection, TokenBindingSection, ClientKeysSection, ProfileSection {}
 
 /**
  * Reads and validates the environment: every section, then the rules between sections. Collects
@@ -35,8 +36,10 @@ export function loadConfig(record: Env = process.env): BffConfig {
   const api = readApiRoutes(env);
   const limits = readLimits(env);
   const operations = readOperations(env);
-  const binding = readTokenBinding(env, provider.provider);
-  const keys = readClientKeys(env, provider.tokenAuthMethod);
+  const profileName = readProfileName(env);
+  const binding = readTokenBinding(env, provider.provider, profileName);
+  const keys = readClientKeys(env, provider.tokenAuthMethod, profileName);
+  const profile = checkProfile(env, profileName, { provider, keys, sites, api });
 
   // Between sections: the provider and the API routes.
   if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'service')) {
@@ -46,7 +49,7 @@ export function loadConfig(record: Env = process.env): BffConfig {
   // User-token API routes' scopes are asked for at sign-in. (Object.assign, not one literal of six
   // spreads: V8 builds that in about 100 µs, this in 5.)
   const scopes = withRouteScopes(provider.scopes, api.apiRoutes);
-  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, binding, keys, { scopes });
+  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, binding, keys, profile, { scopes });
   return Object.freeze(config);
 }
 

@@ -112,6 +112,8 @@ export interface DevProviderOptions {
   dpop?: { nonce?: boolean; enabled?: boolean };
   /** Pushed authorization requests (RFC 9126; served by default at /request). `required`: every client must push. */
   par?: { required?: boolean };
+  /** The algorithm of the server's (RSA) signing key: ID tokens, JWT access tokens. default RS256 */
+  signingAlg?: 'RS256' | 'PS256';
 }
 
 export interface DevProviderCounts {
@@ -301,7 +303,7 @@ function createMemoryAdapterFactory(): (model: string) => Adapter {
   };
 }
 
-function toClientMetadata(c: DevClient): ClientMetadata {
+function toClientMetadata(c: DevClient, alg: 'RS256' | 'PS256'): ClientMetadata {
   const grantTypes = c.grant_types ?? ['authorization_code', 'refresh_token'];
   const metadata: ClientMetadata = {
     client_id: c.client_id,
@@ -310,7 +312,7 @@ function toClientMetadata(c: DevClient): ClientMetadata {
     grant_types: grantTypes,
     response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-    id_token_signed_response_alg: 'RS256',
+    id_token_signed_response_alg: alg,
   };
   if (c.client_name) metadata.client_name = c.client_name;
   if (c.post_logout_redirect_uris) metadata.post_logout_redirect_uris = c.post_logout_redirect_uris;
@@ -351,11 +353,12 @@ async function build(
   const issParameter = options.issParameter ?? true;
   const routes: Record<DevRouteName, string> = { ...DEFAULT_ROUTES, ...options.routes };
   const jwtAt = options.jwtAccessTokens;
+  const signingAlg = options.signingAlg ?? 'RS256';
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = await exportJWK(privateKey);
   jwk.kid = `dev-${randomUUID()}`;
-  jwk.alg = 'RS256';
+  jwk.alg = signingAlg;
   jwk.use = 'sig';
 
   const extraClaimNames = [...new Set(users.flatMap((u) => Object.keys(u.extra ?? {})))];
@@ -370,13 +373,13 @@ async function build(
       audience: jwtAt.resource,
       accessTokenTTL: accessTokenTtl,
       accessTokenFormat: 'jwt',
-      jwt: { sign: { alg: 'RS256' } },
+      jwt: { sign: { alg: signingAlg } },
     };
   };
 
   const configuration: Configuration = {
     adapter: createMemoryAdapterFactory(),
-    clients: options.clients.map(toClientMetadata),
+    clients: options.clients.map((c) => toClientMetadata(c, signingAlg)),
     jwks: { keys: [jwk as never] },
     cookies: {
       keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')],

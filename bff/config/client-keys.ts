@@ -35,7 +35,7 @@ const ALGS: Record<string, readonly string[]> = {
  * JSON array of them; or a JWK set) or LATCH_CLIENT_PRIVATE_KEY_FILE (the same, in a file). Only
  * private keys of RSA (2048 bits or more), P-256/384/521 and Ed25519. No message ever shows key material.
  */
-export function readClientKeys(env: EnvReader, tokenAuthMethod: string): ClientKeysSection {
+export function readClientKeys(env: EnvReader, tokenAuthMethod: string, profile?: 'fapi2'): ClientKeysSection {
   const inline = env.str('LATCH_CLIENT_PRIVATE_KEY');
   const file = env.str('LATCH_CLIENT_PRIVATE_KEY_FILE');
   const variable = file !== undefined ? 'LATCH_CLIENT_PRIVATE_KEY_FILE' : 'LATCH_CLIENT_PRIVATE_KEY';
@@ -80,7 +80,8 @@ export function readClientKeys(env: EnvReader, tokenAuthMethod: string): ClientK
     if (!algs) return problem(`is a ${type} key: use RSA, P-256, P-384, P-521 or Ed25519`);
     if (type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return problem('is an RSA key under 2048 bits');
     const jwk = typeof item === 'string' ? undefined : item;
-    const alg = typeof jwk?.['alg'] === 'string' ? jwk['alg'] : algs[0]!;
+    // FAPI 2.0 allows PS256, not RS256, for an RSA key (config/profile.ts checks the rest).
+    const alg = typeof jwk?.['alg'] === 'string' ? jwk['alg'] : profile === 'fapi2' && type === 'rsa' ? 'PS256' : algs[0]!;
     if (!algs.includes(alg)) return problem(`names alg ${alg}, which a ${type} key cannot sign`);
     const kid = typeof jwk?.['kid'] === 'string' && jwk['kid'] !== '' ? jwk['kid'] : undefined;
     keys.push({ key, alg, ...(kid ? { kid } : {}) });

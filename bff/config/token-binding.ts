@@ -17,8 +17,13 @@ export interface TokenBindingSection {
   readonly par: boolean;
 }
 
-/** The token-binding section: LATCH_DPOP, LATCH_PAR. `kind` is the provider's: both need a standard OpenID Connect server. */
-export function readTokenBinding(env: EnvReader, kind: ProviderKind): TokenBindingSection {
+/** The token-binding section: LATCH_DPOP, LATCH_PAR (both on under LATCH_PROFILE=fapi2). `kind` is the provider's: both need a standard OpenID Connect server. */
+export function readTokenBinding(env: EnvReader, kind: ProviderKind, profile?: 'fapi2'): TokenBindingSection {
+  // LATCH_PROFILE=fapi2 turns both on (config/profile.ts); an explicit false under it is a contradiction.
+  if (profile === 'fapi2') {
+    for (const name of ['LATCH_DPOP', 'LATCH_PAR']) if (env.str(name) !== undefined && !env.bool(name)) env.fail(name, 'cannot be false under LATCH_PROFILE=fapi2');
+    return { dpop: true, par: true };
+  }
   const dpop = env.bool('LATCH_DPOP');
   if (dpop && kind !== 'oidc') env.fail('LATCH_DPOP', `needs LATCH_PROVIDER=oidc (a ${kind} server's userinfo and token endpoints are not sent proofs)`);
   const par = env.bool('LATCH_PAR');

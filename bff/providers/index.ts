@@ -55,6 +55,7 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     trustedAudiences: config.trustedAudiences,
     ...(config.dpop ? { dpop: true } : {}),
     ...(config.par ? { par: true } : {}),
+    ...(config.requireIss ? { requireIss: true } : {}),
     outbound,
   };
 }

@@ -44,6 +44,8 @@ export interface OidcProviderOptions {
   trustedAudiences?: readonly string[];
   /** Plain OAuth 2.0: no ID token is required; the user comes from userinfo. */
   requireIdToken?: boolean;
+  /** LATCH_PROFILE=fapi2: the callback must carry `iss` (RFC 9207) even where the server does not advertise it. */
+  requireIss?: boolean;
   /** LATCH_PAR=true: /login pushes the authorization request (RFC 9126); also when discovery says the server requires it. */
   par?: boolean;
   /** LATCH_DPOP=true: each sign-in makes a session key, and every token request and userinfo call carries a proof (bff/oauth/dpop.ts). */
@@ -195,7 +197,7 @@ export class OidcProvider implements Provider {
       throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'The callback\'s state is not the transaction\'s.' });
     }
     const iss = params.get('iss');
-    if ((iss !== null && iss !== as.issuer) || (iss === null && as.authorization_response_iss_parameter_supported)) {
+    if ((iss !== null && iss !== as.issuer) || (iss === null && (as.authorization_response_iss_parameter_supported || this.options.requireIss))) {
       throw new LatchError('LATCH_ISSUER_MISMATCH');
     }
     let validated: URLSearchParams;
