@@ -200,3 +200,30 @@ describe('DPoP asked for, and a server that ignores it', () => {
     assert.equal(stack.provider.counts.userinfo, 0, 'the token was sent nowhere');
   });
 });
+
+describe('DPoP with server-side sessions (LATCH_SESSION_STORE=memory)', () => {
+  let stack: Stack;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  before(async () => {
+    upstream = await startUpstream();
+    stack = await startStack({
+      client: { dpop_bound_access_tokens: true },
+      env: { LATCH_DPOP: 'true', LATCH_SESSION_STORE: 'memory', LATCH_API_ROUTES: `echo=${upstream.server.url}` },
+    });
+  });
+  after(async () => {
+    await stack.close();
+    await upstream.server.close();
+  });
+
+  it('keeps the key in the store, not in the cookie, and proxies with it', async () => {
+    const { cookie, session } = await signedInAt(stack);
+    assert.ok(session.dk, 'the session read from the store holds the key');
+    assert.ok(!cookie.includes(session.dk.d), 'the cookie is a reference, not the key');
+    assert.ok(cookie.length < 600, `a reference cookie (${cookie.length} bytes)`);
+    const res = await fetch(`${stack.bffUrl}/api/echo/x`, { headers: { origin: stack.siteOrigin, 'latch-csrf': '1', cookie } });
+    assert.equal(res.status, 200);
+    assert.equal(upstream.seen[0]!.headers.authorization, `DPoP ${session.at}`);
+    assert.equal(decodeJwt(String(upstream.seen[0]!.headers.dpop))['ath'], accessTokenHash(session.at));
+  });
+});
