@@ -12,6 +12,7 @@ import { ProviderRegistry } from './providers/registry.ts';
 import { callbackRoute } from './routes/callback.ts';
 import type { ReadinessCheck, RouteDeps } from './routes/deps.ts';
 import { healthRoute } from './routes/health.ts';
+import { jwksRoute } from './routes/jwks.ts';
 import { loginRoute } from './routes/login.ts';
 import { logoutRoute } from './routes/logout.ts';
 import { logoutEndRoute } from './routes/logout-end.ts';
@@ -106,7 +107,7 @@ export function createBff(config: BffConfig, options: BffOptions = {}): Bff {
 
   // Routes that declare `csrf` run this check first (a refusal is their answer, metrics included).
   const router = new RouteTable({ csrf: requireCsrf(config.allowedOrigins) });
-  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, backchannelRoute, passwordRoute, providersRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, ...(options.streams === false ? [] : [eventsRoute, wsTicketRoute]), proxyRoute]) route(router, deps);
+  for (const route of [loginRoute, callbackRoute, meRoute, logoutRoute, logoutEndRoute, handoffRoute, healthRoute, jwksRoute, backchannelRoute, passwordRoute, providersRoute, readyRoute, metricsRoute, widgetAssetRoute, sessionsRoute, ...(options.streams === false ? [] : [eventsRoute, wsTicketRoute]), proxyRoute]) route(router, deps);
   // What a request's route declares where it registers (routes/table.ts), found once per request.
   const traits = (ctx: Context) => router.route(ctx)?.traits;
 

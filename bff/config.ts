@@ -1,25 +1,29 @@
 import { readApiRoutes, type ApiRoute, type ApiRoutesSection } from './config/api-routes.ts';
+import { readClientKeys, type ClientKeysSection } from './config/client-keys.ts';
 import { EnvReader, type Env } from './config/env.ts';
 import { readLimits, type LimitsSection } from './config/limits.ts';
 import { readOperations, type OperationsSection } from './config/operations.ts';
+import { checkProfile, readProfileName, type ProfileSection } from './config/profile.ts';
 import type { ProviderSection } from './config/provider.ts';
 import { checkSiteProviders, readProviders, type ProvidersSection } from './config/providers.ts';
 import { readSessions, type SessionsSection } from './config/sessions.ts';
 import { readSites, type SitesSection } from './config/sites.ts';
+import { readTokenBinding, type TokenBindingSection } from './config/token-binding.ts';
 
 export type { ApiRoute } from './config/api-routes.ts';
+export type { ClientKeyConfig } from './config/client-keys.ts';
 export type { ConfigProblem, Env } from './config/env.ts';
 export type { OAuth2Config, ProviderEndpoints, ProviderKind, ScayleConfig, TokenAuthMethod } from './config/provider.ts';
 export type { SiteConfig } from './config/sites.ts';
 export type { NamedProvider } from './config/providers.ts';
-export type { ApiRoutesSection, ProvidersSection, LimitsSection, OperationsSection, ProviderSection, SessionsSection, SitesSection };
+export type { ApiRoutesSection, ProvidersSection, LimitsSection, OperationsSection, ProviderSection, SessionsSection, SitesSection, TokenBindingSection };
 
 /**
  * The BFF's configuration: validated once at start-up, then frozen. bff/config/ is the only reader
  * of process.env. Each section is read by one function in bff/config/ and documents its own fields;
  * this is their sum, the README's table in the same order.
  */
-export interface BffConfig extends ProviderSection, ProvidersSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection {}
+export interface BffConfig extends ProviderSection, ProvidersSection, SitesSection, SessionsSection, ApiRoutesSection, LimitsSection, OperationsSection, TokenBindingSection, ClientKeysSection, ProfileSection {}
 
 /**
  * Reads and validates the environment: every section, then the rules between sections. Collects
@@ -36,6 +40,10 @@ export function loadConfig(record: Env = process.env): BffConfig {
   const api = readApiRoutes(env);
   const limits = readLimits(env);
   const operations = readOperations(env);
+  const profileName = readProfileName(env);
+  const binding = readTokenBinding(env, provider.provider, profileName);
+  const keys = readClientKeys(env, provider.tokenAuthMethod, profileName);
+  const profile = checkProfile(env, profileName, { provider, keys, sites, api });
 
   // Between sections: the provider and the API routes.
   if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'service')) {
@@ -47,7 +55,7 @@ export function loadConfig(record: Env = process.env): BffConfig {
   // spreads: V8 builds that in about 100 µs, this in 5.)
   const scopes = withRouteScopes(provider.scopes, api.apiRoutes);
   const providers = named.providers.map((p) => ({ ...p, settings: { ...p.settings, scopes: withRouteScopes(p.settings.scopes, api.apiRoutes) } }));
-  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, { scopes, providers });
+  const config: BffConfig = Object.assign({}, provider, sites, sessions, api, limits, operations, binding, keys, profile, { scopes, providers });
   return Object.freeze(config);
 }
 

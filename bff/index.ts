@@ -10,13 +10,16 @@ export {
   verifyAccessToken,
   createAccessTokenVerifier,
   readBearerToken,
+  readAccessToken,
   tokenScopes,
   AccessTokenError,
   type AccessTokenOptions,
   type AccessTokenVerifier,
   type AccessTokenErrorCode,
   type VerifiedAccessToken,
+  type TokenScheme,
 } from './resource/verify.ts';
+export type { DpopPresentation } from './resource/dpop.ts';
 export {
   createServiceTokens,
   type ServiceTokens,

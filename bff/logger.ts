@@ -11,6 +11,8 @@ export const REDACT_PATHS = [
   'clientSecret', 'cookie', 'authorization', 'logout_token', '*.logout_token', 'code_verifier', '*.code_verifier',
   'codeVerifier', '*.codeVerifier', '*.cookieSecrets', '*.redisUrl', 'headers.cookie', 'headers.authorization',
   'headers["set-cookie"]', '*.headers.cookie', '*.headers.authorization', '*.headers["set-cookie"]',
+  // DPoP: a session's private key, and the BFF's own client keys (private_key_jwt).
+  'dk', '*.dk', 'dpopKey', '*.dpopKey', '*.clientKeys', 'client_assertion', '*.client_assertion',
 ];
 
 /** `hooks`: pino's, e.g. `npm start`'s filter of the lines a demo visitor causes (dev/start.ts). */

@@ -55,10 +55,14 @@ export interface DevClient {
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
   /** default 'client_secret_basic' */
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** private_key_jwt: where the client's public keys are (the BFF's /.well-known/jwks.json). */
+  jwks_uri?: string;
   /** default ['authorization_code', 'refresh_token'] */
   grant_types?: string[];
   backchannel_logout_uri?: string;
+  /** DPoP required for this client: every access token it gets is DPoP-bound (RFC 9449 `dpop_bound_access_tokens`). */
+  dpop_bound_access_tokens?: boolean;
 }
 
 export type DevRouteName =
@@ -109,6 +113,16 @@ export interface DevProviderOptions {
   acrValues?: string[];
   /** With `acrValues`: ignore `acr_values` (every sign-in gets the list's first, no new prompt), like a provider that does not support them. */
   ignoreAcrValues?: boolean;
+  /**
+   * DPoP (RFC 9449; oidc-provider accepts proofs by default). `nonce: true`: the token and userinfo
+   * endpoints ask for a server nonce (`use_dpop_nonce`) before they take a proof. `enabled: false`: a
+   * server that knows nothing of DPoP (it ignores proofs and issues Bearer tokens). default on, no nonce
+   */
+  dpop?: { nonce?: boolean; enabled?: boolean };
+  /** Pushed authorization requests (RFC 9126; served by default at /request). `required`: every client must push. */
+  par?: { required?: boolean };
+  /** The algorithm of the server's (RSA) signing key: ID tokens, JWT access tokens. default RS256 */
+  signingAlg?: 'RS256' | 'PS256';
 }
 
 export interface DevProviderCounts {
@@ -126,6 +140,8 @@ export interface DevProvider {
   provider: Provider;
   /** Counters at the server: incremented for each request that reaches the endpoint (OPTIONS excluded). */
   counts: DevProviderCounts;
+  /** The parameters of each pushed authorization request, as the server read them (newest last). */
+  pushed: Array<Record<string, unknown>>;
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -296,7 +312,7 @@ function createMemoryAdapterFactory(): (model: string) => Adapter {
   };
 }
 
-function toClientMetadata(c: DevClient): ClientMetadata {
+function toClientMetadata(c: DevClient, alg: 'RS256' | 'PS256'): ClientMetadata {
   const grantTypes = c.grant_types ?? ['authorization_code', 'refresh_token'];
   const metadata: ClientMetadata = {
     client_id: c.client_id,
@@ -305,10 +321,12 @@ function toClientMetadata(c: DevClient): ClientMetadata {
     grant_types: grantTypes,
     response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-    id_token_signed_response_alg: 'RS256',
+    id_token_signed_response_alg: alg,
   };
   if (c.client_name) metadata.client_name = c.client_name;
   if (c.post_logout_redirect_uris) metadata.post_logout_redirect_uris = c.post_logout_redirect_uris;
+  if (c.dpop_bound_access_tokens) metadata.dpop_bound_access_tokens = true;
+  if (c.jwks_uri) metadata.jwks_uri = c.jwks_uri;
   if (c.backchannel_logout_uri) {
     metadata.backchannel_logout_uri = c.backchannel_logout_uri;
     metadata.backchannel_logout_session_required = true;
@@ -344,11 +362,12 @@ async function build(
   const issParameter = options.issParameter ?? true;
   const routes: Record<DevRouteName, string> = { ...DEFAULT_ROUTES, ...options.routes };
   const jwtAt = options.jwtAccessTokens;
+  const signingAlg = options.signingAlg ?? 'RS256';
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = await exportJWK(privateKey);
   jwk.kid = `dev-${randomUUID()}`;
-  jwk.alg = 'RS256';
+  jwk.alg = signingAlg;
   jwk.use = 'sig';
 
   const extraClaimNames = [...new Set(users.flatMap((u) => Object.keys(u.extra ?? {})))];
@@ -363,13 +382,13 @@ async function build(
       audience: jwtAt.resource,
       accessTokenTTL: accessTokenTtl,
       accessTokenFormat: 'jwt',
-      jwt: { sign: { alg: 'RS256' } },
+      jwt: { sign: { alg: signingAlg } },
     };
   };
 
   const configuration: Configuration = {
     adapter: createMemoryAdapterFactory(),
-    clients: options.clients.map(toClientMetadata),
+    clients: options.clients.map((c) => toClientMetadata(c, signingAlg)),
     jwks: { keys: [jwk as never] },
     cookies: {
       keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')],
@@ -385,6 +404,9 @@ async function build(
     // would only release them from userinfo when an access token is issued too.
     conformIdTokenClaims: !(options.idTokenClaims ?? true),
     responseTypes: ['code'],
+    // Routing parameters some hosted providers take (Auth0's organization and connection): recognised, so
+    // that a test can see them arrive (in `pushed`), and otherwise ignored.
+    extraParams: ['organization_id', 'connection_id'],
     // oidc-provider requires PKCE only for public clients by default; we require it for everyone.
     pkce: { required: () => true },
     async findAccount(_ctx, sub): Promise<Account | undefined> {
@@ -449,6 +471,9 @@ async function build(
       introspection: { enabled: true, allowedPolicy: () => true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: options.backchannelLogout ?? false },
+      ...(options.dpop?.enabled === false ? { dPoP: { enabled: false } } : {}),
+      ...(options.par?.required ? { pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true } } : {}),
+      ...(options.dpop?.nonce ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       rpInitiatedLogout: {
         enabled: true,
         // The application asking (from id_token_hint or client_id), by its name: the user knows no client ids.
@@ -512,6 +537,7 @@ ${form}
     revocation: 0,
     authorization: 0,
   };
+  const pushed: Array<Record<string, unknown>> = [];
   const resetCounts = (): void => {
     counts.token = 0;
     counts.tokenByGrant = {};
@@ -537,6 +563,12 @@ ${form}
         const key = typeof grant === 'string' && grant ? grant : 'unknown';
         counts.tokenByGrant[key] = (counts.tokenByGrant[key] ?? 0) + 1;
       }
+      return;
+    }
+    if (path === '/request' && ctx.method === 'POST') {
+      await next();
+      const params = ((ctx as unknown as KoaContextWithOIDC).oidc as { params?: Record<string, unknown> } | undefined)?.params;
+      if (params) pushed.push(Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)));
       return;
     }
     if (path === routes.userinfo) counts.userinfo += 1;
@@ -594,7 +626,7 @@ ${form}
     });
   };
 
-  return { issuer, users, provider, counts, resetCounts, close };
+  return { issuer, users, provider, counts, pushed, resetCounts, close };
 }
 
 /** The acr a sign-in reaches: the first asked-for value `supported` has, else `supported`'s first. */

@@ -2,7 +2,7 @@ import type { EnvReader } from './env.ts';
 
 /** Which kind of authorization server the BFF talks to (LATCH_PROVIDER). */
 export type ProviderKind = 'oidc' | 'oauth2' | 'scayle';
-export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 /** Endpoints given by hand (or, for oauth2, filled in from LATCH_OAUTH2_BASE_URL). */
 export interface ProviderEndpoints {
@@ -138,12 +138,12 @@ export function readProvider(root: EnvReader, scope: ProviderScope = SINGLE_PROV
     if (!endpoints.token) env.fail('TOKEN_ENDPOINT', 'is required without discovery');
   }
 
-  const tokenAuthMethod = env.choice<TokenAuthMethod>('TOKEN_AUTH_METHOD', ['client_secret_basic', 'client_secret_post'], 'client_secret_basic') ?? 'client_secret_basic';
+  const tokenAuthMethod = env.choice<TokenAuthMethod>('TOKEN_AUTH_METHOD', ['client_secret_basic', 'client_secret_post', 'private_key_jwt'], 'client_secret_basic') ?? 'client_secret_basic';
   if (kind === 'scayle' && tokenAuthMethod !== 'client_secret_basic') env.fail('TOKEN_AUTH_METHOD', 'SCAYLE takes client_secret_basic only');
   const { authorizeParams, authorizeFixedParams } = readAuthorizeParams(env);
   const enablePasswordGrant = env.bool('ENABLE_PASSWORD_GRANT');
   if (enablePasswordGrant && kind === 'scayle') env.fail('ENABLE_PASSWORD_GRANT', 'SCAYLE has no password grant');
-  const clients = readClients(env, kind);
+  const clients = readClients(env, kind, tokenAuthMethod);
 
   // oauth2 without LATCH_SCOPES: the provider picks them once it has asked the server (OAuth2Config).
   const scopesGiven = env.str('SCOPES') !== undefined;
@@ -240,12 +240,14 @@ function readAuthorizeParams(env: EnvReader): Pick<ProviderSection, 'authorizePa
 }
 
 /** LATCH_CLIENT_ID and LATCH_CLIENT_SECRET; LATCH_SERVICE_CLIENT_ID and LATCH_SERVICE_CLIENT_SECRET together or neither. */
-function readClients(env: EnvReader, kind: ProviderKind): Pick<ProviderSection, 'clientId' | 'clientSecret' | 'serviceClientId' | 'serviceClientSecret'> {
+function readClients(env: EnvReader, kind: ProviderKind, method: TokenAuthMethod): Pick<ProviderSection, 'clientId' | 'clientSecret' | 'serviceClientId' | 'serviceClientSecret'> {
   const clientId = env.required('CLIENT_ID');
-  const clientSecret = env.required('CLIENT_SECRET');
+  // private_key_jwt: the client signs with LATCH_CLIENT_PRIVATE_KEY (config/client-keys.ts); no secret.
+  const clientSecret = method === 'private_key_jwt' ? (env.str('CLIENT_SECRET') ?? '') : env.required('CLIENT_SECRET');
   const serviceClientId = env.str('SERVICE_CLIENT_ID');
   const serviceClientSecret = env.str('SERVICE_CLIENT_SECRET');
-  if ((serviceClientId === undefined) !== (serviceClientSecret === undefined)) {
+  // private_key_jwt: a service client of its own signs with the same keys, and needs no secret.
+  if (method !== 'private_key_jwt' && (serviceClientId === undefined) !== (serviceClientSecret === undefined)) {
     const [missing, given] = serviceClientId === undefined ? ['SERVICE_CLIENT_ID', 'SERVICE_CLIENT_SECRET'] : ['SERVICE_CLIENT_SECRET', 'SERVICE_CLIENT_ID'];
     env.fail(missing, `is required with ${env.name(given)} (set both, or neither to use ${env.name('CLIENT_ID')} and ${env.name('CLIENT_SECRET')})`);
   }

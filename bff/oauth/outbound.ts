@@ -20,7 +20,8 @@ export type OutboundStep =
   | 'id token'
   | 'logout token'
   | 'userinfo'
-  | 'revocation';
+  | 'revocation'
+  | 'pushed authorization';
 
 /** Options for every request to the authorization server: a timeout, and the loud http opt-out. */
 export interface OutboundOptions {
@@ -98,7 +99,8 @@ export function toLatchError(err: unknown, what: OutboundStep): LatchError {
     // misconfiguration (502, and a refresh that fails so does not end the session); invalid_grant
     // and friends are about this user's grant (400); an error answered with a 5xx is the server's fault.
     const detail = `The authorization server refused the ${what} request (${err.error}).`;
-    if (err.status >= 500) return new LatchError('LATCH_UPSTREAM_ERROR', { detail, ...cause });
+    // A pushed request refused is the configuration's fault (client, redirect URI, scopes), never the user's.
+    if (err.status >= 500 || what === 'pushed authorization') return new LatchError('LATCH_UPSTREAM_ERROR', { detail, ...cause });
     if (err.error === 'invalid_client') return new LatchError('LATCH_CLIENT_REFUSED', { detail, ...cause });
     return new LatchError(refusedGrant(what), { detail, ...cause });
   }
@@ -145,9 +147,9 @@ function hasObjectBody(cause: unknown): boolean {
 }
 
 /**
- * Only Bearer tokens (RFC 6750), in any case, until sender-constrained tokens (DPoP, RFC 9449) are
- * supported: a DPoP-bound token sent as Bearer would fail at best, and teach the API to accept it so
- * at worst. oauth4webapi lower-cases token_type and lets `dpop` through; we do not.
+ * Only Bearer tokens (RFC 6750), in any case, when no DPoP proof was sent (bff/oauth/dpop.ts checks
+ * the other case): a DPoP-bound token sent as Bearer would fail at best, and teach the API to accept
+ * it so at worst. oauth4webapi lower-cases token_type and lets `dpop` through; we do not.
  */
 export function assertBearer(response: { token_type?: unknown }): void {
   if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer') {

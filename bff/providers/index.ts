@@ -1,5 +1,6 @@
 import type { AuthorizationServer } from 'oauth4webapi';
 import type { BffConfig, ProviderEndpoints } from '../config.ts';
+import { clientKeysFor } from '../oauth/client-keys.ts';
 import type { OutboundOptions } from '../oauth/outbound.ts';
 import { OAuth2Provider } from './oauth2.ts';
 import { OidcProvider, type OidcProviderOptions } from './oidc.ts';
@@ -47,10 +48,14 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     serviceClientId: config.serviceClientId,
     serviceClientSecret: config.serviceClientSecret,
     tokenAuthMethod: config.tokenAuthMethod,
+    ...(config.clientKeys.length ? { clientKeys: clientKeysFor(config.clientKeys)! } : {}),
     redirectUri: config.redirectUri,
     scopes: config.scopes,
     idTokenAlg: config.idTokenAlg,
     trustedAudiences: config.trustedAudiences,
+    ...(config.dpop ? { dpop: true } : {}),
+    ...(config.par ? { par: true } : {}),
+    ...(config.requireIss ? { requireIss: true } : {}),
     outbound,
   };
 }

@@ -3,7 +3,10 @@ import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { RemoteKeySet } from '../oauth/keys.ts';
-import { assertBearer, outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
+import type { ClientKeys } from '../oauth/client-keys.ts';
+import { assertTokenType, newDpopKey, withDpop, type DpopKey } from '../oauth/dpop.ts';
+import { outbound, requestOptions, type OutboundOptions } from '../oauth/outbound.ts';
+import { pushAuthorizationRequest } from '../oauth/par.ts';
 import {
   pickUserClaims,
   RefreshKeptTokens,
@@ -16,7 +19,7 @@ import {
   type VerifiedLogoutToken,
 } from './provider.ts';
 
-export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 export interface OidcProviderOptions {
   issuer: string;
@@ -31,6 +34,8 @@ export interface OidcProviderOptions {
   serviceClientId?: string;
   serviceClientSecret?: string;
   tokenAuthMethod?: TokenAuthMethod;
+  /** private_key_jwt: the BFF's signing keys (bff/oauth/client-keys.ts), for every call to the token endpoint. */
+  clientKeys?: ClientKeys;
   redirectUri: string;
   scopes: string;
   /** The one algorithm accepted for ID token signatures (and logout tokens and signed userinfo). */
@@ -39,6 +44,12 @@ export interface OidcProviderOptions {
   trustedAudiences?: readonly string[];
   /** Plain OAuth 2.0: no ID token is required; the user comes from userinfo. */
   requireIdToken?: boolean;
+  /** LATCH_PROFILE=fapi2: the callback must carry `iss` (RFC 9207) even where the server does not advertise it. */
+  requireIss?: boolean;
+  /** LATCH_PAR=true: /login pushes the authorization request (RFC 9126); also when discovery says the server requires it. */
+  par?: boolean;
+  /** LATCH_DPOP=true: each sign-in makes a session key, and every token request and userinfo call carries a proof (bff/oauth/dpop.ts). */
+  dpop?: boolean;
   outbound: OutboundOptions;
 }
 
@@ -65,8 +76,9 @@ export class OidcProvider implements Provider {
   constructor(options: OidcProviderOptions) {
     this.options = options;
     this.client = { client_id: options.clientId, id_token_signed_response_alg: options.idTokenAlg };
-    this.clientAuth =
-      options.tokenAuthMethod === 'client_secret_post'
+    this.clientAuth = options.clientKeys
+      ? options.clientKeys.clientAuth()
+      : options.tokenAuthMethod === 'client_secret_post'
         ? oauth.ClientSecretPost(options.clientSecret)
         : oauth.ClientSecretBasic(options.clientSecret);
   }
@@ -165,6 +177,10 @@ export class OidcProvider implements Provider {
     if (this.options.requireIdToken !== false) url.searchParams.set('nonce', tx.nonce);
     url.searchParams.set('code_challenge', challenge);
     url.searchParams.set('code_challenge_method', 'S256');
+    // PAR (LATCH_PAR=true, or the server requires it): the parameters go over the back channel.
+    if (this.options.par || as.require_pushed_authorization_requests) {
+      return pushAuthorizationRequest(as, this.client, this.clientAuth, url, this.options.outbound);
+    }
     return url;
   }
 
@@ -181,7 +197,7 @@ export class OidcProvider implements Provider {
       throw new LatchError('LATCH_STATE_MISMATCH', { detail: 'The callback\'s state is not the transaction\'s.' });
     }
     const iss = params.get('iss');
-    if ((iss !== null && iss !== as.issuer) || (iss === null && as.authorization_response_iss_parameter_supported)) {
+    if ((iss !== null && iss !== as.issuer) || (iss === null && (as.authorization_response_iss_parameter_supported || this.options.requireIss))) {
       throw new LatchError('LATCH_ISSUER_MISMATCH');
     }
     let validated: URLSearchParams;
@@ -200,19 +216,23 @@ export class OidcProvider implements Provider {
     const params = await this.validateCallback(callback, tx);
     const as = await this.metadata();
     const requireIdToken = this.options.requireIdToken !== false;
-    const response = await outbound(this.options.outbound, 'code exchange', async () => {
-      const res = await oauth.authorizationCodeGrantRequest(
+    const dpopKey = this.options.dpop ? newDpopKey() : undefined;
+    const response = await outbound(this.options.outbound, 'code exchange', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.authorizationCodeGrantRequest(
         as, this.client, this.clientAuth, params, tx.redirectUri ?? this.options.redirectUri, tx.codeVerifier,
-        requestOptions(this.options.outbound),
-      );
-      const processed = await oauth.processAuthorizationCodeResponse(as, this.client, res, {
-        expectedNonce: requireIdToken ? tx.nonce : oauth.expectNoNonce,
-        requireIdToken,
-      });
-      assertBearer(processed);
-      return processed;
-    });
-    return this.signInFromTokens(response, requireIdToken ? tx.nonce : undefined);
+        { ...requestOptions(this.options.outbound), headers },
+      ),
+      async (res) => {
+        const processed = await oauth.processAuthorizationCodeResponse(as, this.client, res, {
+          expectedNonce: requireIdToken ? tx.nonce : oauth.expectNoNonce,
+          requireIdToken,
+        });
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    ));
+    return this.signInFromTokens(response, requireIdToken ? tx.nonce : undefined, dpopKey);
   }
 
   /**
@@ -221,31 +241,35 @@ export class OidcProvider implements Provider {
    */
   async passwordGrant(username: string, password: string): Promise<SignInResult> {
     const as = await this.metadata();
-    const response = await outbound(this.options.outbound, 'password grant', async () => {
-      const res = await oauth.genericTokenEndpointRequest(
+    const dpopKey = this.options.dpop ? newDpopKey() : undefined;
+    const response = await outbound(this.options.outbound, 'password grant', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.genericTokenEndpointRequest(
         as, this.client, this.clientAuth, 'password', { username, password, ...(this.options.scopes ? { scope: this.options.scopes } : {}) },
-        requestOptions(this.options.outbound),
-      );
-      const processed = await oauth.processGenericTokenEndpointResponse(as, this.client, res);
-      assertBearer(processed);
-      return processed;
-    }).catch((err: unknown) => {
+        { ...requestOptions(this.options.outbound), headers },
+      ),
+      async (res) => {
+        const processed = await oauth.processGenericTokenEndpointResponse(as, this.client, res);
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    )).catch((err: unknown) => {
       // invalid_grant is the server's "wrong username or password": the caller's mistake, not ours.
       if (err instanceof LatchError && err.cause instanceof oauth.ResponseBodyError && err.cause.error === 'invalid_grant') {
         throw new LatchError('LATCH_INVALID_CREDENTIALS', { cause: err });
       }
       throw err;
     });
-    return this.signInFromTokens(response);
+    return this.signInFromTokens(response, undefined, dpopKey);
   }
 
   /** From a token response to the signed-in user: the ID token (verified) and userinfo, merged. */
-  protected async signInFromTokens(response: oauth.TokenEndpointResponse, nonce?: string): Promise<SignInResult> {
+  protected async signInFromTokens(response: oauth.TokenEndpointResponse, nonce?: string, dpopKey?: DpopKey): Promise<SignInResult> {
     const tokens = toTokenSet(response);
     let idClaims: Record<string, unknown> | undefined;
     if (response.id_token) idClaims = await this.verifyIdToken(response.id_token, nonce);
     const sub = typeof idClaims?.['sub'] === 'string' ? idClaims['sub'] : undefined;
-    const { user: info, unavailable } = await this.userinfoOrNull(tokens.accessToken, sub);
+    const { user: info, unavailable } = await this.userinfoOrNull(tokens.accessToken, sub, dpopKey);
     const user = pickUserClaims({ ...(idClaims ?? {}), ...(info ?? {}) });
     if (typeof user.sub !== 'string' || user.sub === '') {
       throw new LatchError('LATCH_USERINFO_INVALID', { detail: 'Neither the ID token nor userinfo names the user.' });
@@ -256,7 +280,7 @@ export class OidcProvider implements Provider {
     const authTime = typeof idClaims?.['auth_time'] === 'number' ? idClaims['auth_time'] : undefined;
     return {
       tokens, user, ...(sid ? { sid } : {}), ...(unavailable ? { userinfoUnavailable: unavailable } : {}),
-      ...(acr !== undefined ? { acr } : {}), ...(authTime !== undefined ? { authTime } : {}),
+      ...(acr !== undefined ? { acr } : {}), ...(authTime !== undefined ? { authTime } : {}), ...(dpopKey ? { dpopKey } : {}),
     };
   }
 
@@ -308,23 +332,26 @@ export class OidcProvider implements Provider {
    * the sign-in (LATCH_USERINFO_INVALID). Without an ID token, userinfo is the only source of the
    * user: every failure refuses.
    */
-  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined): Promise<{ user: LatchUser | null; unavailable?: LatchError }> {
+  protected async userinfoOrNull(accessToken: string, expectedSub: string | undefined, dpopKey?: DpopKey): Promise<{ user: LatchUser | null; unavailable?: LatchError }> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) return { user: null };
     try {
-      return { user: await this.userinfo(accessToken, expectedSub) };
+      return { user: await this.userinfo(accessToken, expectedSub, dpopKey) };
     } catch (err) {
       if (expectedSub === undefined || !(err instanceof LatchError) || err.code === 'LATCH_USERINFO_INVALID') throw err;
       return { user: null, unavailable: err };
     }
   }
 
-  async userinfo(accessToken: string, expectedSub: string | undefined): Promise<LatchUser> {
+  async userinfo(accessToken: string, expectedSub: string | undefined, dpopKey?: DpopKey): Promise<LatchUser> {
     const as = await this.metadata();
     if (!as.userinfo_endpoint) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The authorization server has no userinfo endpoint.' });
-    const res = await outbound(this.options.outbound, 'userinfo', () =>
-      oauth.userInfoRequest(as, this.client, accessToken, requestOptions(this.options.outbound)),
-    );
+    // A bound token goes as `DPoP <token>` with a proof (oauth4webapi picks the scheme from the DPoP header).
+    const res = await outbound(this.options.outbound, 'userinfo', () => withDpop(
+      dpopKey, { method: 'GET', url: as.userinfo_endpoint, accessToken },
+      (headers) => oauth.userInfoRequest(as, this.client, accessToken, { ...requestOptions(this.options.outbound), headers }),
+      async (res) => res,
+    ));
     let claims: Record<string, unknown>;
     if (res.status === 200 && res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/jwt') {
       claims = await this.verifySignedUserinfo(as, await outbound(this.options.outbound, 'userinfo', () => res.text()));
@@ -353,14 +380,18 @@ export class OidcProvider implements Provider {
     return payload as Record<string, unknown>;
   }
 
-  async refresh(refreshToken: string, expectedSub: string): Promise<RefreshResult> {
+  /** `dpopKey`: the session's DPoP key, when it has one: the refresh carries a proof, and the new token is bound to the same key. */
+  async refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey): Promise<RefreshResult> {
     const as = await this.metadata();
-    const response = await outbound(this.options.outbound, 'refresh', async () => {
-      const res = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, requestOptions(this.options.outbound));
-      const processed = await oauth.processRefreshTokenResponse(as, this.client, res);
-      assertBearer(processed);
-      return processed;
-    });
+    const response = await outbound(this.options.outbound, 'refresh', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, { ...requestOptions(this.options.outbound), headers }),
+      async (res) => {
+        const processed = await oauth.processRefreshTokenResponse(as, this.client, res);
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    ));
     const tokens = toTokenSet(response);
     // Servers that do not rotate refresh tokens leave the old one valid.
     tokens.refreshToken ??= refreshToken;
@@ -398,10 +429,13 @@ export class OidcProvider implements Provider {
   }
 
   async tokenEndpoint(): Promise<TokenEndpointAccess> {
-    const { serviceClientId: id, serviceClientSecret: secret, tokenAuthMethod } = this.options;
-    const service = id !== undefined && secret !== undefined && (id !== this.options.clientId || secret !== this.options.clientSecret)
-      ? { client: { client_id: id }, clientAuth: tokenAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret) }
-      : { client: this.client, clientAuth: this.clientAuth };
+    const { serviceClientId: id, serviceClientSecret: secret, tokenAuthMethod, clientKeys } = this.options;
+    // private_key_jwt: a service client of its own signs with the same keys (it is registered with the same JWKS).
+    const service = clientKeys && id !== undefined && id !== this.options.clientId
+      ? { client: { client_id: id }, clientAuth: this.clientAuth }
+      : !clientKeys && id !== undefined && secret !== undefined && (id !== this.options.clientId || secret !== this.options.clientSecret)
+        ? { client: { client_id: id }, clientAuth: tokenAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret) }
+        : { client: this.client, clientAuth: this.clientAuth };
     return { as: await this.metadata(), ...service, outbound: this.options.outbound };
   }
 

@@ -1,6 +1,7 @@
 import type { AuthorizationServer, Client, ClientAuth } from 'oauth4webapi';
 import type { LatchUser } from '../contract.ts';
 import { LatchError } from '../errors.ts';
+import type { DpopKey } from '../oauth/dpop.ts';
 import type { OutboundOptions } from '../oauth/outbound.ts';
 
 /** One sign-in attempt, sealed into its own short-lived cookie between /login and /callback. */
@@ -55,6 +56,8 @@ export interface SignInResult {
   authTime?: number;
   /** The provider (LATCH_PROVIDERS) that completed it: set by the route, recorded in the session. */
   provider?: { name: string; tenant?: string | undefined };
+  /** LATCH_DPOP=true: the key the tokens are bound to (bff/oauth/dpop.ts), kept in the session. */
+  dpopKey?: DpopKey;
 }
 
 export interface RefreshResult {
@@ -98,7 +101,8 @@ export interface Provider {
    * the code, verifies the ID token and fetches userinfo.
    */
   handleCallback(callback: URL, tx: LoginTransaction): Promise<SignInResult>;
-  refresh(refreshToken: string, expectedSub: string): Promise<RefreshResult>;
+  /** `dpopKey`: the session's DPoP key, when it has one (bff/oauth/dpop.ts). */
+  refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey): Promise<RefreshResult>;
   userinfo(accessToken: string, expectedSub: string): Promise<LatchUser>;
   /** The URL that ends the session at the server, or null when it has none. */
   logoutUrl(tokens: Pick<TokenSet, 'idToken' | 'accessToken'>, postLogoutRedirectUri: string): Promise<string | null>;

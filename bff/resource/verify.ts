@@ -6,6 +6,7 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import { KeySetUnavailable, RemoteKeySet } from '../oauth/keys.ts';
+import { createDpopProofVerifier, DpopProofError, type DpopPresentation } from './dpop.ts';
 
 export interface AccessTokenOptions {
   /** The expected `iss`, exactly. Also where the JWKS is discovered when `jwksUri` is not given. */
@@ -26,6 +27,16 @@ export interface AccessTokenOptions {
   timeoutMs?: number;
   /** Loud opt-out: allow an http:// issuer and JWKS (development only). */
   allowInsecureHttp?: boolean;
+  /**
+   * DPoP (RFC 9449). `allowed` (default): a DPoP-bound token (`cnf.jkt`) is accepted with the DPoP
+   * scheme and a valid proof, an unbound one as Bearer. `required`: Bearer is refused too. Either way
+   * a bound token presented as Bearer is refused: whoever stole it has no key.
+   */
+  dpop?: 'allowed' | 'required';
+  /** Accepted DPoP proof algorithms. default ES256, PS256, EdDSA, Ed25519 */
+  dpopAlgorithms?: readonly string[];
+  /** How old a DPoP proof's `iat` may be, seconds (its `jti` is remembered that long). default 60 */
+  dpopMaxAgeSeconds?: number;
 }
 
 /** A token that passed every check. */
@@ -35,7 +46,10 @@ export interface VerifiedAccessToken {
   scopes: string[];
 }
 
-export type AccessTokenErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+export type AccessTokenErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'temporarily_unavailable';
+
+/** How the token was presented, and the scheme of the challenge that answers a refusal. */
+export type TokenScheme = 'Bearer' | 'DPoP';
 
 /**
  * Why a request was refused, as RFC 6750 says it: `code` is the `error` attribute, `status` the HTTP
@@ -48,19 +62,26 @@ export class AccessTokenError extends Error {
   readonly reason: string;
   /** For insufficient_scope: the scopes the request needs. */
   readonly scope?: string;
+  /** The scheme of the challenge: the one the token was presented with, or DPoP for a token that needs it. */
+  scheme: TokenScheme;
 
-  constructor(code: AccessTokenErrorCode, description: string, reason: string, options: { scope?: string; cause?: unknown } = {}) {
+  constructor(code: AccessTokenErrorCode, description: string, reason: string, options: { scope?: string; cause?: unknown; scheme?: TokenScheme } = {}) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AccessTokenError';
     this.code = code;
     this.description = description;
     this.reason = reason;
     this.status = code === 'insufficient_scope' ? 403 : code === 'temporarily_unavailable' ? 503 : 401;
+    this.scheme = options.scheme ?? 'Bearer';
     if (options.scope !== undefined) this.scope = options.scope;
   }
 
-  /** The WWW-Authenticate value (RFC 6750 section 3), or null for 503. */
-  challenge(realm?: string): string | null {
+  /**
+   * The WWW-Authenticate value (RFC 6750 section 3; RFC 9449 section 7.1 for DPoP), or null for 503.
+   * With `dpopAlgs` (an API that takes DPoP) the DPoP challenge carries `algs`, and a request with no
+   * credentials at all is offered both schemes (`Bearer` unless `dpopOnly`).
+   */
+  challenge(realm?: string, dpopAlgs?: readonly string[], dpopOnly = false): string | null {
     if (this.code === 'temporarily_unavailable') return null;
     const params: string[] = [];
     if (realm) params.push(`realm="${quote(realm)}"`);
@@ -69,7 +90,13 @@ export class AccessTokenError extends Error {
       params.push(`error="${this.code}"`, `error_description="${quote(this.description)}"`);
       if (this.scope) params.push(`scope="${quote(this.scope)}"`);
     }
-    return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+    const one = (scheme: TokenScheme, extra: string[]) => {
+      const all = [...params, ...extra];
+      return all.length ? `${scheme} ${all.join(', ')}` : scheme;
+    };
+    const algs = dpopAlgs?.length ? [`algs="${dpopAlgs.join(' ')}"`] : [];
+    if (this.reason === 'missing' && dpopAlgs) return dpopOnly ? one('DPoP', algs) : `${one('Bearer', [])}, ${one('DPoP', algs)}`;
+    return this.scheme === 'DPoP' ? one('DPoP', algs) : one('Bearer', []);
   }
 }
 
@@ -83,17 +110,30 @@ const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'
 
 /** Authorization: Bearer only. A token in the query string (RFC 6750 2.3) is refused outright. */
 export function readBearerToken(authorization: string | undefined, query?: URLSearchParams | string): string {
+  return readAccessToken(authorization, query, ['Bearer']).token;
+}
+
+/**
+ * The token of `Authorization: Bearer <token>` or (with DPoP among `schemes`) `Authorization: DPoP
+ * <token>`, and its scheme. A token in the query string (RFC 6750 2.3) is refused outright.
+ */
+export function readAccessToken(
+  authorization: string | undefined,
+  query?: URLSearchParams | string,
+  schemes: readonly TokenScheme[] = ['Bearer', 'DPoP'],
+): { token: string; scheme: TokenScheme } {
   const params = typeof query === 'string' ? new URLSearchParams(query) : query;
   if (params?.has('access_token')) {
     throw new AccessTokenError('invalid_request', 'Send the access token in the Authorization header only.', 'token in query');
   }
-  if (!authorization) throw new AccessTokenError('invalid_token', 'A bearer token is required.', 'missing');
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
-  if (!match) {
-    if (!/^Bearer\b/i.test(authorization)) throw new AccessTokenError('invalid_token', 'A bearer token is required.', 'missing');
-    throw new AccessTokenError('invalid_token', 'The access token is malformed.', 'malformed header');
-  }
-  return match[1]!;
+  const missing = () => new AccessTokenError('invalid_token', 'A bearer token is required.', 'missing');
+  if (!authorization) throw missing();
+  const named = /^(Bearer|DPoP)\b/i.exec(authorization)?.[1];
+  const scheme = schemes.find((s) => s.toLowerCase() === named?.toLowerCase());
+  if (!scheme) throw missing();
+  const match = /^\S+ +([A-Za-z0-9\-._~+/]+=*) *$/.exec(authorization);
+  if (!match) throw new AccessTokenError('invalid_token', 'The access token is malformed.', 'malformed header', { scheme });
+  return { token: match[1]!, scheme };
 }
 
 /** Every scope a token carries, whichever claim its issuer uses. */
@@ -212,7 +252,16 @@ function keySetFor(options: Required<Pick<AccessTokenOptions, 'issuer' | 'timeou
 
 // ---------------------------------------------------------------------------------------------------------
 
-export type AccessTokenVerifier = (token: string) => Promise<VerifiedAccessToken>;
+/**
+ * Verifies a token presented as Bearer (`dpop` undefined), or with the DPoP scheme and the request its
+ * proof must match (`dpop`).
+ */
+export type AccessTokenVerifier = ((token: string, dpop?: DpopPresentation) => Promise<VerifiedAccessToken>) & {
+  /** The DPoP proof algorithms accepted, for the challenge's `algs`. */
+  readonly dpopAlgorithms: readonly string[];
+  /** Whether Bearer is refused (`dpop: 'required'`). */
+  readonly dpopRequired: boolean;
+};
 
 /** Checks the options once and returns a verifier to call per request. Throws TypeError on bad options. */
 export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTokenVerifier {
@@ -229,6 +278,12 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
   const required = [...new Set(options.scopes ?? [])];
   const clockTolerance = options.clockTolerance ?? 30;
   const strictTyp = options.strictTyp ?? false;
+  const dpopRequired = options.dpop === 'required';
+  const proofs = createDpopProofVerifier({
+    ...(options.dpopAlgorithms ? { algorithms: options.dpopAlgorithms } : {}),
+    ...(options.dpopMaxAgeSeconds !== undefined ? { maxAgeSeconds: options.dpopMaxAgeSeconds } : {}),
+    clockTolerance,
+  });
   const keySet = keySetFor({
     issuer: options.issuer,
     ...(options.jwksUri !== undefined ? { jwksUri: options.jwksUri } : {}),
@@ -236,7 +291,17 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
     allowInsecureHttp,
   });
 
-  return async function verify(token: string): Promise<VerifiedAccessToken> {
+  async function verify(token: string, dpop?: DpopPresentation): Promise<VerifiedAccessToken> {
+    try {
+      return await verifyPresented(token, dpop);
+    } catch (err) {
+      // A refusal of a token presented with the DPoP scheme is answered with a DPoP challenge.
+      if (dpop && err instanceof AccessTokenError) err.scheme = 'DPoP';
+      throw err;
+    }
+  }
+
+  async function verifyPresented(token: string, dpop: DpopPresentation | undefined): Promise<VerifiedAccessToken> {
     let claims: JWTPayload;
     let header: JWTHeaderParameters;
     try {
@@ -258,6 +323,7 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
       throw translate(err);
     }
     checkTokenType(header, claims, strictTyp);
+    await checkBinding(claims, token, dpop);
     const scopes = tokenScopes(claims);
     const missing = required.filter((s) => !scopes.includes(s));
     if (missing.length > 0) {
@@ -266,12 +332,35 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
       });
     }
     return { claims, scopes };
-  };
+  }
+
+  /** RFC 9449 section 7: a bound token only with its proof, an unbound one only as Bearer (and not at all when DPoP is required). */
+  async function checkBinding(claims: JWTPayload, token: string, dpop: DpopPresentation | undefined): Promise<void> {
+    const cnf = claims['cnf'];
+    const jkt = cnf && typeof cnf === 'object' ? (cnf as Record<string, unknown>)['jkt'] : undefined;
+    if (!dpop) {
+      if (jkt !== undefined) {
+        throw new AccessTokenError('invalid_token', 'The access token is bound to a key: present it with the DPoP scheme and a proof.', 'DPoP-bound token presented as Bearer', { scheme: 'DPoP' });
+      }
+      if (dpopRequired) throw new AccessTokenError('invalid_token', 'This API takes DPoP-bound tokens only.', 'Bearer where DPoP is required', { scheme: 'DPoP' });
+      return;
+    }
+    if (typeof jkt !== 'string') throw new AccessTokenError('invalid_token', 'The access token is not bound to a key (no cnf.jkt).', 'DPoP scheme, unbound token');
+    try {
+      await proofs.verifyProof(dpop, token, jkt);
+    } catch (err) {
+      if (!(err instanceof DpopProofError)) throw err;
+      if (err.unavailable) throw new AccessTokenError('temporarily_unavailable', 'Too many requests to check now. Try again later.', err.reason, { cause: err });
+      throw new AccessTokenError('invalid_dpop_proof', 'The DPoP proof is not valid for this request.', err.reason, { cause: err });
+    }
+  }
+
+  return Object.assign(verify, { dpopAlgorithms: proofs.algorithms, dpopRequired });
 }
 
 /** One-off verification; keys and discovery stay cached across calls (per JWKS URL and issuer). */
-export function verifyAccessToken(token: string, options: AccessTokenOptions): Promise<VerifiedAccessToken> {
-  return createAccessTokenVerifier(options)(token);
+export function verifyAccessToken(token: string, options: AccessTokenOptions, dpop?: DpopPresentation): Promise<VerifiedAccessToken> {
+  return createAccessTokenVerifier(options)(token, dpop);
 }
 
 function translate(err: unknown): Error {

@@ -5,6 +5,7 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { LatchError } from '../errors.ts';
+import { asksForNonce, authorizationFor, dpopProof, sendWithNonce } from '../oauth/dpop.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
 import type { ServiceTokens } from '../oauth/service-token.ts';
 import { refuseOnChallenge, requireFor } from '../oauth/step-up.ts';
@@ -52,16 +53,23 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
     const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes, bodyTimeoutMs: deps.config.requestTimeoutMs };
+    // A session with a DPoP key (LATCH_DPOP=true): `DPoP <token>` and a fresh proof per request (bff/oauth/dpop.ts).
+    const dk = route.token === 'user' ? live.session.dk : undefined;
     // LATCH_TRACING=true: a span of its own, whose context goes upstream as traceparent (bff/tracing.ts).
+    const once = async (token: string) => {
+      const out = dk ? { ...headers, dpop: await dpopProof(dk, ctx.method, url, token) } : headers;
+      return deps.tracing
+        ? deps.tracing.upstream(route.name, url, ctx.method, out, (traced) => send(url, ctx.method, traced, authorizationFor(token, dk), body, limits))
+        : send(url, ctx.method, out, authorizationFor(token, dk), body, limits);
+    };
     // An upstream's RFC 9470 challenge is answered by a new sign-in, not a new token: 401
     // LATCH_STEP_UP_REQUIRED to the page, before any renewal (oauth/step-up.ts).
-    const forward = (token: string) => refuseOnChallenge(deps.tracing
-      ? deps.tracing.upstream(route.name, url, ctx.method, headers, (traced) => send(url, ctx.method, traced, `Bearer ${token}`, body, limits))
-      : send(url, ctx.method, headers, `Bearer ${token}`, body, limits));
+    const forward = (token: string) => refuseOnChallenge(dk ? sendWithNonce(url, body === null || Buffer.isBuffer(body), () => once(token), discard) : once(token));
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());
-      if (res.statusCode === 401 && auth.canRenew()) {
+      // A nonce the upstream still refuses is not the token's fault: no renewal for it.
+      if (res.statusCode === 401 && auth.canRenew() && !(dk && asksForNonce(401, res.headers['www-authenticate']))) {
         if (body === null || Buffer.isBuffer(body)) {
           discard(res);
           res = await forward(await auth.renew());

@@ -207,7 +207,7 @@ export class SessionRefresher {
   async #refresh(session: Session, rt: string, resultKey: string): Promise<{ next: Session; stored: boolean }> {
     let next: Session;
     try {
-      const result = await this.#provider(session).refresh(rt, session.user.sub);
+      const result = await this.#provider(session).refresh(rt, session.user.sub, session.dk);
       next = {
         ...session,
         ...tokenFields(result.tokens),

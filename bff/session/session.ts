@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LatchUser } from '../contract.ts';
 import { DEFAULT_PROVIDER } from '../config/providers.ts';
+import type { DpopKey } from '../oauth/dpop.ts';
 import type { SignInResult, TokenSet } from '../providers/provider.ts';
 
 /** What the sealed session cookie holds. Short keys: every byte counts against 4 KB. */
@@ -36,6 +37,8 @@ export interface Session {
   acr?: string;
   /** The ID token's `auth_time` at sign-in, epoch seconds (step-up, /me). */
   ath?: number;
+  /** LATCH_DPOP=true: the session's DPoP private key (bff/oauth/dpop.ts). Never leaves the BFF. */
+  dk?: DpopKey;
 }
 
 export function newSessionId(): string {
@@ -53,6 +56,7 @@ export function createSession(result: SignInResult, maxAgeSeconds: number, now =
     ...(result.provider?.tenant !== undefined ? { pvt: result.provider.tenant } : {}),
     ...(result.acr !== undefined ? { acr: result.acr } : {}),
     ...(result.authTime !== undefined ? { ath: result.authTime } : {}),
+    ...(result.dpopKey ? { dk: result.dpopKey } : {}),
     iat: now,
     exp: now + maxAgeSeconds * 1000,
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createBff, type Bff, type BffOptions } from '../../bff/app.ts';
 import { loadConfig, type BffConfig } from '../../bff/config.ts';
-import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../dev/provider.ts';
+import { startDevProvider, type DevClient, type DevProvider, type DevProviderOptions } from '../../dev/provider.ts';
 import { captureLogs } from './logs.ts';
 import { freePort, listen, type Listening } from './net.ts';
 
@@ -9,6 +9,8 @@ export interface StackOptions {
   /** Extra or overriding LATCH_* variables. */
   env?: Record<string, string>;
   provider?: Partial<Omit<DevProviderOptions, 'clients'>>;
+  /** Extra metadata of the BFF's client at the provider (e.g. dpop_bound_access_tokens), or a function of the BFF's URL giving it. */
+  client?: Partial<DevClient> | ((bffUrl: string) => Partial<DevClient>);
   /** The microsite origin allowed to call the BFF. */
   siteOrigin?: string;
   bff?: BffOptions;
@@ -47,6 +49,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       redirect_uris: [`${bffUrl}/callback`],
       post_logout_redirect_uris: [`${siteOrigin}/`],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      ...(typeof options.client === 'function' ? options.client(bffUrl) : options.client),
     }],
   });
   const config = loadConfig({

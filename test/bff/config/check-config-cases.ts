@@ -86,7 +86,7 @@ export const CASES: Record<string, Env> = {
     LATCH_PROVIDER: 'saml',
     LATCH_DISCOVERY_URL: 'not a url',
     LATCH_JWKS_URI: 'ftp://keys.example.com',
-    LATCH_TOKEN_AUTH_METHOD: 'private_key_jwt',
+    LATCH_TOKEN_AUTH_METHOD: 'client_secret_jwt',
     LATCH_AUTHORIZE_PARAMS: 'state,a b,prompt=login',
     LATCH_ENABLE_PASSWORD_GRANT: 'maybe',
     LATCH_SERVICE_CLIENT_ID: 'service',

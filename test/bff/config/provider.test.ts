@@ -36,7 +36,7 @@ describe('loadConfig: provider settings', () => {
 
   it('names LATCH_PROVIDER and LATCH_TOKEN_AUTH_METHOD when they hold unknown values', () => {
     assert.deepEqual(problemsOf({ ...oidc, LATCH_PROVIDER: 'saml' }), ['LATCH_PROVIDER']);
-    assert.deepEqual(problemsOf({ ...oidc, LATCH_TOKEN_AUTH_METHOD: 'private_key_jwt' }), ['LATCH_TOKEN_AUTH_METHOD']);
+    assert.deepEqual(problemsOf({ ...oidc, LATCH_TOKEN_AUTH_METHOD: 'client_secret_jwt' }), ['LATCH_TOKEN_AUTH_METHOD']);
     assert.equal(loadConfig({ ...oidc, LATCH_TOKEN_AUTH_METHOD: 'client_secret_post' }).tokenAuthMethod, 'client_secret_post');
   });
 

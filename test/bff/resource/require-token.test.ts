@@ -172,7 +172,8 @@ describe('requireToken against oidc-provider JWT access tokens (RFC 9068)', () =
   it('answers 401 with a bare challenge when no token is sent, and for other schemes', async () => {
     const none = await call(api);
     assert.equal(none.status, 401);
-    assert.equal(none.challenge, 'Bearer realm="orders"');
+    // Both schemes are offered (RFC 9449 section 7.2): the DPoP one with the proof algorithms taken.
+    assert.equal(none.challenge, 'Bearer realm="orders", DPoP realm="orders", algs="ES256 PS256 EdDSA Ed25519"');
     const basic = await call(api, undefined, '/orders', { authorization: 'Basic dXNlcjpwYXNz' });
     assert.equal(basic.status, 401);
     const garbage = await call(api, 'not-a-jwt');

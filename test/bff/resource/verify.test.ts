@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AccessTokenError, readBearerToken, verifyAccessToken } from '../../../bff/resource/verify.ts';
+import { AccessTokenError, readAccessToken, readBearerToken, verifyAccessToken } from '../../../bff/resource/verify.ts';
 import { closeIssuers, keyedIssuer, RESOURCE } from './support.ts';
 
 describe('verifyAccessToken', () => {
@@ -52,5 +52,14 @@ describe('readBearerToken', () => {
     assert.equal(code(() => readBearerToken('Basic abc')), 'invalid_token');
     assert.equal(code(() => readBearerToken('Bearer a b')), 'invalid_token');
     assert.equal(code(() => readBearerToken('Bearer abc', 'access_token=abc')), 'invalid_request');
+    assert.equal(code(() => readBearerToken('DPoP abc.def.ghi')), 'invalid_token', 'readBearerToken takes Bearer only');
+  });
+
+  it('readAccessToken also reads the DPoP scheme, and says which it was', () => {
+    assert.deepEqual(readAccessToken('DPoP abc.def.ghi'), { token: 'abc.def.ghi', scheme: 'DPoP' });
+    assert.deepEqual(readAccessToken('dpop abc.def.ghi'), { token: 'abc.def.ghi', scheme: 'DPoP' });
+    assert.deepEqual(readAccessToken('Bearer abc.def.ghi'), { token: 'abc.def.ghi', scheme: 'Bearer' });
+    assert.throws(() => readAccessToken('DPoPabc'), AccessTokenError);
+    assert.throws(() => readAccessToken('DPoP a b'), (err: AccessTokenError) => err.reason === 'malformed header' && err.scheme === 'DPoP');
   });
 });

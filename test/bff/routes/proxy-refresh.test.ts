@@ -4,10 +4,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { RequestListener } from 'node:http';
 import { DEMO_API_RESOURCE, DEMO_API_SCOPE, demoApiApp } from '../../../dev/demo-api.ts';
-import { HttpClient, signIn } from '../../helpers/http.ts';
 import { freePort, listen, type Listening } from '../../helpers/net.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
-import { cookiePairs, patchedSessionCookie, sessionFrom, startUpstream } from './proxy-support.ts';
+import { cookiePairs, patchedSessionCookie, sessionFrom, signedIn as signedInAt, startUpstream } from './proxy-support.ts';
 
 type Upstream = Awaited<ReturnType<typeof startUpstream>>;
 
@@ -63,15 +62,7 @@ describe('the /api proxy: tokens and refresh', () => {
   });
   beforeEach(() => upstream.reset());
 
-  /** A fresh sign-in: its cookie header, and the session sealed in it. */
-  async function signedIn() {
-    const client = new HttpClient();
-    await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${stack.siteOrigin}/`)}`, stack.user);
-    const cookie = await client.jar.getCookieString(stack.bffUrl);
-    const read = await stack.app.latch.sites.all[0]!.cookies.read(cookie);
-    assert.ok(read);
-    return { cookie, session: read.session };
-  }
+  const signedIn = () => signedInAt(stack);
 
   it('reaches the demo API, which checks the user token with requireToken', async () => {
     const { cookie } = await signedIn();

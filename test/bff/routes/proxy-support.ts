@@ -4,7 +4,10 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import net from 'node:net';
 import type { Bff } from '../../../bff/app.ts';
 import type { Session } from '../../../bff/session/session.ts';
+import assert from 'node:assert/strict';
+import { HttpClient, signIn } from '../../helpers/http.ts';
 import { listen } from '../../helpers/net.ts';
+import type { Stack } from '../../helpers/stack.ts';
 
 export interface Seen {
   method: string;
@@ -348,4 +351,14 @@ export function wireBytes(method: string, target: string, headers: Record<string
 export function chunked(...parts: Array<string | Buffer>): Buffer {
   const chunks = parts.map((p) => Buffer.from(p)).filter((p) => p.length > 0);
   return Buffer.concat([...chunks.flatMap((p) => [Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]), Buffer.from('0\r\n\r\n')]);
+}
+
+/** A fresh sign-in at the stack's provider: its cookie header, and the session sealed in it. */
+export async function signedIn(stack: Stack): Promise<{ cookie: string; session: Session }> {
+  const client = new HttpClient();
+  await signIn(client, `${stack.bffUrl}/login?returnTo=${encodeURIComponent(`${stack.siteOrigin}/`)}`, stack.user);
+  const cookie = await client.jar.getCookieString(stack.bffUrl);
+  const read = await stack.app.latch.sites.all[0]!.cookies.read(cookie);
+  assert.ok(read);
+  return { cookie, session: read.session };
 }
