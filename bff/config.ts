@@ -42,7 +42,9 @@ export function loadConfig(record: Env = process.env): BffConfig {
   const operations = readOperations(env);
   const profileName = readProfileName(env);
   const binding = readTokenBinding(env, provider.provider, profileName);
-  const keys = readClientKeys(env, provider.tokenAuthMethod, profileName);
+  // One set of client keys for the deployment: wanted when any provider signs its token requests with them.
+  const keyMethod = named.providers.some((p) => p.settings.tokenAuthMethod === 'private_key_jwt') ? 'private_key_jwt' : provider.tokenAuthMethod;
+  const keys = readClientKeys(env, keyMethod, profileName);
   const profile = checkProfile(env, profileName, { provider, keys, sites, api });
 
   // Between sections: the provider and the API routes.

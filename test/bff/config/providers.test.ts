@@ -47,6 +47,11 @@ describe('loadConfig: several providers (LATCH_PROVIDERS)', () => {
     assert.deepEqual(config.providers.map((p) => [p.name, p.settings.clientId]), [['default', 'web'], ['google', 'google-web']]);
   });
 
+  it('asks for the deployment\'s client keys when any provider, not only the first, uses private_key_jwt', () => {
+    const problems = problemsOf({ ...two, LATCH_PROVIDER_GOOGLE_TOKEN_AUTH_METHOD: 'private_key_jwt' });
+    assert.deepEqual(problems, ['LATCH_CLIENT_PRIVATE_KEY']);
+  });
+
   it('names every problem of every provider by its own variable', () => {
     const { LATCH_PROVIDER_GOOGLE_CLIENT_ID: _g, ...env } = two;
     assert.deepEqual(problemsOf({ ...env, LATCH_PROVIDER_SCALEGROWTH_KIND: 'saml', LATCH_PROVIDER_GOOGLE_ISSUER: 'http://accounts.google.com' }).sort(), [
