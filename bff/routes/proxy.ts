@@ -22,7 +22,8 @@ import { requestSession } from './flows.ts';
  * REPLAYABLE_BODY_BYTES with a Content-Length is read first: only such a request (or one without a
  * body) can be sent twice, so only it is retried after an upstream 401 (refresh once, retry once). A
  * larger or chunked body has gone upstream already: the 401 passes through, but the token is
- * renewed so that the page's next call carries a fresh one.
+ * renewed so that the page's next call carries a fresh one. An answer of at most WHOLE_ANSWER_BYTES
+ * with a Content-Length is read whole before it is answered (cheaper than Koa's stream pipeline).
  *
  * Framing (request smuggling): the upstream connection is pooled and shared by every user, so a body
  * it could read differently from us would let one user's bytes become a request of their own there,
