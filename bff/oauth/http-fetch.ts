@@ -22,7 +22,13 @@ import https from 'node:https';
  */
 export const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
 
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+/**
+ * Idle connections close after 4 s (undici's default), or before the server's own `Keep-Alive: timeout`
+ * hint (node:http's agent honours it): a connection the server has just closed is not reused for a
+ * POST to the token endpoint, which would fail with ECONNRESET.
+ */
+const KEEP_ALIVE = { keepAlive: true, timeout: 4000 };
+const agents = { 'http:': new http.Agent(KEEP_ALIVE), 'https:': new https.Agent(KEEP_ALIVE) };
 
 /** Statuses whose Response has no body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
