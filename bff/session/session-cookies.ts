@@ -96,6 +96,8 @@ export class SessionCookies {
 
   /** read()'s synchronous twin (Sessions.openNow): its answer when this process has it at once, else undefined. */
   readNow(cookieHeader: string | undefined): ReadSession | null | undefined {
+    // Server-side sessions are read from the store: no parse here that read() would do again.
+    if (this.sessions.serverSide) return undefined;
     const sealed = joinChunks(parseCookies(cookieHeader), this.name);
     return sealed ? this.sessions.openNow(sealed) : null;
   }
