@@ -35,7 +35,9 @@ const UNMATCHED = '(unmatched)';
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
-  const loaded = import('prom-client').then((prom) => instruments(prom, options));
+  // prom-client is CommonJS: its module.exports is the namespace's default, in Node and in the bundles
+  // (which put it in a file of its own, scripts/build-bff.ts; there the namespace has nothing else).
+  const loaded = import('prom-client').then((prom) => instruments(prom.default, options));
   // A failure to load surfaces at /metrics; requests are never held up by it.
   loaded.catch(() => {});
   return {

@@ -4,7 +4,8 @@
  *   dist/bff/server.js   the container's entry (node dist/bff/server.js)
  *   dist/bff/lambda.js   the Lambda entry (handler: dist/bff/lambda.handler)
  *   dist/bff/cli.js      `latch-bff` (the package's bin), with a #!/usr/bin/env node line
- *   dist/bff/*.js.map    source maps (node --enable-source-maps)
+ *   dist/bff/lazy/*.js   what the entries import on demand (ioredis, prom-client, @opentelemetry/api)
+ *   dist/bff/**.js.map   source maps (node --enable-source-maps)
  *   dist/bff/THIRD-PARTY-LICENSES.txt  the licence of every package bundled in
  *   dist/bff/package.json  {"type":"module"}, so dist/ runs without the repository's package.json
  *
@@ -51,13 +52,16 @@ const ESM_SHIMS = [
  * Koa 3 pulls in two copies of mime-types (2.1 through accepts 1.x, 3.0 for Koa itself), each with its
  * own mime-db (1.52 and 1.54): 140 KiB of JSON each, a fifth of the bundle, parsed and indexed at
  * every cold start (~12 ms of a Lambda's import for the second copy). The newer ones are supersets
- * with the same API (accepts only calls `lookup(extension)`): use them for both.
+ * with the same API (accepts only calls `lookup(extension)`): use them for both, its tables built on
+ * first use (bff/lazy-mime-types.cjs).
  */
 const oneMimeDb: Plugin = {
   name: 'latch-one-mime-db',
   setup(b) {
     b.onResolve({ filter: /^mime-db$/ }, () => ({ path: join(root, 'node_modules/mime-db/index.js') }));
-    b.onResolve({ filter: /^mime-types$/ }, () => ({ path: join(root, 'node_modules/mime-types/index.js') }));
+    // Every 'mime-types' but the one bff/lazy-mime-types.cjs asks for gets that module: the tables built on first use.
+    const lazy = join(root, 'bff/lazy-mime-types.cjs');
+    b.onResolve({ filter: /^mime-types$/ }, (args) => ({ path: args.importer === lazy ? join(root, 'node_modules/mime-types/index.js') : lazy }));
   },
 };
 
@@ -74,7 +78,12 @@ export async function buildBff(options: BuildBffOptions = {}): Promise<BuiltFile
     platform: 'node',
     format: 'esm',
     target: 'node20.19',
-    splitting: false,
+    // What the BFF imports on demand (ioredis with LATCH_SESSION_STORE=redis or LATCH_REDIS_URL,
+    // prom-client with LATCH_METRICS, @opentelemetry/api with LATCH_TRACING) goes to a file of its own
+    // under lazy/, read only when first imported: in one file it was ~250 KiB that every cold start
+    // compiled for nothing (docs/bench.md, "what moved each figure").
+    splitting: true,
+    chunkNames: 'lazy/[name]-[hash]',
     // Whitespace and syntax are minified; identifiers are not, so names survive in stack traces and
     // error names without esbuild's keepNames wrappers, which cost ~18% of a warm /me's CPU and ~25 ms
     // of Lambda cold start in `npm run bench` A/B runs (bundle 1.0 MB instead of 0.78 MB).

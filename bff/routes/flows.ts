@@ -10,6 +10,8 @@
 import type { Context } from 'koa';
 import type { SignInResult } from '../providers/provider.ts';
 import { RequestSession } from '../session/request-session.ts';
+import type { SessionCookies } from '../session/session-cookies.ts';
+import type { ReadSession } from '../session/sessions.ts';
 import { completeSignIn, type SignedIn, type SignInOptions } from '../session/sign-in.ts';
 import { siteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
@@ -21,9 +23,23 @@ import type { RouteDeps } from './deps.ts';
 export async function requestSession(ctx: Context, deps: RouteDeps): Promise<RequestSession | null> {
   const cookieHeader = ctx.req.headers.cookie;
   const cookies = siteOf(ctx).cookiesFor(cookieHeader);
-  const read = await cookies.read(cookieHeader);
-  const live = deps.live;
-  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values), live && ((session, refreshed) => live.written(session, refreshed)));
+  return live(ctx, deps, cookies, cookieHeader, await cookies.read(cookieHeader));
+}
+
+/**
+ * requestSession()'s synchronous twin (SessionCookies.readNow): the same answer when this process has
+ * it at once (a cookie seen before, nearly every /me), undefined when only requestSession() can say.
+ */
+export function requestSessionNow(ctx: Context, deps: RouteDeps): RequestSession | null | undefined {
+  const cookieHeader = ctx.req.headers.cookie;
+  const cookies = siteOf(ctx).cookiesFor(cookieHeader);
+  const read = cookies.readNow(cookieHeader);
+  return read === undefined ? undefined : live(ctx, deps, cookies, cookieHeader, read);
+}
+
+function live(ctx: Context, deps: RouteDeps, cookies: SessionCookies, cookieHeader: string | undefined, read: ReadSession | null): RequestSession | null {
+  const written = deps.live;
+  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values), written && ((session, refreshed) => written.written(session, refreshed)));
 }
 
 /** Completes a sign-in on the request's site: its session cookie on the answer, and the metrics told. */

@@ -1,10 +1,12 @@
+import type { Context } from 'koa';
 import type { RouteTable } from './table.ts';
 import type { MeResponse } from '../contract.ts';
 import { LatchError } from '../errors.ts';
 import { provesBlockedCookies } from '../session/handoff.ts';
+import type { Session } from '../session/session.ts';
 import { sameSiteOf } from '../sites.ts';
 import type { RouteDeps } from './deps.ts';
-import { requestSession } from './flows.ts';
+import { requestSession, requestSessionNow } from './flows.ts';
 
 /**
  * GET /me: the signed-in user's claims from the session, refreshing an expired access token first.
@@ -14,32 +16,44 @@ import { requestSession } from './flows.ts';
  * beside its `error`, as a 200 does: a signed-out page learns where it stands without signing in.
  */
 export function meRoute(router: RouteTable, deps: RouteDeps) {
-  router.get('/me', async (ctx) => {
-    const live = await requestSession(ctx, deps);
-    if (!live) {
-      const code = (await provesBlockedCookies(deps.sessions, ctx.query['proof'])) ? 'LATCH_THIRD_PARTY_COOKIES_BLOCKED' : 'LATCH_UNAUTHENTICATED';
-      throw new LatchError(code, { body: { sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) } });
-    }
-    try {
-      await live.fresh();
-    } catch (err) {
-      throw err instanceof LatchError && err.status === 401 ? withSameSite(err, sameSiteOf(ctx.get('Sec-Fetch-Site'))) : err;
-    }
-    // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
-    await live.save();
-    const session = live.session;
-    const sameSite = sameSiteOf(ctx.get('Sec-Fetch-Site'));
-    // JSON written here, with its type: Koa's object path would sniff the body and look 'json' up in
-    // its MIME table on every answer. `expiresAt`: the earlier of the absolute and the idle end.
-    ctx.set('Content-Type', 'application/json; charset=utf-8');
-    ctx.body = answerFor(session, sameSite, () => ({
-      user: session.user, expiresAt: deps.sessions.expiresAt(session), sameSite,
-      // Issue 17: the session's provider, and its sign-in's level (step-up).
-      provider: deps.providers.refOf(session).name,
-      ...(session.acr !== undefined ? { acr: session.acr } : {}),
-      ...(session.ath !== undefined ? { authTime: session.ath } : {}),
-    }));
+  router.get('/me', (ctx) => {
+    // A cookie seen before with a good token and nothing to write (nearly every /me): answered with
+    // no promise at all (a warm /me is the hot path: docs/bench.md). Anything else takes meAsync.
+    const warm = requestSessionNow(ctx, deps);
+    if (!warm?.settled) return meAsync(ctx, deps);
+    answer(ctx, deps, warm.session);
+    return undefined;
   });
+}
+
+async function meAsync(ctx: Context, deps: RouteDeps): Promise<void> {
+  const live = await requestSession(ctx, deps);
+  if (!live) {
+    const code = (await provesBlockedCookies(deps.sessions, ctx.query['proof'])) ? 'LATCH_THIRD_PARTY_COOKIES_BLOCKED' : 'LATCH_UNAUTHENTICATED';
+    throw new LatchError(code, { body: { sameSite: sameSiteOf(ctx.get('Sec-Fetch-Site')) } });
+  }
+  try {
+    await live.fresh();
+  } catch (err) {
+    throw err instanceof LatchError && err.status === 401 ? withSameSite(err, sameSiteOf(ctx.get('Sec-Fetch-Site'))) : err;
+  }
+  // Written back when refreshed, sealed with an older key, or due for idle renewal (which renews it now).
+  await live.save();
+  answer(ctx, deps, live.session);
+}
+
+function answer(ctx: Context, deps: RouteDeps, session: Session): void {
+  const sameSite = sameSiteOf(ctx.get('Sec-Fetch-Site'));
+  // JSON written here, with its type: Koa's object path would sniff the body and look 'json' up in
+  // its MIME table on every answer. `expiresAt`: the earlier of the absolute and the idle end.
+  ctx.set('Content-Type', 'application/json; charset=utf-8');
+  ctx.body = answerFor(session, sameSite, () => ({
+    user: session.user, expiresAt: deps.sessions.expiresAt(session), sameSite,
+    // Issue 17: the session's provider, and its sign-in's level (step-up).
+    provider: deps.providers.refOf(session).name,
+    ...(session.acr !== undefined ? { acr: session.acr } : {}),
+    ...(session.ath !== undefined ? { authTime: session.ath } : {}),
+  }));
 }
 
 /**

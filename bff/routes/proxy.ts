@@ -25,7 +25,8 @@ import { proxyCacheControl } from './proxy-cache.ts';
  * REPLAYABLE_BODY_BYTES with a Content-Length is read first: only such a request (or one without a
  * body) can be sent twice, so only it is retried after an upstream 401 (refresh once, retry once). A
  * larger or chunked body has gone upstream already: the 401 passes through, but the token is
- * renewed so that the page's next call carries a fresh one.
+ * renewed so that the page's next call carries a fresh one. An answer of at most WHOLE_ANSWER_BYTES
+ * with a Content-Length is read whole before it is answered (cheaper than Koa's stream pipeline).
  *
  * Framing (request smuggling): the upstream connection is pooled and shared by every user, so a body
  * it could read differently from us would let one user's bytes become a request of their own there,
@@ -95,7 +96,7 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: 
       discard(res);
       throw err;
     }
-    respond(ctx, res, route, siteOf(ctx).baseUrl);
+    await respond(ctx, res, route, siteOf(ctx).baseUrl);
   });
 }
 
@@ -378,14 +379,27 @@ function discard(res: IncomingMessage) {
 }
 
 /**
- * Streams the upstream answer back: its status, its safe headers, its body. Its Cache-Control as
- * proxy-cache.ts allows (never `public`: the request carried a token), else the BFF's `no-store`.
- * Bodies are piped as they come, never collected: a server-sent event or a chunk reaches the page as
- * soon as the upstream writes it (there is no compression here to hold it back). An event stream is
- * also exempt from the upstream idle timeout (LATCH_API_TIMEOUT_MS: an upstream quiet between its
- * events is not stuck), and says `X-Accel-Buffering: no` to an nginx in front.
+ * An upstream answer with a Content-Length of at most this is read whole before the answer starts, and
+ * answered as one buffer. Koa answers a stream body through stream.pipeline, whose AbortController and
+ * the DOMException it builds when done cost ~25 µs an answer (~9% of a proxied request's CPU in a
+ * profile, docs/bench.md), more than reading a small body takes. Larger answers, and those without a
+ * length (chunked, server-sent events), stream as they come.
  */
-function respond(ctx: Context, res: IncomingMessage, route: ApiRoute, baseUrl: URL) {
+export const WHOLE_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Sends the upstream answer back: its status, its safe headers, its body. Its Cache-Control as
+ * proxy-cache.ts allows (never `public`: the request carried a token), else the BFF's `no-store`.
+ * A small body with a length is read whole first (WHOLE_ANSWER_BYTES); any other is piped as it comes,
+ * never collected: a server-sent event or a chunk reaches the page as soon as the upstream writes it
+ * (there is no compression here to hold it back). An event stream is also exempt from the upstream
+ * idle timeout (LATCH_API_TIMEOUT_MS: an upstream quiet between its events is not stuck), and says
+ * `X-Accel-Buffering: no` to an nginx in front.
+ */
+async function respond(ctx: Context, res: IncomingMessage, route: ApiRoute, baseUrl: URL): Promise<void> {
+  const length = Number(res.headers['content-length'] ?? NaN);
+  // Before any header is copied: an upstream that fails mid-body is a coded error, not half an answer.
+  const whole = length > 0 && length <= WHOLE_ANSWER_BYTES && ctx.method !== 'HEAD' ? await readAnswer(res) : undefined;
   ctx.status = res.statusCode ?? 502;
   const cacheControl = proxyCacheControl(ctx.method, ctx.status, res.headers['cache-control']);
   if (cacheControl) {
@@ -410,8 +424,24 @@ function respond(ctx: Context, res: IncomingMessage, route: ApiRoute, baseUrl: U
       out.setHeader(name, value);
     }
   }
-  ctx.body = res;
+  ctx.body = whole ?? res;
   if (res.headers['content-type'] === undefined) ctx.remove('Content-Type');
+}
+
+/** The whole upstream body (Node's parser stops it at its Content-Length); a failure before its end is 502 or 504. */
+function readAnswer(res: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    res.once('error', (err) => {
+      const timedOut = err instanceof UpstreamTimeout || err.cause instanceof UpstreamTimeout;
+      reject(timedOut ? new LatchError('LATCH_UPSTREAM_TIMEOUT', { detail: 'The API did not finish its answer in time.', cause: err }) : new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The API\'s answer was cut short.', cause: err }));
+    });
+    res.once('close', () => {
+      if (!res.complete) reject(new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'The API\'s answer was cut short.' }));
+    });
+  });
 }
 
 /** A redirect within the upstream's base points back through the proxy; anything else is left alone. */

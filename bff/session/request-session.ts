@@ -41,6 +41,14 @@ export class RequestSession {
     return this.#session;
   }
 
+  /**
+   * Nothing to do before the answer: no refresh due (fresh() would give the session as it is) and
+   * nothing to write back (save() would do nothing). A warm /me then answers with no promise at all.
+   */
+  get settled(): boolean {
+    return !this.#dirty && !this.#refresher.due(this.#session);
+  }
+
   /** Whether fresh() has refreshed the tokens: an upstream 401 after that is not worth another refresh. */
   get refreshed(): boolean {
     return this.#refreshed;

@@ -13,7 +13,7 @@ import {
   splitChunks,
   type CookiePolicy,
 } from './cookies.ts';
-import type { ReadSession, Sessions } from './sessions.ts';
+import type { OpenOptions, ReadSession, Sessions } from './sessions.ts';
 import type { Session } from './session.ts';
 import { digest } from './store.ts';
 
@@ -89,9 +89,17 @@ export class SessionCookies {
    * incomplete chunks, or a seal that does not open to one. Rejects with 503 LATCH_STORE_UNAVAILABLE
    * only when the store cannot say. Not an async function: a request without the cookie costs no promise.
    */
-  read(cookieHeader: string | undefined, now?: number, options?: { denyList?: boolean }): Promise<ReadSession | null> {
+  read(cookieHeader: string | undefined, now?: number, options?: OpenOptions): Promise<ReadSession | null> {
     const sealed = joinChunks(parseCookies(cookieHeader), this.name);
     return sealed ? this.sessions.open(sealed, now, options) : NO_SESSION;
+  }
+
+  /** read()'s synchronous twin (Sessions.openNow): its answer when this process has it at once, else undefined. */
+  readNow(cookieHeader: string | undefined): ReadSession | null | undefined {
+    // Server-side sessions are read from the store: no parse here that read() would do again.
+    if (this.sessions.serverSide) return undefined;
+    const sealed = joinChunks(parseCookies(cookieHeader), this.name);
+    return sealed ? this.sessions.openNow(sealed) : null;
   }
 
   /**

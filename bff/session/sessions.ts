@@ -65,6 +65,14 @@ interface SessionRef {
 const isRef = (value: unknown): value is SessionRef =>
   !!value && typeof value === 'object' && (value as SessionRef).v === 1 && typeof (value as SessionRef).ref === 'string';
 
+/** What `open()` may skip: `denyList: false` only for logout while the store is down (it ends the session anyway). */
+export interface OpenOptions {
+  denyList?: boolean;
+}
+
+/** What the deny-list checks a session by. */
+const identityOf = (session: Session) => ({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat });
+
 /** The store key of a session's record. */
 const recordKey = (sid: string) => `sess:${sid}`;
 
@@ -102,9 +110,30 @@ export class Sessions {
    * back-channel logout, sign out everywhere). Rejects with 503 LATCH_STORE_UNAVAILABLE only when
    * the store cannot say. The same sealed value gives the same frozen session object (above).
    */
-  async open(sealed: string, now = Date.now(), options: { denyList?: boolean } = {}): Promise<ReadSession | null> {
+  open(sealed: string, now = Date.now(), options: OpenOptions = {}): Promise<ReadSession | null> {
+    const known = this.openNow(sealed, now, options);
+    return known === undefined ? this.#open(sealed, now, options) : Promise.resolve(known);
+  }
+
+  /**
+   * open()'s synchronous twin (the fast paths above): its answer when this process has it at once (a
+   * cookie-mode seal opened before, the deny-list answered from memory), undefined otherwise (then
+   * call open()). A warm /me runs on it with no promise of its own.
+   */
+  openNow(sealed: string, now = Date.now(), options: OpenOptions = {}): ReadSession | null | undefined {
+    if (this.serverSide) return undefined;
+    const data = this.sealer.unsealCachedNow<object>(sealed);
+    if (data === undefined || isRef(data)) return undefined;
+    const session = this.#live(data, now);
+    if (!session) return null;
+    const denied = options.denyList === false ? false : this.#denyList.isDeniedNow(identityOf(session), session);
+    if (denied === undefined) return undefined;
+    return denied ? null : this.#read(session, this.sealer.isStale(sealed), now);
+  }
+
+  async #open(sealed: string, now: number, options: OpenOptions): Promise<ReadSession | null> {
     let stale = this.sealer.isStale(sealed);
-    let data: unknown = this.sealer.unsealCachedNow<object>(sealed) ?? (await this.sealer.unsealCached<object>(sealed));
+    let data: unknown = await this.sealer.unsealCached<object>(sealed);
     // A reference to the session's record: always in server-side mode, and for a partitioned
     // session too long for its one cookie (session-cookies.ts) in cookie mode.
     if (this.serverSide || isRef(data)) {
@@ -116,16 +145,24 @@ export class Sessions {
       data = await this.sealer.unsealCached<object>(record);
       if (isSession(data) && data.sid !== ref) return null;
     }
-    if (!isSession(data)) return null;
-    const session = data;
-    if (session.exp <= now || sessionEnd(session, this.#idleMs) <= now) return null;
+    const session = this.#live(data, now);
+    if (!session) return null;
     // `denyList: false` only for logout while the store is down: it ends the session anyway.
     if (options.denyList !== false) {
-      const identity = { sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat };
+      const identity = identityOf(session);
       if (this.#denyList.isDeniedNow(identity, session) ?? (await this.#denyList.isDenied(identity, session))) return null;
     }
-    stale ||= now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION;
-    return { session, stale };
+    return this.#read(session, stale, now);
+  }
+
+  /** `data` when it is a session within its absolute and idle lifetimes, else null. */
+  #live(data: unknown, now: number): Session | null {
+    return isSession(data) && data.exp > now && sessionEnd(data, this.#idleMs) > now ? data : null;
+  }
+
+  /** The read of a live session: stale too once a meaningful part of its idle window has passed. */
+  #read(session: Session, sealedStale: boolean, now: number): ReadSession {
+    return { session, stale: sealedStale || now - (session.seen ?? session.iat) >= this.#idleMs * IDLE_RENEW_FRACTION };
   }
 
   /** The session with its idle window renewed now (what seal() seals): a new object. */

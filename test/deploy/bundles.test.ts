@@ -8,11 +8,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
 import { buildBff, refuseDevDependencies } from '../../scripts/build-bff.ts';
+import { startRedis } from '../helpers/net.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string>; devDependencies?: Record<string, string> };
@@ -26,8 +28,10 @@ describe('the BFF bundles (dist/bff/*.js) hold no development or test code', () 
   after(() => rm(out, { recursive: true, force: true }));
 
   it('name no oidc-provider, no latch/testing and none of its functions, in code or source maps', () => {
-    const files = readdirSync(out).filter((f) => f.endsWith('.js') || f.endsWith('.js.map'));
+    // The entries and what they import on demand (lazy/: ioredis, prom-client, @opentelemetry/api).
+    const files = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js') || f.endsWith('.js.map'));
     assert.ok(files.includes('server.js') && files.includes('lambda.js') && files.includes('index.js') && files.includes('cli.js'), files.join(', '));
+    assert.ok(files.some((f) => /^lazy\/redis-[\w-]+\.js$/.test(f)), `ioredis in a file of its own: ${files.join(', ')}`);
     for (const file of files) {
       const text = readFileSync(join(out, file), 'utf8');
       for (const needle of ['oidc-provider', 'latch/testing', 'startTestProvider', 'mintSession', 'startDevProvider', 'testing/', 'dev/provider']) {
@@ -38,6 +42,30 @@ describe('the BFF bundles (dist/bff/*.js) hold no development or test code', () 
     for (const file of files.filter((f) => f.endsWith('.map'))) {
       const sources = (JSON.parse(readFileSync(join(out, file), 'utf8')) as { sources: string[] }).sources;
       for (const source of sources) assert.match(source, /(^|\/)(bff\/|node_modules\/)/, `${file}: ${source}`);
+    }
+  });
+
+  it('loads what it imports on demand from lazy/, as built: the Redis store (ioredis) and the metrics (prom-client)', async () => {
+    const redis = await startRedis();
+    try {
+      const bff = (await import(pathToFileURL(join(out, 'index.js')).href)) as typeof import('../../bff/index.ts');
+      const config = bff.loadConfig({
+        LATCH_ISSUER: 'https://id.example.com', LATCH_CLIENT_ID: 'bundles', LATCH_CLIENT_SECRET: 'bundles-secret', LATCH_BASE_URL: 'https://auth.example.com',
+        LATCH_COOKIE_SECRET: randomBytes(32).toString('base64url'), LATCH_ALLOWED_ORIGINS: 'https://www.example.com', LATCH_REDIS_URL: redis.url, LATCH_LOG_LEVEL: 'error',
+      });
+      const app = bff.createBff(config);
+      const store = app.latch.sessions.store;
+      try {
+        await app.latch.readiness!.find((check) => check.name === 'session-store')!.check();
+        await store.set('bundles:k', 'v', 10_000);
+        assert.equal(await store.get('bundles:k'), 'v');
+      } finally {
+        await store.close();
+      }
+      const registry = await bff.createMetrics().registry();
+      assert.match(await registry.metrics(), /^process_cpu_user_seconds_total \d/m);
+    } finally {
+      await redis.stop();
     }
   });
 

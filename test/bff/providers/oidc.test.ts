@@ -192,6 +192,7 @@ describe('LATCH_PROVIDER=oidc against oidc-provider', () => {
         fetched.restore();
       }
       assert.equal(fetched.urls.filter((u) => u.includes('/.well-known/')).length, 0, 'no discovery');
+      assert.ok(fetched.urls.some((u) => u.endsWith('/token')), 'the token requests were seen (node:http)');
       assert.ok(fetched.urls.some((u) => u.endsWith('/jwks')), 'the JWKS came from LATCH_JWKS_URI');
       assert.ok(tokenRequests.length >= 2);
       assert.deepEqual(tokenRequests.filter((r) => r.basic), [], 'the secret went in the body, not in Basic');

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 // The dev provider first: it quiets oidc-provider's Node 20 warning before oidc-provider loads (dev/node-support.ts).
 import { startDevProvider, type DevClient, type DevProvider, type DevProviderOptions, type DevUser } from '../../../dev/provider.ts';
@@ -150,7 +151,10 @@ export async function registerPasswordGrant(op: DevProvider, clientId: string): 
   (client.grantTypes as string[]).push('password');
 }
 
-/** Records the URLs this process fetches (the BFF runs in it) until restore(). */
+/**
+ * Records the URLs this process fetches (the BFF runs in it) until restore(): through Node's fetch, and
+ * through node:http and node:https (oauth4webapi's requests go there, bff/oauth/http-fetch.ts).
+ */
 export function recordFetches(): { urls: string[]; restore(): void } {
   const original = globalThis.fetch;
   const urls: string[] = [];
@@ -158,10 +162,21 @@ export function recordFetches(): { urls: string[]; restore(): void } {
     urls.push(input instanceof Request ? input.url : String(input));
     return original(input, init);
   };
+  const requests = [http, https].map((module) => {
+    const request = module.request;
+    module.request = ((url: unknown, ...rest: unknown[]) => {
+      if (url instanceof URL || typeof url === 'string') urls.push(String(url));
+      return (request as (...args: unknown[]) => http.ClientRequest)(url, ...rest);
+    }) as typeof module.request;
+    return () => {
+      module.request = request as typeof module.request;
+    };
+  });
   return {
     urls,
     restore() {
       globalThis.fetch = original;
+      for (const restore of requests) restore();
     },
   };
 }

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { HttpClient, signIn } from '../../helpers/http.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
 import { chunked, header, startWireUpstream, wireBytes, wireRequest, type WireAnswer, type WireReply, type WireRequest } from './proxy-support.ts';
+import { WHOLE_ANSWER_BYTES } from '../../../bff/routes/proxy.ts';
 
 /** A whole request as a body: forwarded without framing, the upstream would run it as a second request. */
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: upstream.internal\r\n\r\n';
@@ -240,11 +241,19 @@ describe('the /api proxy on the wire: one request upstream per proxied call', ()
       assert.equal(res.code, 'LATCH_UPSTREAM_ERROR');
     });
 
-    it('a body cut short of its Content-Length: the browser sees its keep-alive connection end, never a complete answer', async () => {
-      const res = await answer({ bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b', close: true }, 'keep-alive');
+    it('a streamed body cut short of its Content-Length: the browser sees its keep-alive connection end, never a complete answer', async () => {
+      const announced = WHOLE_ANSWER_BYTES + 1;
+      const res = await answer({ bytes: `HTTP/1.1 200 OK\r\ncontent-length: ${announced}\r\n\r\nonly ten b`, close: true }, 'keep-alive');
       assert.equal(res.status, 200);
-      assert.equal(res.headers['content-length'], '100');
-      assert.ok(res.body.length < 100, 'the connection closed before the announced length');
+      assert.equal(res.headers['content-length'], String(announced));
+      assert.ok(res.body.length < announced, 'the connection closed before the announced length');
+    });
+
+    it('a small body (read whole) cut short of its Content-Length: 502 LATCH_UPSTREAM_ERROR, none of its headers', async () => {
+      const res = await answer({ bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\nx-upstream: 1\r\n\r\nonly ten b', close: true });
+      assert.equal(res.status, 502);
+      assert.equal(res.code, 'LATCH_UPSTREAM_ERROR');
+      assert.equal(res.headers['x-upstream'], undefined);
     });
   });
 });

@@ -43,6 +43,42 @@ describe('Sessions', () => {
     assert.equal(await m.read(header(await m.write(p))), null);
   });
 
+  it('answers a warm cookie at once (openNow), with the same lifetimes and deny-list as open()', async () => {
+    const m = cookiesFor({ idleTimeout: 1000 });
+    const { sessions } = m;
+    const s = session({ psid: 'op-9' });
+    const now = Date.now();
+    const c = header(await m.write(s, { now }));
+    assert.equal(m.readNow(c), undefined, 'a cookie this process never opened: only read() can say');
+    assert.equal(m.readNow(''), null, 'no cookie: no session, at once');
+    const opened = await m.read(c, now);
+    assert.ok(opened);
+    const warm = m.readNow(c);
+    assert.equal(warm?.session, opened.session, 'the same frozen object as read() gave');
+    assert.equal(warm?.stale, false);
+    const sealed = c.slice(c.indexOf('=') + 1);
+    assert.equal(sessions.openNow(sealed, now + 1000 * 1000 * IDLE_RENEW_FRACTION + 1000)?.stale, true, 'due for idle renewal');
+    assert.equal(sessions.openNow(sealed, now + 1001 * 1000), null, 'idle end passed');
+    assert.equal(sessions.openNow(sealed, s.exp + 1), null, 'absolute end passed');
+    await sessions.endProviderSession('op-9', now + 1);
+    assert.equal(m.readNow(c), null, 'ended by its provider session: refused from memory too');
+    assert.equal(await m.read(c), null);
+    assert.ok(sessions.openNow(sealed, now, { denyList: false }), 'logout while the store is down skips the deny-list');
+  });
+
+  it('leaves a store that needs a round trip to open() (openNow gives undefined, never a guess)', async () => {
+    const store = new MemoryStore();
+    const m = cookiesFor({ store });
+    const c = header(await m.write(session()));
+    assert.ok(await m.read(c));
+    Object.assign(store, { mgetNow: undefined });
+    assert.equal(m.readNow(c), undefined);
+    const server = cookiesFor({ serverSide: true });
+    const r = header(await server.write(session()));
+    assert.ok(await server.read(r));
+    assert.equal(server.readNow(r), undefined, 'server-side sessions: the record is read from the store');
+  });
+
   it('reports a store failure as 503, not as an anonymous request', async () => {
     const store = new MemoryStore();
     const m = cookiesFor({ store });
