@@ -18,6 +18,7 @@
 import type { SignInResult } from '../providers/provider.ts';
 import { DenyList } from './denylist.ts';
 import { Sealer } from './sealer.ts';
+import { storeKeys } from './store-keys.ts';
 import { createSession, isSession, sessionEnd, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
 import type { KeyValueStore } from './store.ts';
@@ -65,8 +66,8 @@ interface SessionRef {
 const isRef = (value: unknown): value is SessionRef =>
   !!value && typeof value === 'object' && (value as SessionRef).v === 1 && typeof (value as SessionRef).ref === 'string';
 
-/** The store key of a session's record. */
-const recordKey = (sid: string) => `sess:${sid}`;
+/** The store key of a session's record (its hash tag: store-keys.ts). */
+const recordKey = storeKeys.session;
 
 /**
  * Opens sealed sessions into live ones and seals them again, enforcing the absolute and idle
@@ -200,6 +201,6 @@ export class Sessions {
 
   /** A one-time marker: true the first time `key` is claimed within `ttlMs` (replay checks). */
   claimOnce(key: string, ttlMs: number): Promise<boolean> {
-    return this.store.setIfAbsent(`once:${key}`, '1', ttlMs);
+    return this.store.setIfAbsent(storeKeys.once(key), '1', ttlMs);
   }
 }
