@@ -50,13 +50,13 @@ export function parseRedisTarget(url: string | undefined, clusterNodes: readonly
   if (nodes) return parseCluster(nodes);
   if (url === undefined) return undefined;
   let parsed: URL;
+  if (/^rediss?\+sentinel:\/\//i.test(url)) return parseSentinel(url);
   try {
     parsed = new URL(url);
   } catch {
     return { variable: URL_VAR, problem: MUST_BE };
   }
   if (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') return { mode: 'single', url };
-  if (parsed.protocol === 'redis+sentinel:' || parsed.protocol === 'rediss+sentinel:') return parseSentinel(url, parsed);
   return { variable: URL_VAR, problem: MUST_BE };
 }
 
@@ -65,14 +65,22 @@ export const isRedisProblem = (value: RedisTarget | RedisProblem | undefined): v
 /** Word for word what earlier versions said (test/bff/config/check-config.golden.json); the Sentinel form has its own messages. */
 const MUST_BE = 'must be a redis:// or rediss:// URL';
 
-function parseSentinel(url: string, parsed: URL): RedisTarget | RedisProblem {
-  // WHATWG URL takes one host only: the list sits between `//` (and credentials) and the path.
-  const afterScheme = url.slice(url.indexOf('//') + 2);
-  const authorityEnd = afterScheme.search(/[/?#]/);
-  const authority = authorityEnd < 0 ? afterScheme : afterScheme.slice(0, authorityEnd);
-  const hostList = authority.slice(authority.lastIndexOf('@') + 1);
-  const sentinels = hostPorts(hostList.split(','), 26379);
+function parseSentinel(url: string): RedisTarget | RedisProblem {
+  // WHATWG URL takes one host only: the list sits between `//` (and the credentials) and the path.
+  // Parse the URL with the list replaced by one placeholder host, and the list on its own.
+  const start = url.indexOf('//') + 2;
+  const authorityEnd = url.slice(start).search(/[/?#]/);
+  const end = authorityEnd < 0 ? url.length : start + authorityEnd;
+  const at = url.lastIndexOf('@', end);
+  const hostsStart = at >= start ? at + 1 : start;
+  const sentinels = hostPorts(url.slice(hostsStart, end).split(','), 26379);
   if (!sentinels) return { variable: URL_VAR, problem: 'lists a sentinel that is not host:port' };
+  let parsed: URL;
+  try {
+    parsed = new URL(`${url.slice(0, hostsStart)}sentinels${url.slice(end)}`);
+  } catch {
+    return { variable: URL_VAR, problem: 'must be redis+sentinel://[user:pass@]host:port[,host:port…]/<master name>' };
+  }
   const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!name || name.includes('/')) return { variable: URL_VAR, problem: 'must name the master after the hosts: redis+sentinel://host:port[,host:port…]/<master name>' };
   const params = parsed.searchParams;
