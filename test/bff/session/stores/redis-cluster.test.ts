@@ -7,7 +7,8 @@
  *   describe('Redis Cluster store')  the whole flow (sign-in, /me, refresh, logout, back-channel logout)
  *                                    with a session's keys in one slot; then, during steady traffic on
  *                                    several sessions: the slot moved to another master (ASK, MOVED),
- *                                    a CLUSTER FAILOVER of its master, its master killed (the replica
+ *                                    a CLUSTER FAILOVER of its master, its master stalled (SIGSTOP),
+ *                                    its master killed (the replica
  *                                    elected): 200 or 503 LATCH_STORE_UNAVAILABLE, never anything else,
  *                                    every session served afterwards; last, a master lost for good with
  *                                    its replica: 503 and /readyz not ready.
@@ -176,6 +177,30 @@ describe('Redis Cluster store: LATCH_REDIS_CLUSTER_NODES, 3 masters + 3 replicas
     const seen = await load.stop();
     assert.deepEqual(load.wrong, [], JSON.stringify(seen));
     assert.ok((seen['200'] ?? 0) > 0, JSON.stringify(seen));
+    await allServed(stack.bffUrl, cookies);
+  });
+
+  it('stalls the master of a session\'s slot (SIGSTOP) mid-request: each answer within the deadline, 200 or 503, none lost', async () => {
+    const { slot } = await sessionsAndSlot();
+    const master = await cluster.masterOf(slot);
+    const load = traffic(stack.bffUrl, cookies);
+    await sleep(200);
+    master.pause();
+    try {
+      // Requests already sent to it wait; LATCH_REDIS_TIMEOUT_MS (500) ends them, not the stall.
+      const started = Date.now();
+      const res = await me(stack.bffUrl, cookies[0]!);
+      assert.equal(res.status, 503, res.text);
+      assert.equal(errorCode(res), 'LATCH_STORE_UNAVAILABLE');
+      assert.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms`);
+      await sleep(2500); // longer than cluster-node-timeout: its replica may be elected meanwhile
+    } finally {
+      master.resume();
+    }
+    await cluster.settled(slot);
+    await sleep(500);
+    const seen = await load.stop();
+    assert.deepEqual(load.wrong, [], JSON.stringify(seen));
     await allServed(stack.bffUrl, cookies);
   });
 
