@@ -55,6 +55,24 @@ export interface ServerHandle {
   readonly alive: boolean;
 }
 
+/**
+ * Starts a server on `port`, or, if it cannot bind there (freePort() then bind is racy: another
+ * process may take the port in between), on another free port: `spawnAt(port)` gives the folder and
+ * arguments for a port. Up to three attempts.
+ */
+async function startServerOnFreePort(spawnAt: (port: number) => Promise<{ dir: string; args: string[] }>, port?: number): Promise<ServerHandle & { stop(): Promise<void> }> {
+  for (let attempt = 1; ; attempt++) {
+    const p = port ?? (await freePort());
+    const { dir, args } = await spawnAt(p);
+    try {
+      return await startServer(dir, args, p);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      port = undefined;
+    }
+  }
+}
+
 async function startServer(dir: string, args: string[], port: number): Promise<ServerHandle & { stop(): Promise<void> }> {
   const bin = redisServerPath();
   if (!bin) throw new Error('redis-server not found (apt-get install redis-server, or set LATCH_REDIS_SERVER)');
@@ -69,7 +87,8 @@ async function startServer(dir: string, args: string[], port: number): Promise<S
   const exited = () => proc.exitCode !== null || proc.signalCode !== null;
   const waitExit = () => (exited() ? Promise.resolve() : new Promise<void>((resolve) => proc.once('exit', () => resolve())));
   const deadline = Date.now() + 15_000;
-  while (!(await redisPing(port, 250))) {
+  // Our process must be the one answering: if another took the port first, ours exits (cannot bind).
+  while (!(await redisPing(port, 250)) || exited()) {
     if (exited() || Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`redis-server did not start on ${port}:\n${safeRead(logFile).slice(-2000)}`);
@@ -122,12 +141,6 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
   }
 }
 
-async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
-
 const BASE_ARGS = (port: number, dir: string) => ['--port', String(port), '--bind', LOOPBACK, '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +183,6 @@ export interface ClusterOptions {
 export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisClusterHandle> {
   const root = await mkdtemp(join(tmpdir(), 'latch-redis-cluster-'));
   dirs.add(root);
-  const ports = await freePorts(6);
   const servers: Array<ServerHandle & { stop(): Promise<void> }> = [];
   const stopAll = async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -178,17 +190,23 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
     dirs.delete(root);
   };
   try {
-    for (const port of ports) {
-      const dir = join(root, String(port));
-      servers.push(await startServer(dir, [
-        ...BASE_ARGS(port, dir),
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', 'nodes.conf',
-        '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000),
-        // A replica under load may lag behind its master's last ping; let it be elected all the same.
-        '--cluster-replica-validity-factor', '0',
-      ], port));
+    for (let i = 0; i < 6; i++) {
+      servers.push(await startServerOnFreePort(async (port) => {
+        const dir = join(root, String(port));
+        return {
+          dir,
+          args: [
+            ...BASE_ARGS(port, dir),
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', 'nodes.conf',
+            '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000),
+            // A replica under load may lag behind its master's last ping; let it be elected all the same.
+            '--cluster-replica-validity-factor', '0',
+          ],
+        };
+      }));
     }
+    const ports = servers.map((s) => s.port);
     await cli(ports[0]!, '--cluster', 'create', ...ports.map((p) => `${LOOPBACK}:${p}`), '--cluster-replicas', '1', '--cluster-yes');
     const ids = await Promise.all(ports.map((p) => cli(p, 'CLUSTER', 'MYID')));
     const nodes: ClusterNode[] = servers.map((s, i) => Object.assign(s, { id: ids[i]! }));
@@ -288,7 +306,6 @@ export async function startRedisSentinel(options: { downAfterMs?: number } = {})
   const root = await mkdtemp(join(tmpdir(), 'latch-redis-sentinel-'));
   dirs.add(root);
   const name = 'latchmaster';
-  const [mPort, rPort, ...sPorts] = await freePorts(5);
   const all: Array<ServerHandle & { stop(): Promise<void> }> = [];
   const stopAll = async () => {
     await Promise.all(all.map((s) => s.stop()));
@@ -296,29 +313,33 @@ export async function startRedisSentinel(options: { downAfterMs?: number } = {})
     dirs.delete(root);
   };
   try {
-    const master = await startServer(join(root, String(mPort)), BASE_ARGS(mPort!, join(root, String(mPort))), mPort!);
+    const master = await startServerOnFreePort(async (p) => ({ dir: join(root, String(p)), args: BASE_ARGS(p, join(root, String(p))) }));
     all.push(master);
-    const replica = await startServer(join(root, String(rPort)), [...BASE_ARGS(rPort!, join(root, String(rPort))), '--replicaof', LOOPBACK, String(mPort)], rPort!);
+    const mPort = master.port;
+    const replica = await startServerOnFreePort(async (p) => ({ dir: join(root, String(p)), args: [...BASE_ARGS(p, join(root, String(p))), '--replicaof', LOOPBACK, String(mPort)] }));
     all.push(replica);
-    await until('the replica in sync', async () => /master_link_status:up/.test(await cli(rPort!, 'INFO', 'replication')));
+    await until('the replica in sync', async () => /master_link_status:up/.test(await cli(replica.port, 'INFO', 'replication')));
     const sentinels: ServerHandle[] = [];
-    for (const port of sPorts) {
-      const dir = join(root, String(port));
-      await mkdir(dir, { recursive: true });
-      // Sentinel rewrites its configuration file as it learns: it must be its own, writable.
-      const conf = join(dir, 'sentinel.conf');
-      await writeFile(conf, [
-        `port ${port}`, `bind ${LOOPBACK}`, `dir ${dir}`,
-        `sentinel monitor ${name} ${LOOPBACK} ${mPort} 2`,
-        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
-        `sentinel failover-timeout ${name} 10000`,
-        `sentinel parallel-syncs ${name} 1`,
-        '',
-      ].join('\n'));
-      const s = await startServer(dir, [conf, '--sentinel', '--loglevel', 'warning'], port);
+    for (let i = 0; i < 3; i++) {
+      const s = await startServerOnFreePort(async (port) => {
+        const dir = join(root, String(port));
+        await mkdir(dir, { recursive: true });
+        // Sentinel rewrites its configuration file as it learns: it must be its own, writable.
+        const conf = join(dir, 'sentinel.conf');
+        await writeFile(conf, [
+          `port ${port}`, `bind ${LOOPBACK}`, `dir ${dir}`,
+          `sentinel monitor ${name} ${LOOPBACK} ${mPort} 2`,
+          `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
+          `sentinel failover-timeout ${name} 10000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'));
+        return { dir, args: [conf, '--sentinel', '--loglevel', 'warning'] };
+      });
       all.push(s);
       sentinels.push(s);
     }
+    const sPorts = sentinels.map((s) => s.port);
     const servers = [master, replica];
     const masterPort = async (sentinel: ServerHandle) => Number((await cli(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)).split('\n')[1]);
     // Ready for a failover: every sentinel knows the replica and the other sentinels.

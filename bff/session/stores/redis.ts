@@ -161,7 +161,15 @@ export class RedisStore implements KeyValueStore {
   async #run<T>(work: () => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await (this.mode === 'cluster' ? withDeadline(work(), this.#timeoutMs) : work());
+      if (this.mode === 'cluster') {
+        // A cluster client with no live connection queues commands until it has one, with no time
+        // limit, and keeps them past our deadline: during a long outage the queue would grow by every
+        // request. Once an outage is known and the client is not ready, refuse at once instead.
+        if (this.#outage.down && this.client.status !== 'ready') throw new Error(`cluster client ${this.client.status}`);
+        result = await withDeadline(work(), this.#timeoutMs);
+      } else {
+        result = await work();
+      }
     } catch (err) {
       this.#outage.failed(err);
       throw storeUnavailable(err);

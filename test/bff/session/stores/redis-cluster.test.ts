@@ -11,7 +11,8 @@
  *                                    its master killed (the replica
  *                                    elected): 200 or 503 LATCH_STORE_UNAVAILABLE, never anything else,
  *                                    every session served afterwards; last, a master lost for good with
- *                                    its replica: 503 and /readyz not ready.
+ *                                    its replica (503, /readyz not ready), then every node (503 still
+ *                                    within the deadline).
  *   describe('Redis Sentinel store') the flow, and SENTINEL FAILOVER during traffic, the same expectations.
  */
 import assert from 'node:assert/strict';
@@ -239,6 +240,20 @@ describe('Redis Cluster store: LATCH_REDIS_CLUSTER_NODES, 3 masters + 3 replicas
     const ready = await get(`${stack.bffUrl}/readyz`);
     assert.equal(ready.status, 503, ready.text);
     assert.equal((await get(`${stack.bffUrl}/healthz`)).status, 200, 'the process is up');
+  });
+
+  it('loses every node: each request still answered 503 within the deadline (the client has no slot map to queue behind)', async () => {
+    await sessionsAndSlot().catch(() => undefined); // the sessions above (signed in here when run alone)
+    assert.ok(cookies.length > 0);
+    await Promise.all(cluster.nodes.filter((n) => n.alive).map((n) => n.kill()));
+    for (const cookie of cookies.slice(0, 3)) {
+      const started = Date.now();
+      const res = await me(stack.bffUrl, cookie);
+      assert.equal(res.status, 503, res.text);
+      assert.equal(errorCode(res), 'LATCH_STORE_UNAVAILABLE');
+      assert.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms`);
+    }
+    assert.equal((await get(`${stack.bffUrl}/readyz`)).status, 503);
   });
 });
 
