@@ -141,7 +141,12 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
   }
 }
 
-const BASE_ARGS = (port: number, dir: string) => ['--port', String(port), '--bind', LOOPBACK, '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
+const BASE_ARGS = (port: number, dir: string) => [
+  '--port', String(port), '--bind', LOOPBACK, '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning',
+  // A new replica's first sync starts at once: the default waits 5 s for more replicas to share it,
+  // and a master killed meanwhile takes with it everything its replica has not received.
+  '--repl-diskless-sync-delay', '0',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Redis Cluster
@@ -262,8 +267,12 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
       },
       state: async (node = anyLive()) => /cluster_state:(\w+)/.exec(await cli(node.port, 'CLUSTER', 'INFO'))?.[1] ?? 'unknown',
       async settled(slot, timeoutMs = 30_000) {
-        await until('cluster_state:ok on every live node', async () => {
+        await until('cluster_state:ok on every live node, every replica in sync', async () => {
           for (const n of alive()) if ((await handle.state(n)) !== 'ok') return false;
+          for (const n of alive()) {
+            const info = await cli(n.port, 'INFO', 'replication');
+            if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
+          }
           if (slot === undefined) return true;
           // Every live node names the same live master for the slot (the failover has propagated).
           const owners = new Set<string>();

@@ -216,7 +216,7 @@ describe('Redis Cluster store: LATCH_REDIS_CLUSTER_NODES, 3 masters + 3 replicas
     await cluster.settled(slot);
     await sleep(1000);
     const seen = await load.stop();
-    assert.deepEqual(load.wrong, [], JSON.stringify(seen));
+    assert.deepEqual(load.wrong.slice(0, 3), [], `${JSON.stringify(seen)}\n${JSON.stringify(stack.bff.audits.filter((e) => e.type === 'refresh_failed'))}\n${stack.bff.logs.filter((l) => /refresh|"level":[45]0/.test(l)).slice(-20).join('\n')}`);
     assert.ok((seen['503 LATCH_STORE_UNAVAILABLE'] ?? 0) > 0, `the election is seen as 503s: ${JSON.stringify(seen)}`);
     await allServed(stack.bffUrl, cookies);
     assert.equal((await get(`${stack.bffUrl}/readyz`)).status, 200, 'ready again once the slot has its new master');
