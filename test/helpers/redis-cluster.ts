@@ -13,7 +13,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort, redisPing, redisServerPath } from './net.ts';
+import { freePort, redisPing, redisServerPath, redisSuiteOptions, toolSuiteOptions } from './net.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -23,6 +23,12 @@ export function redisCliPath(): string | undefined {
   if (!server) return undefined;
   const cli = join(dirname(server), 'redis-cli');
   return existsSync(cli) ? cli : undefined;
+}
+
+/** A describe's options for these topologies: redis-server and redis-cli (skipped locally without them; with CI=true, failed). */
+export function clusterSuiteOptions(): { skip?: string } {
+  const server = redisSuiteOptions();
+  return server.skip ? server : toolSuiteOptions('redis-cli', redisCliPath() !== undefined, 'apt-get install redis-tools (Debian\'s redis-server depends on it)');
 }
 
 /** Runs one redis-cli command against `port`; its output, trimmed. Rejects on a non-zero exit. */
