@@ -9,7 +9,7 @@ export const REDACT_PATHS = [
   // The same names at the top level of a log call, and the rest of what must never be written.
   'access_token', 'refresh_token', 'id_token', 'accessToken', 'refreshToken', 'idToken', 'password', 'client_secret',
   'clientSecret', 'cookie', 'authorization', 'logout_token', '*.logout_token', 'code_verifier', '*.code_verifier',
-  'codeVerifier', '*.codeVerifier', '*.cookieSecrets', '*.redisUrl', 'headers.cookie', 'headers.authorization',
+  'codeVerifier', '*.codeVerifier', '*.cookieSecrets', '*.redisUrl', '*.redisClusterNodes', 'headers.cookie', 'headers.authorization',
   'headers["set-cookie"]', '*.headers.cookie', '*.headers.authorization', '*.headers["set-cookie"]',
   // DPoP: a session's private key, and the BFF's own client keys (private_key_jwt).
   'dk', '*.dk', 'dpopKey', '*.dpopKey', '*.clientKeys', 'client_assertion', '*.client_assertion',

@@ -1,5 +1,6 @@
 import { GENERATE_SECRET, secretWeakness } from '../secret-strength.ts';
 import type { EnvReader } from './env.ts';
+import { isRedisProblem, parseRedisTarget } from './redis.ts';
 
 /** How sessions are sealed, how long they live and where they are kept (README: "Sessions"). */
 export interface SessionsSection {
@@ -14,8 +15,13 @@ export interface SessionsSection {
    * the cookie. `memory` / `redis`: server-side, the cookie holding only a sealed reference.
    */
   readonly sessionStore: 'cookie' | 'memory' | 'redis';
-  /** LATCH_REDIS_URL: the shared store for several instances (deny-list, refresh locks, sessions). */
+  /**
+   * LATCH_REDIS_URL: the shared store for several instances (deny-list, refresh locks, sessions): one
+   * Redis (redis://, rediss://) or a Sentinel-managed master (redis+sentinel://, config/redis.ts).
+   */
   readonly redisUrl?: string;
+  /** LATCH_REDIS_CLUSTER_NODES: the shared store is a Redis Cluster, found from these seeds (config/redis.ts). */
+  readonly redisClusterNodes?: readonly string[];
   /** LATCH_REDIS_PREFIX: prefix of every Redis key. */
   readonly redisPrefix: string;
   /** LATCH_REDIS_TIMEOUT_MS: a Redis command slower than this fails with 503 LATCH_STORE_UNAVAILABLE. */
@@ -43,25 +49,23 @@ export function readSessions(env: EnvReader): SessionsSection {
 
   const store = env.choice('LATCH_SESSION_STORE', ['cookie', 'memory', 'redis'], 'cookie');
   const redisUrl = env.str('LATCH_REDIS_URL');
-  // Never echo the value: it may carry a password.
-  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) env.fail('LATCH_REDIS_URL', 'must be a redis:// or rediss:// URL');
-  if (store === 'redis' && redisUrl === undefined) env.fail('LATCH_REDIS_URL', 'is required when LATCH_SESSION_STORE=redis');
+  const redisClusterNodes = env.list('LATCH_REDIS_CLUSTER_NODES');
+  const redisPrefix = env.str('LATCH_REDIS_PREFIX') ?? 'latch:';
+  // Never echo the values: they may carry a password.
+  const target = parseRedisTarget(redisUrl, redisClusterNodes);
+  if (isRedisProblem(target)) env.fail(target.variable, target.problem);
+  // (LATCH_REDIS_CLUSTER_NODES does instead, for a cluster: docs/deploy.md.)
+  if (store === 'redis' && target === undefined) env.fail('LATCH_REDIS_URL', 'is required when LATCH_SESSION_STORE=redis');
+  // A tag in the prefix would put every key in one slot: one master would hold the whole store.
+  if (target && !isRedisProblem(target) && target.mode === 'cluster' && /[{}]/.test(redisPrefix)) env.fail('LATCH_REDIS_PREFIX', 'must not hold { or } with LATCH_REDIS_CLUSTER_NODES: a hash tag there puts every key in one slot');
   return {
     cookieSecrets,
     sessionMaxAge,
     sessionIdleTimeout,
     sessionStore: store ?? 'cookie',
     ...(redisUrl ? { redisUrl } : {}),
-    redisPrefix: env.str('LATCH_REDIS_PREFIX') ?? 'latch:',
+    ...(redisClusterNodes.length > 0 ? { redisClusterNodes } : {}),
+    redisPrefix,
     redisTimeoutMs: env.int('LATCH_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };
-}
-
-function isRedisUrl(value: string): boolean {
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'redis:' || protocol === 'rediss:';
-  } catch {
-    return false;
-  }
 }

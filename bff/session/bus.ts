@@ -17,7 +17,7 @@
  * this is only the news of it), and the subscription is made again when Redis is back.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { LatchUser, SessionEndReason } from '../contract.ts';
 import type { RedisAccess } from './index-store.ts';
 import { publicId } from './index-store.ts';
@@ -50,7 +50,7 @@ export class SessionBus {
   readonly #access: Promise<RedisAccess> | undefined;
   readonly #logger: Logger | undefined;
   readonly #instance = randomBytes(8).toString('base64url');
-  #subscriber: Redis | undefined;
+  #subscriber: Redis | Cluster | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
@@ -122,7 +122,10 @@ export class SessionBus {
       const cut = `${access.prefix}ev:`.length;
       // Its own connection: a subscribed one can run nothing else. No offline queue: a subscription is
       // made on each 'ready' below, not replayed.
-      const sub = access.client.duplicate({ autoResubscribe: false, enableOfflineQueue: true, lazyConnect: false });
+      // On a cluster, PUBLISH reaches every node (classic pub/sub), so one subscribed connection to any
+      // node hears every instance; Cluster.duplicate takes its seeds first, then its options.
+      const options = { autoResubscribe: false, enableOfflineQueue: true, lazyConnect: false };
+      const sub = 'isCluster' in access.client && access.client.isCluster ? access.client.duplicate(undefined, options) : (access.client as Redis).duplicate(options);
       this.#subscriber = sub;
       sub.on('error', () => {}); // the store's outage log reports Redis going away; this connection retries on its own
       sub.on('pmessage', (_pattern: string, channel: string, payload: string) => {

@@ -1,16 +1,17 @@
 import { publicId } from './index-store.ts';
-import { digest, type KeyValueStore } from './store.ts';
+import { storeKeys } from './store-keys.ts';
+import type { KeyValueStore } from './store.ts';
 
 /**
  * Ends stateless (cookie) sessions before their time. Three kinds of entry:
  *
- * - `deny:sid:<our session id>`: that one session (logout, replayed cookie after
+ * - `deny:sid:{<our session id>}`: that one session (logout, replayed cookie after
  *   logout). Kept until the session's absolute end.
  * - `deny:pid:<public id>`: that one session too, known by its public id only (`DELETE
  *   /sessions/<id>`, index-store.ts `publicId`). Kept until the session's absolute end.
- * - `deny:psid:<provider sid>` = T: sessions created from that provider session
+ * - `deny:psid:<digest(provider sid)>` = T: sessions created from that provider session
  *   at or before T (back-channel logout with a `sid`).
- * - `deny:sub:<subject>` = T: every session of the user created at or before T
+ * - `deny:sub:{<digest(subject)>}` = T: every session of the user created at or before T
  *   (back-channel logout with only `sub`, "sign out everywhere"). A sign-in
  *   after T is not affected.
  *
@@ -40,9 +41,11 @@ export class DenyList {
     this.#skewMs = options.skewMs ?? DENY_CLOCK_SKEW_MS;
   }
 
-  static sidKey = (sid: string) => `deny:sid:${sid}`;
-  static psidKey = (psid: string) => `deny:psid:${digest(psid)}`;
-  static subKey = (sub: string) => `deny:sub:${digest(sub)}`;
+  // The keys and their hash tags: store-keys.ts.
+  static sidKey = storeKeys.deniedSession;
+  static psidKey = storeKeys.deniedProviderSession;
+  static subKey = storeKeys.deniedUser;
+  // A key of its own (no tag): DELETE /sessions/<id> knows the public id only, not the session id.
   static pidKey = (id: string) => `deny:pid:${id}`;
 
   /** Ends one session until `untilMs` (its absolute end). */
@@ -83,7 +86,7 @@ export class DenyList {
   }
 
   /**
-   * One round trip. Rejects (503) when the store cannot answer: a deny-list that cannot be read fails
+   * One round trip (on a cluster, one per node holding a key: the keys are in different slots). Rejects (503) when the store cannot answer: a deny-list that cannot be read fails
    * closed. `owner`: an object that stands for this session for as long as it lives (see keysOf).
    */
   async isDenied(session: SessionIdentity, owner?: object): Promise<boolean> {

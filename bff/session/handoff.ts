@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LatchError } from '../errors.ts';
 import type { Sessions } from './sessions.ts';
 import { isSession, type Session } from './session.ts';
+import { storeKeys } from './store-keys.ts';
 import { digest } from './store.ts';
 
 /** How long a sign-in proof counts, seconds: the way back to the page and its first `/me`. */
@@ -112,7 +113,7 @@ export async function redeemHandoff(
 }
 
 /** The store key of a code's record (a digest: the store never holds a redeemable code). */
-export const handoffKey = (code: string) => `handoff:${digest(code)}`;
+export const handoffKey = storeKeys.handoff;
 
 export function s256(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');

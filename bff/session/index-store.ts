@@ -17,7 +17,7 @@
  * user, `idx:{<digest(sub)>}`, on the Redis store's own connection; one Lua script a write, so a
  * bound and an expiry are kept whatever the instances do at once). No Koa.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { digest } from './store.ts';
 
 /** A user's sessions listed at most; a new sign-in beyond it drops the oldest entry. */
@@ -178,7 +178,8 @@ type Scripted = Redis & {
 
 /** What the Redis store lends the index and the bus (stores/redis.ts): its connection, key prefix and failure handling. */
 export interface RedisAccess {
-  readonly client: Redis;
+  /** One Redis (or Sentinel's master), or a Redis Cluster (LATCH_REDIS_CLUSTER_NODES). */
+  readonly client: Redis | Cluster;
   readonly prefix: string;
   /** Runs a command as the store runs its own: a failure is 503 LATCH_STORE_UNAVAILABLE, and counted in the outage log. */
   command<T>(work: () => Promise<T>): Promise<T>;

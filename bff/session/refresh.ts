@@ -6,7 +6,8 @@ import { RefreshKeptTokens, type Provider } from '../providers/provider.ts';
 import type { Sealer } from './sealer.ts';
 import { accessTokenStale, REFRESH_MARGIN_MS, tokenFields, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
-import { digest, type KeyValueStore } from './store.ts';
+import { storeKeys } from './store-keys.ts';
+import type { KeyValueStore } from './store.ts';
 
 export interface RefresherOptions {
   /** Shared with the sessions (session/sessions.ts): locks and results live here (Redis: across instances). */
@@ -61,7 +62,7 @@ interface Kept {
  *
  * 1. In process, concurrent callers share one promise (SingleFlight).
  * 2. Across instances, the caller first looks for a result another instance
- *    stored (`refresh:<sid>:<hash(rt)>:result`); else it takes the lock
+ *    stored (`refresh:{<sid>}:<hash(rt)>:result`); else it takes the lock
  *    (`…:lock`, SET NX PX with a random owner id), refreshes, stores the
  *    result (sealed) for the others and releases the lock (compare-and-delete).
  *    The others poll for the result; if the holder dies, its lock expires and
@@ -140,7 +141,8 @@ export class SessionRefresher {
     if (!force && !accessTokenStale(session)) return { session, refreshed: false };
     const rt = session.rt;
     if (!rt) throw new LatchError('LATCH_SESSION_EXPIRED', { detail: 'The access token expired, and the session has no refresh token.' });
-    const key = `refresh:${session.sid}:${digest(rt)}`;
+    // In the session's hash-tag slot, with its record (store-keys.ts).
+    const key = storeKeys.refresh(session.sid, rt);
     // A result this process holds but could not store yet: the same answer the store would give.
     const kept = this.#keptAt(key);
     const { session: next, stored } = kept ? { session: kept, stored: true } : await this.#flights.run(key, () => this.#coordinated(key, session, rt));

@@ -18,6 +18,7 @@
 import type { SignInResult } from '../providers/provider.ts';
 import { DenyList } from './denylist.ts';
 import { Sealer } from './sealer.ts';
+import { storeKeys } from './store-keys.ts';
 import { createSession, isSession, sessionEnd, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
 import type { KeyValueStore } from './store.ts';
@@ -73,8 +74,8 @@ export interface OpenOptions {
 /** What the deny-list checks a session by. */
 const identityOf = (session: Session) => ({ sid: session.sid, sub: session.user.sub, psid: session.psid, iat: session.iat });
 
-/** The store key of a session's record. */
-const recordKey = (sid: string) => `sess:${sid}`;
+/** The store key of a session's record (its hash tag: store-keys.ts). */
+const recordKey = storeKeys.session;
 
 /**
  * Opens sealed sessions into live ones and seals them again, enforcing the absolute and idle
@@ -245,6 +246,6 @@ export class Sessions {
 
   /** A one-time marker: true the first time `key` is claimed within `ttlMs` (replay checks). */
   claimOnce(key: string, ttlMs: number): Promise<boolean> {
-    return this.store.setIfAbsent(`once:${key}`, '1', ttlMs);
+    return this.store.setIfAbsent(storeKeys.once(key), '1', ttlMs);
   }
 }

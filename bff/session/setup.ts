@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { AuditHook } from '../audit.ts';
 import type { BffConfig } from '../config.ts';
+import { isRedisProblem, parseRedisTarget } from '../config/redis.ts';
+import { ConfigError } from '../errors.ts';
 import type { Provider } from '../providers/provider.ts';
 import { LiveSessions } from './live.ts';
 import { SessionRefresher } from './refresh.ts';
@@ -11,13 +13,16 @@ import type { RedisStore, RedisStoreOptions } from './stores/redis.ts';
 import type { KeyValueStore } from './store.ts';
 
 /**
- * The store the configuration asks for: Redis when LATCH_REDIS_URL is set
- * (shared by every instance), else memory (this process only).
+ * The store the configuration asks for: Redis when LATCH_REDIS_URL (one Redis, or Sentinel) or
+ * LATCH_REDIS_CLUSTER_NODES (a cluster) is set, shared by every instance; else memory (this process only).
  */
 export function storeFromConfig(config: BffConfig, logger?: Logger): KeyValueStore {
-  if (config.redisUrl) {
+  const target = parseRedisTarget(config.redisUrl, config.redisClusterNodes);
+  // loadConfig() refused this already; a configuration built by hand gets the same words.
+  if (isRedisProblem(target)) throw new ConfigError([target]);
+  if (target) {
     return new DeferredRedisStore({
-      url: config.redisUrl,
+      url: target,
       prefix: config.redisPrefix,
       timeoutMs: config.redisTimeoutMs,
       ...(logger ? { logger } : {}),

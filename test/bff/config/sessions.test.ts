@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../../bff/config.ts';
+import { parseRedisTarget } from '../../../bff/config/redis.ts';
 import { ConfigError } from '../../../bff/errors.ts';
 import { BASE_ENV, problemsOf } from '../../helpers/config.ts';
 
@@ -38,6 +39,63 @@ describe('sessions: lifetimes and store', () => {
     );
     const c = loadConfig({ ...valid, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_URL: 'rediss://:pw@redis.internal:6380/2' });
     assert.equal(c.sessionStore, 'redis');
+  });
+});
+
+describe('Redis Cluster and Sentinel: LATCH_REDIS_CLUSTER_NODES, redis+sentinel:// (bff/config/redis.ts)', () => {
+  const problems = (env: Record<string, string>) => problemsWithWords({ ...valid, ...env });
+
+  it('takes a cluster from host:port seeds, or from rediss:// seeds with credentials (ElastiCache: the configuration endpoint)', () => {
+    const c = loadConfig({ ...valid, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_CLUSTER_NODES: ' 10.0.0.1:7000 , 10.0.0.2:7001,' });
+    assert.deepEqual(c.redisClusterNodes, ['10.0.0.1:7000', '10.0.0.2:7001']);
+    assert.equal(c.redisUrl, undefined);
+    assert.deepEqual(parseRedisTarget(undefined, c.redisClusterNodes), { mode: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }], tls: false });
+    const seed = 'rediss://latch:s3cr%40t@clustercfg.shop.abc123.euw1.cache.amazonaws.com:6379';
+    assert.deepEqual(parseRedisTarget(undefined, [seed]), {
+      mode: 'cluster', nodes: [{ host: 'clustercfg.shop.abc123.euw1.cache.amazonaws.com', port: 6379 }], tls: true, username: 'latch', password: 's3cr@t',
+    });
+    assert.deepEqual(problems({ LATCH_REDIS_CLUSTER_NODES: seed }), []);
+  });
+
+  it('takes a Sentinel URL: the sentinels, the master\'s name, the db, the nodes\' and the sentinels\' credentials, TLS', () => {
+    assert.deepEqual(parseRedisTarget('redis+sentinel://10.0.0.5:26379,10.0.0.6,[::1]:26380/mymaster', undefined), {
+      mode: 'sentinel', sentinels: [{ host: '10.0.0.5', port: 26379 }, { host: '10.0.0.6', port: 26379 }, { host: '::1', port: 26380 }], name: 'mymaster', db: 0, tls: false,
+    });
+    assert.deepEqual(parseRedisTarget('rediss+sentinel://app:pw%2F1@s1:26379,s2:26379/cache?db=2&sentinelPassword=sp', undefined), {
+      mode: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'cache', db: 2, tls: true, username: 'app', password: 'pw/1', sentinelPassword: 'sp',
+    });
+    const c = loadConfig({ ...valid, LATCH_SESSION_STORE: 'redis', LATCH_REDIS_URL: 'redis+sentinel://:pw@s1:26379,s2:26379,s3:26379/mymaster' });
+    assert.equal(c.sessionStore, 'redis');
+    // One Redis, as before.
+    assert.deepEqual(parseRedisTarget('rediss://:pw@redis.internal:6380/2', undefined), { mode: 'single', url: 'rediss://:pw@redis.internal:6380/2' });
+  });
+
+  it('refuses what it cannot use, naming the variable, never echoing a password', () => {
+    const cases: Array<[Record<string, string>, string, RegExp]> = [
+      [{ LATCH_REDIS_URL: 'redis://r:6379', LATCH_REDIS_CLUSTER_NODES: 'a:1' }, 'LATCH_REDIS_CLUSTER_NODES', /not both/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'a:1,not a host' }, 'LATCH_REDIS_CLUSTER_NODES', /host:port/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'a:99999' }, 'LATCH_REDIS_CLUSTER_NODES', /host:port/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'a:1,rediss://:hunter2@b:2' }, 'LATCH_REDIS_CLUSTER_NODES', /mixes/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'rediss://:hunter2@a:1,redis://:hunter2@b:2' }, 'LATCH_REDIS_CLUSTER_NODES', /one scheme/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'rediss://:hunter2@a:1,rediss://:hunter3@b:2' }, 'LATCH_REDIS_CLUSTER_NODES', /credentials/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'rediss://:hunter2@a:1/3' }, 'LATCH_REDIS_CLUSTER_NODES', /database 0/],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'http://:hunter2@a:1' }, 'LATCH_REDIS_CLUSTER_NODES', /redis:\/\//],
+      [{ LATCH_REDIS_URL: 'redis+sentinel://:hunter2@s1:26379' }, 'LATCH_REDIS_URL', /master name/],
+      [{ LATCH_REDIS_URL: 'redis+sentinel://:hunter2@s1:26379,s 2/m' }, 'LATCH_REDIS_URL', /sentinel that is not host:port/],
+      [{ LATCH_REDIS_URL: 'redis+sentinel://:hunter2@s1/m?db=16' }, 'LATCH_REDIS_URL', /db/],
+      [{ LATCH_REDIS_URL: 'redis+sentinel://:hunter2@s1/m?password=hunter2' }, 'LATCH_REDIS_URL', /query/],
+      [{ LATCH_REDIS_URL: 'redis-sentinel://:hunter2@s1/m' }, 'LATCH_REDIS_URL', /redis:\/\//],
+      [{ LATCH_REDIS_CLUSTER_NODES: 'a:1', LATCH_REDIS_PREFIX: '{latch}:' }, 'LATCH_REDIS_PREFIX', /one slot/],
+    ];
+    for (const [env, variable, words] of cases) {
+      const found = problems(env);
+      assert.deepEqual(found.map((p) => p.variable), [variable], JSON.stringify(env));
+      assert.match(found[0]!.problem, words, JSON.stringify(env));
+      assert.equal(found[0]!.problem.includes('hunter2'), false, 'never echoed');
+    }
+    // LATCH_SESSION_STORE=redis is satisfied by a cluster; a braced prefix is fine on one Redis.
+    assert.deepEqual(problems({ LATCH_SESSION_STORE: 'redis', LATCH_REDIS_CLUSTER_NODES: 'a:1' }), []);
+    assert.deepEqual(problems({ LATCH_REDIS_URL: 'redis://r:6379', LATCH_REDIS_PREFIX: '{latch}:' }), []);
   });
 });
 

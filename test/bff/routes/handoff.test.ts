@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LatchPopupMessage } from '../../../bff/contract.ts';
 import { handoffKey } from '../../../bff/session/handoff.ts';
+import { storeKeys } from '../../../bff/session/store-keys.ts';
 import { memoryBff } from '../../helpers/bff.ts';
 import { HttpClient, signIn, type HttpResult } from '../../helpers/http.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
@@ -354,14 +355,14 @@ describe('a hand-off session too large for one partitioned cookie', () => {
     assert.ok(read);
     const full = await sessions.sealer.seal(read.session, 3600);
     assert.ok(full.length > 10 * 1024 && full.length <= 3 * 3800, `the session seals to ${full.length} bytes`);
-    assert.ok(await sessions.store.get(`sess:${read.session.sid}`), 'kept in the store');
+    assert.ok(await sessions.store.get(storeKeys.session(read.session.sid)), 'kept in the store');
 
     const me = await page.request(`${stack.bffUrl}/me`, { headers: { origin: SITE } });
     assert.equal(me.status, 200, me.text);
     assert.deepEqual((me.json() as { user: { groups: string[] } }).user.groups, groups);
     const out = await page.request(`${stack.bffUrl}/logout`, { method: 'POST', headers: { origin: SITE, 'latch-csrf': '1' } });
     assert.equal(out.status, 200);
-    assert.equal(await sessions.store.get(`sess:${read.session.sid}`), null, 'the record is deleted at logout');
+    assert.equal(await sessions.store.get(storeKeys.session(read.session.sid)), null, 'the record is deleted at logout');
     assert.equal((await new HttpClient().request(`${stack.bffUrl}/me`, { headers: { cookie } })).status, 401);
   });
 });

@@ -11,6 +11,7 @@ import { LatchError } from '../../../bff/errors.ts';
 import { RefreshKeptTokens, type Provider, type RefreshResult } from '../../../bff/providers/provider.ts';
 import { SessionRefresher } from '../../../bff/session/refresh.ts';
 import { Sealer } from '../../../bff/session/sealer.ts';
+import { storeKeys } from '../../../bff/session/store-keys.ts';
 import { MemoryStore } from '../../../bff/session/stores/memory.ts';
 import { storeUnavailable } from '../../../bff/session/store.ts';
 import { secret, session } from './support.ts';
@@ -50,7 +51,7 @@ describe('SessionRefresher: one refresh across instances that share a store', ()
     const { provider, calls } = fakeProvider(0);
     const s = session({ atExp: Date.now() - 1 });
     // A holder that died: its lock is there, no result.
-    await store.setIfAbsent(`refresh:${s.sid}:${(await import('../../../bff/session/store.ts')).digest('rt-1')}:lock`, 'dead', 150);
+    await store.setIfAbsent(`${storeKeys.refresh(s.sid, 'rt-1')}:lock`, 'dead', 150);
     const r = await new SessionRefresher(provider, { store, pollMs: 10, lockTtlMs: 150 }).ensureFresh(s);
     assert.equal(r.session.at, 'at-after-rt-1');
     assert.equal(calls.length, 1);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LatchError } from '../../../bff/errors.ts';
 import { IDLE_RENEW_FRACTION } from '../../../bff/session/sessions.ts';
+import { storeKeys } from '../../../bff/session/store-keys.ts';
 import { MemoryStore } from '../../../bff/session/stores/memory.ts';
 import { cookiesFor, header, session } from './support.ts';
 
@@ -118,10 +119,10 @@ describe('Sessions', () => {
     const m = cookiesFor({ store, serverSide: true });
     const s = session();
     const cookie = header(await m.write(s));
-    assert.ok(await store.get(`sess:${s.sid}`));
+    assert.ok(await store.get(storeKeys.session(s.sid)));
     assert.ok(cookie.length < 600, 'the cookie holds a sealed reference only');
     await m.sessions.end(s);
-    assert.equal(await store.get(`sess:${s.sid}`), null);
+    assert.equal(await store.get(storeKeys.session(s.sid)), null);
     assert.equal(await m.read(cookie), null);
   });
 });
