@@ -17,9 +17,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import http from 'node:http';
 import { Cluster } from 'ioredis';
 import { storeKeys } from '../../../../bff/session/store-keys.ts';
-import { completeProviderLogout } from '../../../helpers/http.ts';
+import { completeProviderLogout, HttpClient } from '../../../helpers/http.ts';
 import { clusterSuiteOptions, startRedisCluster, startRedisSentinel, until, type RedisClusterHandle, type SentinelHandle } from '../../../helpers/redis-cluster.ts';
 import { errorCode, get, post, signedIn, SITE, sleep, startSecStack, type SecStack } from '../../../security/support.ts';
 
@@ -135,6 +136,40 @@ describe('Redis Cluster store: LATCH_REDIS_CLUSTER_NODES, 3 masters + 3 replicas
     await until('the back-channel logout to end the session', async () => (await me(stack.bffUrl, cookie)).status === 401, 5000, 50);
     assert.ok(stack.bff.audits.some((e) => e.type === 'backchannel_logout'));
     assert.equal((await get(`${stack.bffUrl}/readyz`)).status, 200);
+  });
+
+  it('lists a user\'s sessions and pushes a session\'s end to its /events stream on another instance through the cluster (index and pub/sub)', async () => {
+    const one = await signedIn(stack, 2);
+    const two = await signedIn(stack, 2);
+    const listed = await get(`${stack.bffUrl}/sessions`, { cookie: one.cookie, origin: SITE });
+    assert.equal(listed.status, 200);
+    const sessions = listed.json<{ sessions: Array<{ id: string; current: boolean }> }>().sessions;
+    assert.equal(sessions.length, 2, listed.text);
+    const other = sessions.find((s) => !s.current)!;
+    // Session two's stream on a second instance sharing the cluster: only the cluster's pub/sub can
+    // carry the end from the first instance to it.
+    const second = await stack.addBff();
+    const events = await new Promise<{ text: () => string; close: () => void }>((resolve, reject) => {
+      const req = http.get(`${second.url}/events`, { headers: { cookie: two.cookie, origin: SITE } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`/events answered ${res.statusCode}`));
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('error', () => undefined);
+        resolve({ text: () => text, close: () => req.destroy() });
+      });
+      req.on('error', () => undefined);
+    });
+    try {
+      await until('the stream to open', async () => events.text().includes('retry:'), 5000, 20);
+      const ended = await new HttpClient().request(`${stack.bffUrl}/sessions/${other.id}`, { method: 'DELETE', headers: { cookie: one.cookie, origin: SITE, 'latch-csrf': '1' } });
+      assert.equal(ended.status, 204);
+      await until('session-ended to reach the stream', async () => /event: session-ended\ndata: \{"reason":"revoked"\}/.test(events.text()), 2000, 20);
+      assert.equal((await me(stack.bffUrl, two.cookie)).status, 401);
+      assert.equal((await me(stack.bffUrl, one.cookie)).status, 200);
+    } finally {
+      events.close();
+    }
   });
 
   /** Several signed-in sessions, the first one's slot the one the test acts on. */
