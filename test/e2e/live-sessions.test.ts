@@ -51,7 +51,7 @@ describe('live sessions in Chromium', browserSuiteOptions(), () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
-  const streams = () => stack.app.latch.live.streams;
+  const streams = () => stack.app.latch.live!.streams;
 
   async function signIn(page: Page, user: (typeof USERS)[number]): Promise<void> {
     await page.goto(stack.siteUrl);

@@ -14,6 +14,10 @@ import type { Page } from 'playwright-core';
 import { browserSuiteOptions, launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
 import { signInAtProvider, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
 
+/** The widget's module on the microsite (dist/latch.js), as the page imports it. */
+const WIDGET = '/latch.js';
+type Widget = typeof import('../../widget/index.ts');
+
 const PASSWORD = 'urn:latch:pwd';
 const MFA = 'urn:latch:mfa';
 
@@ -74,11 +78,11 @@ describe('step-up from the widget in Chromium', browserSuiteOptions(), () => {
     calls.length = 0;
 
     const popupOpened = page.waitForEvent('popup');
-    const answer = page.evaluate(async () => {
-      const { latch } = await import('/latch.js');
+    const answer = page.evaluate(async (src) => {
+      const { latch } = (await import(src)) as Widget;
       const res = await latch.fetch('/api/demo/vault');
       return { status: res.status, body: await res.json() };
-    });
+    }, WIDGET);
     const popup = await popupOpened;
     await popup.waitForURL((url) => url.pathname.startsWith('/interaction/'));
     assert.equal(new URL(popup.url()).origin, stack.provider.issuer);
@@ -111,11 +115,11 @@ describe('step-up from the widget in Chromium', browserSuiteOptions(), () => {
     const page = await signedIn();
     calls.length = 0;
     const popupOpened = page.waitForEvent('popup');
-    const answer = page.evaluate(async () => {
-      const { latch } = await import('/latch.js');
+    const answer = page.evaluate(async (src) => {
+      const { latch } = (await import(src)) as Widget;
       const res = await latch.fetch('/api/demo/vault');
       return { status: res.status, code: (await res.json()).error?.code };
-    });
+    }, WIDGET);
     const popup = await popupOpened;
     await popup.waitForURL((url) => url.pathname.startsWith('/interaction/'));
     await popup.close();
