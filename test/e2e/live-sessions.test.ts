@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ended, menu } from '../../widget/i18n/en.ts';
 import { browserSuiteOptions, launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
-import { signInAtProvider, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
+import { signInOnSite, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
 
 /** One user per test: "Your sessions" lists the sessions of its own test only. */
 const USERS = ['back', 'tabs', 'panel'].map((name) => ({
@@ -53,13 +53,7 @@ describe('live sessions in Chromium', browserSuiteOptions(), () => {
   }
   const streams = () => stack.app.latch.live!.streams;
 
-  async function signIn(page: Page, user: (typeof USERS)[number]): Promise<void> {
-    await page.goto(stack.siteUrl);
-    await page.locator('latch-login').getByRole('button', { name: 'Sign in' }).click();
-    await signInAtProvider(page, user.login, user.password);
-    await page.waitForURL(stack.siteUrl);
-    await page.locator('#members-panel').waitFor({ state: 'visible' });
-  }
+  const signIn = (page: Page, user: (typeof USERS)[number]) => signInOnSite(page, stack.siteUrl, user);
   async function openSignedIn(b: LaunchedBrowser): Promise<Page> {
     const page = await b.newPage();
     await page.goto(stack.siteUrl);

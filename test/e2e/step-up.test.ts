@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { browserSuiteOptions, launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
-import { signInAtProvider, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
+import { signInAtProvider, signInOnSite, startBrowserStack, type BrowserStack } from '../helpers/e2e.ts';
 
 /** The widget's module on the microsite (dist/latch.js), as the page imports it. */
 const WIDGET = '/latch.js';
@@ -52,11 +52,7 @@ describe('step-up from the widget in Chromium', browserSuiteOptions(), () => {
     await browser?.close();
     browser = await launchBrowser();
     const page = await browser.newPage();
-    await page.goto(stack.siteUrl);
-    await page.locator('latch-login').getByRole('button', { name: 'Sign in' }).click();
-    await signInAtProvider(page, stack.user.login, stack.user.password);
-    await page.waitForURL(stack.siteUrl);
-    await page.locator('#members-panel').waitFor({ state: 'visible' });
+    await signInOnSite(page, stack.siteUrl, stack.user);
     // Record latch-step-up events from now on.
     await page.evaluate(() => {
       (window as unknown as { steps: unknown[] }).steps = [];

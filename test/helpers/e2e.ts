@@ -18,11 +18,11 @@ export interface BrowserStack extends Stack {
  * The demo microsite on www.latch.test and the BFF on auth.latch.test (two
  * origins, one site, as a deployer should set it up), against oidc-provider.
  */
-export async function startBrowserStack(options: StackOptions = {}): Promise<BrowserStack> {
+export async function startBrowserStack(options: StackOptions & { silent?: boolean } = {}): Promise<BrowserStack> {
   const sitePort = await freePort();
   const siteOrigin = `http://www.latch.test:${sitePort}`;
   const stack = await startStack({ bffHost: 'auth.latch.test', siteOrigin, ...options });
-  const site = await listen(siteHandler({ bffUrl: stack.bffUrl }), { port: sitePort });
+  const site = await listen(siteHandler({ bffUrl: stack.bffUrl, silent: options.silent ?? false }), { port: sitePort });
   return {
     ...stack,
     site,
@@ -83,4 +83,13 @@ export async function startProvidersBrowserStack(
       await Promise.all(started.map((p) => p.dev.close()));
     },
   };
+}
+
+/** On the demo microsite at `siteUrl`: "Sign in", the provider's form, and back, showing the members' panel. */
+export async function signInOnSite(page: import('playwright-core').Page, siteUrl: string, user: { login: string; password: string }) {
+  await page.goto(siteUrl);
+  await page.locator('latch-login').getByRole('button', { name: 'Sign in' }).click();
+  await signInAtProvider(page, user.login, user.password);
+  await page.waitForURL(siteUrl);
+  await page.locator('#members-panel').waitFor({ state: 'visible' });
 }
