@@ -431,6 +431,23 @@ async function build(
       ...(options.acrValues && !options.ignoreAcrValues ? { policy: stepUpPolicy(options.acrValues) } : {}),
     },
     ...(options.acrValues ? { acrValues: options.acrValues } : {}),
+    // Consent is automatic here (no screen), and so is it for prompt=none, which may show none: as a
+    // hosted provider that remembers consent does. oidc-provider keeps a client's grant in the user's
+    // session, and an RP-initiated logout where the user chooses "Stay signed in" drops it: without
+    // this, the client's next silent sign-in would be consent_required though the user never saw a
+    // consent screen. (Resource-server scopes, jwtAccessTokens, are left to the interaction.)
+    async loadExistingGrant(ctx) {
+      const clientId = ctx.oidc.client!.clientId;
+      const grantId = ctx.oidc.result?.['consent']?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId || !String(ctx.oidc.params?.['prompt'] ?? '').split(' ').includes('none')) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+      grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+      if (ctx.oidc.requestParamClaims.size > 0) grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+      await grant.save();
+      return grant;
+    },
     // A refresh token whenever the granted scope has offline_access and the client may use the grant
     // (clients get the refresh_token grant by default). See middleware 2 below for how offline_access
     // survives the authorization request.

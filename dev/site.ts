@@ -12,8 +12,10 @@ const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><re
  * The demo microsite: its one page (pointing the widget at `bffUrl`), its icon, and the
  * widget bundles from dist/. Used by `npm start` and the browser tests.
  */
-export function siteHandler(options: { bffUrl: string; page?: string }): RequestListener {
-  const page = readFileSync(options.page ?? join(root, 'dev/site/index.html'), 'utf8').replaceAll('__BFF__', options.bffUrl);
+export function siteHandler(options: { bffUrl: string; page?: string; silent?: boolean }): RequestListener {
+  let page = readFileSync(options.page ?? join(root, 'dev/site/index.html'), 'utf8').replaceAll('__BFF__', options.bffUrl);
+  // `silent`: the page's <latch-login> tries a silent sign-in when /me finds no session (docs/widget.md).
+  if (options.silent) page = page.replace('<latch-login ', '<latch-login silent="true" ');
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const asset = /^\/([\w.-]+\.js)$/.exec(path);

@@ -14,6 +14,8 @@ export interface StackOptions {
   /** The microsite origin allowed to call the BFF. */
   siteOrigin?: string;
   bff?: BffOptions;
+  /** Back-channel logout: the provider's feature on, and the BFF's /backchannel-logout registered for its client. */
+  backchannel?: boolean;
   /** The host name in the BFF's public URL (it still listens on 127.0.0.1), e.g. auth.latch.test for a browser. */
   bffHost?: string;
 }
@@ -43,7 +45,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const clientSecret = randomBytes(24).toString('base64url');
   const provider = await startDevProvider({
     ...options.provider,
+    ...(options.backchannel ? { backchannelLogout: true } : {}),
     clients: [{
+      // To the loopback address: the provider (this process) does not resolve a browser's host names (bffHost).
+      ...(options.backchannel ? { backchannel_logout_uri: `http://127.0.0.1:${bffPort}/backchannel-logout` } : {}),
       client_id: clientId,
       client_secret: clientSecret,
       redirect_uris: [`${bffUrl}/callback`],

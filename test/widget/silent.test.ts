@@ -7,7 +7,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { LatchPopupMessage } from '../../bff/contract.ts';
 import { state } from '../../widget/client/session.ts';
-import { SIGNED_OUT, SILENT_AT } from '../../widget/client/storage.ts';
+import { PROVIDER_SIGN_OUT, SIGNED_OUT, SILENT_AT } from '../../widget/client/storage.ts';
 import { latch } from '../../widget/index.ts';
 import { load } from '../../widget/lazy.ts';
 import { builtApart } from './built.ts';
@@ -247,15 +247,32 @@ describe('silent sign-in', () => {
     await latch.logout();
     expect(navigations).to.deep.equal([site.logoutUrl]);
     expect(localStorage.getItem(SIGNED_OUT)).to.equal(null);
-    // Back from the provider, which kept its session: signed in again, without a click.
+    expect(sessionStorage.getItem(SILENT_AT)).to.equal(PROVIDER_SIGN_OUT);
+    // Back from the provider: straight to the top-level variant (a frame never gets the cookie of a
+    // provider on another site, and would say login_required to a user who chose to stay signed in).
     reload();
-    const back = fakeBff();
+    fakeBff();
     void mount(SILENT);
-    const f = await frame();
-    back.user = { ...ADA };
-    await answer(f, { ok: true });
-    await settle('signed-in');
+    await until(() => navigations.length, 'the redirect');
+    const url = new URL(navigations[0]!);
+    expect(url.origin + url.pathname).to.equal(`${BFF}/login`);
+    expect(url.searchParams.get('prompt')).to.equal('none');
+    expect(url.searchParams.has('mode')).to.equal(false);
+    expect(frames()).to.equal(0);
+    expect(Number(sessionStorage.getItem(SILENT_AT))).to.be.closeTo(Date.now(), 5000);
     expect(bff.callsTo('/me')).to.have.length(1);
+  });
+
+  it('a session-ended `logout` pushed by /events leaves the silent sign-in to the tab that signed out (it may have gone to the provider\'s page)', async () => {
+    const bff = fakeBff({ ...ADA });
+    await mount(SILENT);
+    await settle('signed-in');
+    await until(() => bff.streams.length, 'the /events stream');
+    bff.user = null;
+    bff.streams[0]!.send('session-ended', { reason: 'logout' });
+    await settle('signed-out');
+    expect(state.reason).to.equal('logout');
+    expect(localStorage.getItem(SIGNED_OUT)).to.equal(null);
   });
 
   it('a session-ended pushed by /events (signed out elsewhere) is not undone by a silent sign-in', async () => {

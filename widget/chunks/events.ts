@@ -106,8 +106,11 @@ async function stream(port: LatchPort, signal: AbortSignal): Promise<void> {
         for await (const [event, data] of read(res.body, (ms) => (retry = ms))) {
           if (event == 'session-ended') {
             const { reason } = JSON.parse(data) as SessionEndedEvent;
-            // Ended from elsewhere on purpose: no silent sign-in undoes it (expiry and the provider's own end aside).
-            if (reason != 'expired' && reason != 'backchannel') store(() => localStorage.setItem(SIGNED_OUT, '1'));
+            // Ended from elsewhere on purpose (revoked, everywhere): no silent sign-in undoes it. Not
+            // expiry, nor the provider's own end; nor `logout`, which reaches only this browser's tabs,
+            // where the tab that signed out has already said whether to (../client/logout.ts: not when
+            // it went to the provider's sign-out page, where the user may choose to stay signed in).
+            if (reason == 'revoked' || reason == 'everywhere') store(() => localStorage.setItem(SIGNED_OUT, '1'));
             return apply(null, true, reason);
           }
           if (event == 'session-updated' && state.user) {

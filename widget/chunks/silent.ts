@@ -10,8 +10,9 @@
  *    use), or any other error: signed out, no error shown.
  * 2. Where the frame cannot work, the same sign-in as a top-level redirect, `/login?prompt=none&…`,
  *    which comes back signed in or with `latch_error=login_required` (signed out, no error shown):
- *    when the frame says nothing within 5 s (or the calls' `timeout`, if shorter: the BFF or the
- *    provider refuses to be framed, or the browser kept the frame's transaction cookie), or signed
+ *    at once, back from the provider's sign-out page (../client/logout.ts); when the frame says
+ *    nothing within 5 s (or the calls' `timeout`, if shorter: the BFF or the provider refuses to be
+ *    framed, or the browser kept the frame's transaction cookie), or signed
  *    in but `/me` from the page still has no session (the browser keeps third-party cookies from
  *    the frame).
  *
@@ -34,7 +35,7 @@ import type { LatchPopupMessage } from '../../bff/contract.ts';
 import { wait } from '../client/popup.ts';
 import { loginUrl } from '../client/reauth.ts';
 import type { LatchEndReason } from '../client/session.ts';
-import { SIGNED_OUT, SILENT_AT, store } from '../client/storage.ts';
+import { PROVIDER_SIGN_OUT, SIGNED_OUT, SILENT_AT, store } from '../client/storage.ts';
 import type { LatchPort } from '../port.ts';
 
 /**
@@ -75,9 +76,11 @@ function frame(port: LatchPort, url: string): Promise<LatchPopupMessage | undefi
 const silent: Silent = async (port, reason, el, asked) => {
   const { state, page, io, apply, refresh } = port;
   let recent = false;
+  let back = false;
   store(() => {
-    recent =
-      !!localStorage.getItem(SIGNED_OUT) || Date.now() - Number(sessionStorage.getItem(SILENT_AT)) < SILENT_EVERY;
+    const at = sessionStorage.getItem(SILENT_AT);
+    back = at == PROVIDER_SIGN_OUT;
+    recent = !!localStorage.getItem(SIGNED_OUT) || (!back && Date.now() - Number(at) < SILENT_EVERY);
   });
   if (!asked && (page['silent'] || recent)) {
     apply(null, false, reason);
@@ -86,7 +89,10 @@ const silent: Silent = async (port, reason, el, asked) => {
   page['silent'] = true;
   store(() => sessionStorage.setItem(SILENT_AT, String(Date.now())));
   const params = { prompt: 'none', provider: state.provider || el?.getAttribute('provider') || undefined };
-  const msg = await frame(port, loginUrl(port, { ...params, mode: 'silent' }));
+  // Back from the provider's sign-out page: straight to the top-level variant. A provider on
+  // another site than the page never gets its SameSite=Lax cookie in a frame, so the frame would say
+  // login_required to a user who chose "Stay signed in" there.
+  const msg = back && !asked ? undefined : await frame(port, loginUrl(port, { ...params, mode: 'silent' }));
   if (msg?.ok) {
     await refresh(true);
     if (state.user) return true;

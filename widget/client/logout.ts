@@ -12,7 +12,7 @@
 import type { LogoutResponse } from '../../bff/contract.ts';
 import type { LatchPort } from '../port.ts';
 import { CSRF_HEADER, type LatchError, request } from './bff.ts';
-import { SIGNED_OUT, SILENT_AT, store } from './storage.ts';
+import { PROVIDER_SIGN_OUT, SIGNED_OUT, SILENT_AT, store } from './storage.ts';
 
 /** Signs out; its events go from `from` (the element the user acted on). */
 export async function logout({ config, state, io, apply, fail }: LatchPort, from?: Element): Promise<void> {
@@ -29,7 +29,7 @@ export async function logout({ config, state, io, apply, fail }: LatchPort, from
   }
   // Through the provider's logout page, the user may choose to stay signed in there: back here, the
   // page load's silent sign-in brings them back, however recently this tab tried one.
-  store(() => (logoutUrl ? sessionStorage.removeItem(SILENT_AT) : localStorage.setItem(SIGNED_OUT, '1')));
+  store(() => (logoutUrl ? sessionStorage.setItem(SILENT_AT, PROVIDER_SIGN_OUT) : localStorage.setItem(SIGNED_OUT, '1')));
   state.error = null;
   apply(null, true, null, from);
   if (logoutUrl) io.go(logoutUrl);
