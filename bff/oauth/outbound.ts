@@ -21,7 +21,8 @@ export type OutboundStep =
   | 'logout token'
   | 'userinfo'
   | 'revocation'
-  | 'pushed authorization';
+  | 'pushed authorization'
+  | 'token exchange';
 
 /** Options for every request to the authorization server: a timeout, and the loud http opt-out. */
 export interface OutboundOptions {
