@@ -18,8 +18,9 @@ import { SingleFlight } from './singleflight.ts';
  *   The audience is also asked for at sign-in (`resource` on the authorization request,
  *   providers/index.ts), since a refresh may only narrow what was granted.
  * - `rfc8693`: a token exchange of the user's access token (itself refreshed first when due). It
- *   spends nothing, so concurrent requests of this process share one exchange (SingleFlight); two
- *   instances may each exchange once, which costs one extra token request and nothing else.
+ *   spends nothing, so no lock: concurrent requests of this process share one exchange (SingleFlight),
+ *   and requests that still carry the cookie from before it get its result (`recent`, while the token
+ *   is good). Two instances may each exchange once, which costs one token request and nothing else.
  *
  * The tokens are kept in the session (`au`: sealed in the cookie, or in the store server-side), by
  * audience, and got again when due (the main token's margin: 30 s or half the lifetime). With DPoP,
@@ -39,6 +40,25 @@ export interface RouteToken {
 
 /** Exchanges in flight in this process, by session, audience and the token they replace. */
 const exchanges = new SingleFlight<TokenSet>();
+/**
+ * Exchanges done, by the same key, for requests that started before the first one's cookie came back
+ * (ten calls of a page at once: one exchange, not two or three). Kept while the token is good; at
+ * most RECENT_MAX (each a token of 1 to 2 KB: 2 MB at most), the oldest dropped first.
+ */
+const recent = new Map<string, TokenSet>();
+const RECENT_MAX = 1000;
+
+function remember(key: string, tokens: TokenSet): void {
+  const now = Date.now();
+  for (const [oldest, kept] of recent) {
+    if (recent.size < RECENT_MAX && !stale(kept, now)) break;
+    recent.delete(oldest);
+  }
+  recent.set(key, tokens);
+}
+
+/** As audienceTokenStale: expired, or within 30 s (or half the lifetime) of it. */
+const stale = (tokens: TokenSet, now: number) => tokens.expiresAt - Math.min(30_000, ((tokens.lifetime ?? 60) * 1000) / 2) <= now;
 
 /** The token for a user route with an audience: the session's when good, else a new one (see above). */
 export function audienceAuth(live: RequestSession, route: ApiRoute, provider: () => Provider): RouteToken {
@@ -68,7 +88,12 @@ async function exchanged(live: RequestSession, audience: string, provider: () =>
   if (!from.exchange) throw new LatchError('LATCH_UPSTREAM_ERROR', { detail: 'This authorization server cannot exchange tokens (RFC 8693).' });
   const replaced = session.au?.[audience]?.at ?? '';
   const key = `${session.sid}\n${audience}\n${digest(replaced)}`;
-  const tokens = await exchanges.run(key, () => from.exchange!(session.at, audience, session.dk));
+  const known = recent.get(key);
+  const tokens = known && !stale(known, Date.now()) ? known : await exchanges.run(key, async () => {
+    const got = await from.exchange!(session.at, audience, session.dk);
+    remember(key, got);
+    return got;
+  });
   // Merged into the request's session as it is now (a refresh may have run meanwhile).
   live.replace(withAudienceToken(live.session, audience, tokens));
   return live.session;
