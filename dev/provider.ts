@@ -100,8 +100,8 @@ export interface DevProviderOptions {
   /**
    * Register an RFC 8693 token-exchange grant (oidc-provider has none): a client trades a user's
    * (opaque) access token it was issued for a JWT access token for one of the `resources` (or
-   * `jwtAccessTokens`), named by `audience` or `resource`. Every client may use it. Bearer tokens
-   * only: the grant does not read DPoP proofs. default false
+   * `jwtAccessTokens`), named by `audience` or `resource`. Every client may use it. A request with a
+   * DPoP proof gets a token bound to its key, as oidc-provider's own grants do. default false
    */
   tokenExchange?: boolean;
   /** Rename endpoint paths, e.g. { authorization: '/o/authorize/', token: '/o/token/' } (kept verbatim). */
@@ -333,10 +333,21 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
  * RFC 8693 token exchange on oidc-provider (DevProviderOptions.tokenExchange): a real grant handler on
  * the token endpoint. The subject token must be a live access token of this server issued to the
  * client asking; the new one is a JWT for the audience alone, for the same user and grant, with the
- * scopes asked for that the API has (all the API's scopes when none are asked for).
+ * scopes asked for that the API has (all the API's scopes when none are asked for). A DPoP proof is
+ * checked by oidc-provider's own validator (its grants' helper: no public API for a custom grant)
+ * and binds the token to its key.
  */
 function registerTokenExchange(provider: Provider, resourceServer: (indicator: string) => ResourceServer): void {
+  type Proof = { thumbprint: string } | undefined;
+  const dpopHelpers = import('oidc-provider/lib/helpers/validate_dpop.js' as string) as Promise<{
+    default: (provider: Provider, ctx: unknown) => Promise<Proof>;
+    checkDpopReplay: (provider: Provider, ctx: unknown, proof: Proof, clientId: string) => Promise<void>;
+  }>;
   provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+    const { default: validateDpop, checkDpopReplay } = await dpopHelpers;
+    const proof = await validateDpop(provider, ctx);
+    if (ctx.oidc.client.metadata()['dpop_bound_access_tokens'] && !proof) throw new errors.InvalidGrant('DPoP proof JWT not provided');
+    await checkDpopReplay(provider, ctx, proof, ctx.oidc.client.clientId);
     const params = ctx.oidc.params as Record<string, unknown>;
     if (params['subject_token_type'] !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('subject_token_type must be an access token');
     if (params['requested_token_type'] !== undefined && params['requested_token_type'] !== ACCESS_TOKEN_TYPE) {
@@ -357,8 +368,9 @@ function registerTokenExchange(provider: Provider, resourceServer: (indicator: s
       scope: (asked.length ? asked : [...offered]).join(' '),
     });
     at.resourceServer = new provider.ResourceServer(audience, info);
+    if (proof) at.setThumbprint('jkt', proof.thumbprint);
     const value = await at.save();
-    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: at.expiration, scope: at.scope };
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: proof ? 'DPoP' : 'Bearer', expires_in: at.expiration, scope: at.scope };
   }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
 }
 

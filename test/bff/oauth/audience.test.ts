@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
-import { decodeJwt, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, type JWTPayload } from 'jose';
 import { requireToken } from '../../../bff/resource/require-token.ts';
 import type { Session } from '../../../bff/session/session.ts';
 import { HttpClient, signIn } from '../../helpers/http.ts';
@@ -217,3 +217,30 @@ describe('a token per API: RFC 8693 (token exchange, a grant registered on oidc-
     assert.deepEqual(f.stack.provider.counts.tokenByGrant, { [TOKEN_EXCHANGE]: 1 });
   });
 });
+
+for (const exchange of ['rfc8707', 'rfc8693'] as const) {
+  describe(`a token per API with DPoP (LATCH_DPOP=true), ${exchange}`, () => {
+    let f: Fixture;
+    before(async () => {
+      f = await startFixture(exchange, { client: { dpop_bound_access_tokens: true }, env: { LATCH_DPOP: 'true' } });
+    });
+    after(() => closeFixture(f));
+
+    it("binds each API's token to the session's key; the token without the key is refused", async () => {
+      const client = await newSession(f.stack);
+      for (const [route, audience] of [['orders', ORDERS], ['reports', REPORTS]] as const) {
+        const res = await client.request(`${f.stack.bffUrl}/api/${route}/a`);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.json<JWTPayload>().aud, audience);
+      }
+      const session = await sessionOf(f.stack, client);
+      const jkt = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: session.dk!.x, y: session.dk!.y });
+      for (const audience of [ORDERS, REPORTS]) {
+        const token = session.au![audience]!.at;
+        assert.equal((decodeJwt(token) as { cnf?: { jkt?: string } }).cnf?.jkt, jkt, `${audience}: bound to the session's key`);
+      }
+      // Stolen: presented as Bearer at its own API, without a proof.
+      assert.deepEqual(await replay(f.orders, session.au![ORDERS]!.at), { status: 401, error: 'invalid_token' });
+    });
+  });
+}
