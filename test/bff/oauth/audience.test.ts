@@ -226,13 +226,16 @@ for (const exchange of ['rfc8707', 'rfc8693'] as const) {
     });
     after(() => closeFixture(f));
 
-    it("binds each API's token to the session's key; the token without the key is refused", async () => {
+    it("binds each API's token to the session's key; the token without the key is refused", async (t) => {
       const client = await newSession(f.stack);
+      const sizes = [await cookieSize(f.stack, client)];
       for (const [route, audience] of [['orders', ORDERS], ['reports', REPORTS]] as const) {
         const res = await client.request(`${f.stack.bffUrl}/api/${route}/a`);
         assert.equal(res.status, 200, res.text);
         assert.equal(res.json<JWTPayload>().aud, audience);
+        sizes.push(await cookieSize(f.stack, client));
       }
+      t.diagnostic(`session cookie bytes with DPoP: ${sizes.map((s) => `${s.bytes} (${s.chunks} chunk${s.chunks > 1 ? 's' : ''})`).join(', ')} for none, one, two API tokens`);
       const session = await sessionOf(f.stack, client);
       const jkt = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: session.dk!.x, y: session.dk!.y });
       for (const audience of [ORDERS, REPORTS]) {
@@ -244,3 +247,26 @@ for (const exchange of ['rfc8707', 'rfc8693'] as const) {
     });
   });
 }
+
+describe('a token per API, server-side sessions (LATCH_SESSION_STORE=memory)', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await startFixture('rfc8707', { env: { LATCH_SESSION_STORE: 'memory' } });
+  });
+  after(() => closeFixture(f));
+
+  it('keeps the API tokens in the store: the cookie does not grow, and the next request finds them', async () => {
+    const client = await newSession(f.stack);
+    const none = await cookieSize(f.stack, client);
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/orders/a`)).status, 200);
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/reports/a`)).status, 200);
+    const two = await cookieSize(f.stack, client);
+    assert.equal(two.bytes, none.bytes, 'the cookie holds a reference only');
+    const session = await sessionOf(f.stack, client);
+    assert.deepEqual(Object.keys(session.au ?? {}).sort(), [ORDERS, REPORTS]);
+    f.stack.provider.resetCounts();
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/orders/b`)).status, 200);
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/reports/b`)).status, 200);
+    assert.equal(f.stack.provider.counts.token, 0, 'both read back from the store');
+  });
+});
