@@ -262,9 +262,15 @@ export class SessionRefresher {
     return { next, stored: await this.#persist(resultKey, next) };
   }
 
-  /** The result's lifetime in the store: about the new access token's. */
+  /**
+   * The result's lifetime in the store: about the new access token's, or an API token's
+   * (ensureAudience) when that lives longer: a request still carrying the cookie from before an API
+   * token's grant must find the result, not spend the old refresh token.
+   */
   #resultTtl(next: Session): number {
-    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - REFRESH_MARGIN_MS - Date.now()));
+    let until = next.atExp;
+    for (const token of Object.values(next.au ?? {})) until = Math.max(until, token.exp);
+    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, until - REFRESH_MARGIN_MS - Date.now()));
   }
 
   /** Stores a refresh result: shared for the others, and the session record where there is one. False when the store refused. */

@@ -56,12 +56,20 @@ async function startFixture(exchange: 'rfc8707' | 'rfc8693', more: StackOptions 
       ...more.provider,
     },
     env: {
-      LATCH_API_ROUTES: `orders=${orders.url},reports=${reports.url}`,
+      LATCH_API_ROUTES: `orders=${orders.url},reports=${reports.url}${exchange === 'rfc8693' ? `,unknown=${orders.url}` : ''}`,
       LATCH_API_ROUTE_ORDERS_AUDIENCE: ORDERS,
       LATCH_API_ROUTE_ORDERS_SCOPE: 'orders:read',
       LATCH_API_ROUTE_REPORTS_AUDIENCE: REPORTS,
       LATCH_API_ROUTE_REPORTS_SCOPE: 'reports:read',
-      ...(exchange === 'rfc8693' ? { LATCH_API_ROUTE_ORDERS_TOKEN_EXCHANGE: 'rfc8693', LATCH_API_ROUTE_REPORTS_TOKEN_EXCHANGE: 'rfc8693' } : {}),
+      ...(exchange === 'rfc8693'
+        ? {
+            LATCH_API_ROUTE_ORDERS_TOKEN_EXCHANGE: 'rfc8693',
+            LATCH_API_ROUTE_REPORTS_TOKEN_EXCHANGE: 'rfc8693',
+            // An audience the server does not know (an RFC 8707 one would fail the sign-in itself).
+            LATCH_API_ROUTE_UNKNOWN_AUDIENCE: 'https://unknown.latch.test',
+            LATCH_API_ROUTE_UNKNOWN_TOKEN_EXCHANGE: 'rfc8693',
+          }
+        : {}),
       ...more.env,
     },
   });
@@ -205,6 +213,16 @@ describe('a token per API: RFC 8693 (token exchange, a grant registered on oidc-
     assert.equal(after.rt, before.rt, 'an exchange spends no refresh token');
     assert.deepEqual(await replay(f.reports, after.au![ORDERS]!.at), { status: 401, error: 'invalid_token' });
     assert.deepEqual(await replay(f.orders, after.au![REPORTS]!.at), { status: 401, error: 'invalid_token' });
+  });
+
+  it('an audience the server does not know (invalid_target): 502 LATCH_UPSTREAM_ERROR, the session kept', async () => {
+    const client = await newSession(f.stack);
+    const res = await client.request(`${f.stack.bffUrl}/api/unknown/a`);
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json<{ error: { code: string } }>().error.code, 'LATCH_UPSTREAM_ERROR');
+    assert.equal(res.headers.getSetCookie().length, 0, 'no cookie cleared');
+    assert.equal((await client.request(`${f.stack.bffUrl}/me`)).status, 200);
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/orders/a`)).status, 200);
   });
 
   it('10 concurrent calls on a cold session make one exchange', async () => {
