@@ -164,6 +164,17 @@ describe('a token per API: RFC 8707 (refresh-token grant with resource)', () => 
     assert.equal((await client.request(`${f.stack.bffUrl}/api/reports/a`)).status, 200, 'and the next audience grant spends the newest refresh token');
   });
 
+  it('a request still carrying the cookie from before the grant gets its result, and does not spend the old refresh token', async () => {
+    const client = await newSession(f.stack);
+    const old = await client.jar.getCookieString(f.stack.bffUrl);
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/orders/a`)).status, 200);
+    f.stack.provider.resetCounts();
+    const late = await fetch(`${f.stack.bffUrl}/api/orders/late`, { headers: { origin: f.stack.siteOrigin, 'latch-csrf': '1', cookie: old } });
+    assert.equal(late.status, 200);
+    assert.equal(f.stack.provider.counts.token, 0, 'the shared result, not a second grant with the spent refresh token');
+    assert.equal((await client.request(`${f.stack.bffUrl}/api/reports/a`)).status, 200, 'the session goes on');
+  });
+
   it('10 concurrent calls on a cold session make one token request; the next call none', async () => {
     const client = await newSession(f.stack);
     const cookie = await client.jar.getCookieString(f.stack.bffUrl);
