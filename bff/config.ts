@@ -51,6 +51,9 @@ export function loadConfig(record: Env = process.env): BffConfig {
   if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'service')) {
     env.fail('LATCH_API_ROUTES', 'service-token routes need a standard token endpoint, which SCAYLE has not');
   }
+  if (provider.provider === 'scayle' && api.apiRoutes.some((r) => r.token === 'user' && r.audience)) {
+    env.fail('LATCH_API_ROUTES', 'a token per API (_AUDIENCE on a user route) needs resource indicators or token exchange at a standard token endpoint, which SCAYLE has not');
+  }
   checkSiteProviders(env, sites.sites, named.providers);
   env.throwIfProblems();
   // User-token API routes' scopes are asked for at sign-in. (Object.assign, not one literal of six

@@ -90,6 +90,20 @@ export interface DevProviderOptions {
   rotateRefreshTokens?: boolean;
   /** Issue JWT access tokens (RFC 9068) for this resource indicator; default: opaque tokens. */
   jwtAccessTokens?: { resource: string; scopes: string[] };
+  /**
+   * More APIs that get JWT access tokens of their own (RFC 9068), each for its `resource` alone: asked
+   * for with `resource` at sign-in and in refresh-token grants (RFC 8707), or with `audience` in a token
+   * exchange (`tokenExchange`). A sign-in that asks for several resources gets an opaque main token
+   * (for userinfo) unless `jwtAccessTokens`' resource is among them.
+   */
+  resources?: Array<{ resource: string; scopes: string[] }>;
+  /**
+   * Register an RFC 8693 token-exchange grant (oidc-provider has none): a client trades a user's
+   * (opaque) access token it was issued for a JWT access token for one of the `resources` (or
+   * `jwtAccessTokens`), named by `audience` or `resource`. Every client may use it. A request with a
+   * DPoP proof gets a token bound to its key, as oidc-provider's own grants do. default false
+   */
+  tokenExchange?: boolean;
   /** Rename endpoint paths, e.g. { authorization: '/o/authorize/', token: '/o/token/' } (kept verbatim). */
   routes?: Partial<Record<DevRouteName, string>>;
   /** Enable the backchannelLogout feature. default false */
@@ -312,6 +326,54 @@ function createMemoryAdapterFactory(): (model: string) => Adapter {
   };
 }
 
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/**
+ * RFC 8693 token exchange on oidc-provider (DevProviderOptions.tokenExchange): a real grant handler on
+ * the token endpoint. The subject token must be a live access token of this server issued to the
+ * client asking; the new one is a JWT for the audience alone, for the same user and grant, with the
+ * scopes asked for that the API has (all the API's scopes when none are asked for). A DPoP proof is
+ * checked by oidc-provider's own validator (its grants' helper: no public API for a custom grant)
+ * and binds the token to its key.
+ */
+function registerTokenExchange(provider: Provider, resourceServer: (indicator: string) => ResourceServer): void {
+  type Proof = { thumbprint: string } | undefined;
+  const dpopHelpers = import('oidc-provider/lib/helpers/validate_dpop.js' as string) as Promise<{
+    default: (provider: Provider, ctx: unknown) => Promise<Proof>;
+    checkDpopReplay: (provider: Provider, ctx: unknown, proof: Proof, clientId: string) => Promise<void>;
+  }>;
+  provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+    const { default: validateDpop, checkDpopReplay } = await dpopHelpers;
+    const proof = await validateDpop(provider, ctx);
+    if (ctx.oidc.client.metadata()['dpop_bound_access_tokens'] && !proof) throw new errors.InvalidGrant('DPoP proof JWT not provided');
+    await checkDpopReplay(provider, ctx, proof, ctx.oidc.client.clientId);
+    const params = ctx.oidc.params as Record<string, unknown>;
+    if (params['subject_token_type'] !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('subject_token_type must be an access token');
+    if (params['requested_token_type'] !== undefined && params['requested_token_type'] !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest('only access tokens are issued');
+    }
+    const subject = await provider.AccessToken.find(String(params['subject_token'] ?? ''));
+    if (!subject || subject.isExpired) throw new errors.InvalidGrant('subject token is invalid or expired');
+    if (subject.clientId !== ctx.oidc.client.clientId) throw new errors.InvalidGrant('subject token was issued to another client');
+    const audience = String(params['audience'] ?? params['resource'] ?? '');
+    const info = resourceServer(audience);
+    const offered = new Set((info.scope ?? '').split(' ').filter(Boolean));
+    const asked = String(params['scope'] ?? '').split(' ').filter((s) => offered.has(s));
+    const at = new provider.AccessToken({
+      accountId: subject.accountId,
+      client: ctx.oidc.client,
+      grantId: subject.grantId,
+      gty: 'token-exchange',
+      scope: (asked.length ? asked : [...offered]).join(' '),
+    });
+    at.resourceServer = new provider.ResourceServer(audience, info);
+    if (proof) at.setThumbprint('jkt', proof.thumbprint);
+    const value = await at.save();
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: proof ? 'DPoP' : 'Bearer', expires_in: at.expiration, scope: at.scope };
+  }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
+}
+
 function toClientMetadata(c: DevClient, alg: 'RS256' | 'PS256'): ClientMetadata {
   const grantTypes = c.grant_types ?? ['authorization_code', 'refresh_token'];
   const metadata: ClientMetadata = {
@@ -373,13 +435,15 @@ async function build(
   const extraClaimNames = [...new Set(users.flatMap((u) => Object.keys(u.extra ?? {})))];
   const bySub = new Map(users.map((u) => [u.sub, u]));
 
+  const apis = [...(jwtAt ? [jwtAt] : []), ...(options.resources ?? [])];
   const resourceServer = (indicator: string): ResourceServer => {
-    if (!jwtAt || indicator !== jwtAt.resource) {
+    const api = apis.find((a) => a.resource === indicator);
+    if (!api) {
       throw new errors.InvalidTarget('unknown resource indicator');
     }
     return {
-      scope: jwtAt.scopes.join(' '),
-      audience: jwtAt.resource,
+      scope: api.scopes.join(' '),
+      audience: api.resource,
       accessTokenTTL: accessTokenTtl,
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: signingAlg } },
@@ -388,7 +452,7 @@ async function build(
 
   const configuration: Configuration = {
     adapter: createMemoryAdapterFactory(),
-    clients: options.clients.map((c) => toClientMetadata(c, signingAlg)),
+    clients: options.clients.map((c) => toClientMetadata(options.tokenExchange ? { ...c, grant_types: [...(c.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE] } : c, signingAlg)),
     jwks: { keys: [jwk as never] },
     cookies: {
       keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')],
@@ -513,12 +577,13 @@ ${form}
           ctx.body = page('Signed out', `<h1>Signed out</h1><p>You have been signed out${name ? ` of ${escapeHtml(name)}` : ''}.</p>`);
         },
       },
-      ...(jwtAt
+      ...(apis.length
         ? {
             resourceIndicators: {
               enabled: true,
+              // Several granted (a sign-in that asked for each API): the main token is jwtAccessTokens', else opaque.
               defaultResource: (_ctx: KoaContextWithOIDC, _client: unknown, oneOf?: readonly string[]) =>
-                oneOf ?? jwtAt.resource,
+                oneOf && oneOf.length > 1 ? (jwtAt && oneOf.includes(jwtAt.resource) ? jwtAt.resource : undefined) : (oneOf ?? jwtAt?.resource),
               useGrantedResource: () => true,
               getResourceServerInfo: (_ctx: KoaContextWithOIDC, indicator: string) => resourceServer(indicator),
             },
@@ -537,6 +602,7 @@ ${form}
   };
 
   const provider = new Provider(issuer, configuration);
+  if (options.tokenExchange) registerTokenExchange(provider, resourceServer);
   // oidc-provider validates static clients lazily; fail at start instead of at the first request.
   for (const c of options.clients) {
     try {

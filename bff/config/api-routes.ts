@@ -11,8 +11,17 @@ export interface ApiRoute {
   readonly token: 'user' | 'service';
   /** Space-separated scopes: asked for at sign-in (user), or in the client-credentials request (service). */
   readonly scope?: string;
-  /** Service routes: the RFC 8707 resource indicator (the API's audience) of the client-credentials request. */
+  /**
+   * The API's audience (an RFC 8707 resource indicator). Service routes: of the client-credentials
+   * request. User routes: the proxy sends a token for this audience alone (oauth/audience.ts).
+   */
   readonly audience?: string;
+  /**
+   * User routes with an audience, LATCH_API_ROUTE_<NAME>_TOKEN_EXCHANGE: how that token is got.
+   * `rfc8707` (default): a refresh-token grant with `resource` (the audience is asked for at sign-in
+   * too); `rfc8693`: a token exchange of the user's access token (docs/api.md, "A token per API").
+   */
+  readonly exchange?: 'rfc8707' | 'rfc8693';
   /** LATCH_API_ROUTE_<NAME>_ACR: the session's `acr` must be one of these (step-up, oauth/step-up.ts). */
   readonly acr?: readonly string[];
   /** LATCH_API_ROUTE_<NAME>_MAX_AGE: seconds; the session's sign-in (`auth_time`) must be at most this old. */
@@ -61,16 +70,12 @@ export function readApiRoutes(env: EnvReader): ApiRoutesSection {
 }
 
 /** One route's LATCH_API_ROUTE_<NAME>_* (`route` reads under that prefix); undefined when one is wrong. */
-function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' | 'audience' | 'acr' | 'maxAge'> | undefined {
+function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' | 'audience' | 'exchange' | 'acr' | 'maxAge'> | undefined {
   const token = route.choice('TOKEN', ['user', 'service'], 'user');
   if (token === undefined) return undefined;
   const scope = route.str('SCOPE')?.split(/\s+/).join(' ');
   const audience = route.str('AUDIENCE');
   if (audience !== undefined) {
-    if (token === 'user') {
-      route.fail('AUDIENCE', 'applies to service routes only: a user token carries the audience it gets at sign-in (a default at the authorization server, or LATCH_AUTHORIZE_PARAMS=audience=… / resource=…)');
-      return undefined;
-    }
     try {
       new URL(audience);
     } catch {
@@ -78,9 +83,16 @@ function readRouteSettings(route: EnvReader): Pick<ApiRoute, 'token' | 'scope' |
       return undefined;
     }
   }
+  const rawExchange = route.str('TOKEN_EXCHANGE');
+  if (rawExchange !== undefined && (token !== 'user' || audience === undefined)) {
+    route.fail('TOKEN_EXCHANGE', 'applies to user-token routes with an _AUDIENCE only');
+    return undefined;
+  }
+  const exchange = token === 'user' && audience !== undefined ? route.choice('TOKEN_EXCHANGE', ['rfc8707', 'rfc8693'], 'rfc8707') : undefined;
+  if (token === 'user' && audience !== undefined && exchange === undefined) return undefined;
   const stepUp = readStepUp(route, token);
   if (!stepUp) return undefined;
-  return { token, ...(scope ? { scope } : {}), ...(audience ? { audience } : {}), ...stepUp };
+  return { token, ...(scope ? { scope } : {}), ...(audience ? { audience } : {}), ...(exchange ? { exchange } : {}), ...stepUp };
 }
 
 /** _ACR (comma- or space-separated acr values) and _MAX_AGE (seconds): user-token routes only (a service token has no sign-in). */

@@ -22,7 +22,8 @@ export type OutboundStep =
   | 'logout token'
   | 'userinfo'
   | 'revocation'
-  | 'pushed authorization';
+  | 'pushed authorization'
+  | 'token exchange';
 
 /** Options for every request to the authorization server: a timeout, and the loud http opt-out. */
 export interface OutboundOptions {
@@ -111,6 +112,9 @@ export function toLatchError(err: unknown, what: OutboundStep): LatchError {
     // A pushed request refused is the configuration's fault (client, redirect URI, scopes), never the user's.
     if (err.status >= 500 || what === 'pushed authorization') return new LatchError('LATCH_UPSTREAM_ERROR', { detail, ...cause });
     if (err.error === 'invalid_client') return new LatchError('LATCH_CLIENT_REFUSED', { detail, ...cause });
+    // An audience the server does not know (RFC 8707/8693, LATCH_API_ROUTE_<NAME>_AUDIENCE): the
+    // configuration's fault, never the user's grant's, so a session that meets it is kept.
+    if (err.error === 'invalid_target') return new LatchError('LATCH_UPSTREAM_ERROR', { detail, ...cause });
     return new LatchError(refusedGrant(what), { detail, ...cause });
   }
   if (err instanceof oauth.WWWAuthenticateChallengeError && (what === 'refresh' || what === 'code exchange')) {

@@ -56,8 +56,15 @@ function standardOptions(config: BffConfig, outbound: OutboundOptions): OidcProv
     ...(config.dpop ? { dpop: true } : {}),
     ...(config.par ? { par: true } : {}),
     ...(config.requireIss ? { requireIss: true } : {}),
+    ...audienceResources(config),
     outbound,
   };
+}
+
+/** User routes' audiences got by an RFC 8707 refresh (oauth/audience.ts): asked for at sign-in, as the refresh may only narrow what was granted. */
+function audienceResources(config: BffConfig): { resources?: string[] } {
+  const resources = [...new Set(config.apiRoutes.flatMap((r) => (r.token === 'user' && r.audience && r.exchange !== 'rfc8693' ? [r.audience] : [])))];
+  return resources.length ? { resources } : {};
 }
 
 /** Endpoints given by hand, as server metadata: they replace discovery, or override what it found. */

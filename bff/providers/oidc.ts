@@ -50,6 +50,8 @@ export interface OidcProviderOptions {
   par?: boolean;
   /** LATCH_DPOP=true: each sign-in makes a session key, and every token request and userinfo call carries a proof (bff/oauth/dpop.ts). */
   dpop?: boolean;
+  /** RFC 8707 resource indicators asked for at sign-in: the audiences of user routes got by refresh (oauth/audience.ts). */
+  resources?: readonly string[];
   outbound: OutboundOptions;
 }
 
@@ -169,6 +171,7 @@ export class OidcProvider implements Provider {
     const url = new URL(as.authorization_endpoint);
     const challenge = await oauth.calculatePKCECodeChallenge(tx.codeVerifier);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+    for (const resource of this.options.resources ?? []) url.searchParams.append('resource', resource);
     url.searchParams.set('client_id', this.options.clientId);
     url.searchParams.set('redirect_uri', tx.redirectUri ?? this.options.redirectUri);
     url.searchParams.set('response_type', 'code');
@@ -380,12 +383,15 @@ export class OidcProvider implements Provider {
     return payload as Record<string, unknown>;
   }
 
-  /** `dpopKey`: the session's DPoP key, when it has one: the refresh carries a proof, and the new token is bound to the same key. */
-  async refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey): Promise<RefreshResult> {
+  /**
+   * `dpopKey`: the session's DPoP key, when it has one: the refresh carries a proof, and the new token is bound to the same key.
+   * `resource`: an RFC 8707 resource indicator: the access token is for that API alone (oauth/audience.ts).
+   */
+  async refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey, resource?: string): Promise<RefreshResult> {
     const as = await this.metadata();
     const response = await outbound(this.options.outbound, 'refresh', () => withDpop(
       dpopKey, { method: 'POST', url: as.token_endpoint },
-      (headers) => oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, { ...requestOptions(this.options.outbound), headers }),
+      (headers) => oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, { ...requestOptions(this.options.outbound), headers, ...(resource ? { additionalParameters: { resource } } : {}) }),
       async (res) => {
         const processed = await oauth.processRefreshTokenResponse(as, this.client, res);
         assertTokenType(processed, dpopKey !== undefined);
@@ -411,6 +417,33 @@ export class OidcProvider implements Provider {
       throw new LatchError('LATCH_ID_TOKEN_INVALID', { detail: 'The refreshed ID token names another user.' });
     }
     return { tokens, user: pickUserClaims(claims) };
+  }
+
+  /**
+   * RFC 8693 token exchange (oauth/audience.ts): the user's access token for one of `audience`'s own.
+   * With a DPoP key the request carries a proof and the token must come back DPoP-bound.
+   */
+  async exchange(subjectToken: string, audience: string, dpopKey?: DpopKey): Promise<TokenSet> {
+    const as = await this.metadata();
+    const parameters = {
+      subject_token: subjectToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience,
+      resource: audience,
+    };
+    const response = await outbound(this.options.outbound, 'token exchange', () => withDpop(
+      dpopKey, { method: 'POST', url: as.token_endpoint },
+      (headers) => oauth.genericTokenEndpointRequest(as, this.client, this.clientAuth, 'urn:ietf:params:oauth:grant-type:token-exchange', parameters, { ...requestOptions(this.options.outbound), headers }),
+      async (res) => {
+        const processed = await oauth.processGenericTokenEndpointResponse(as, this.client, res);
+        assertTokenType(processed, dpopKey !== undefined);
+        return processed;
+      },
+    ));
+    // Only the access token is kept: an exchange never replaces the session's own refresh or ID token.
+    const { refreshToken: _ignored, idToken: _none, ...tokens } = toTokenSet(response);
+    return tokens;
   }
 
   async logoutUrl(tokens: Pick<TokenSet, 'idToken' | 'accessToken'>, postLogoutRedirectUri: string): Promise<string | null> {

@@ -101,8 +101,13 @@ export interface Provider {
    * the code, verifies the ID token and fetches userinfo.
    */
   handleCallback(callback: URL, tx: LoginTransaction): Promise<SignInResult>;
-  /** `dpopKey`: the session's DPoP key, when it has one (bff/oauth/dpop.ts). */
-  refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey): Promise<RefreshResult>;
+  /**
+   * `dpopKey`: the session's DPoP key, when it has one (bff/oauth/dpop.ts). `resource`: RFC 8707, a
+   * token for that API alone (oauth/audience.ts); servers without resource indicators ignore it.
+   */
+  refresh(refreshToken: string, expectedSub: string, dpopKey?: DpopKey, resource?: string): Promise<RefreshResult>;
+  /** RFC 8693 token exchange of the user's access token for one of `audience`'s own (oauth/audience.ts). Absent: not supported. */
+  exchange?(subjectToken: string, audience: string, dpopKey?: DpopKey): Promise<TokenSet>;
   userinfo(accessToken: string, expectedSub: string): Promise<LatchUser>;
   /** The URL that ends the session at the server, or null when it has none. */
   logoutUrl(tokens: Pick<TokenSet, 'idToken' | 'accessToken'>, postLogoutRedirectUri: string): Promise<string | null>;

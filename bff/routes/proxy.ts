@@ -5,6 +5,7 @@ import type { RouteTable } from './table.ts';
 import type { Context } from 'koa';
 import type { ApiRoute } from '../config.ts';
 import { LatchError } from '../errors.ts';
+import { audienceAuth } from '../oauth/audience.ts';
 import { asksForNonce, authorizationFor, dpopProof, sendWithNonce } from '../oauth/dpop.ts';
 import { bodyCutShort, bodyTimedOut, bodyTooLarge, readBody } from '../middleware/limits.ts';
 import type { ServiceTokens } from '../oauth/service-token.ts';
@@ -48,8 +49,9 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: 
     if (!live) throw new LatchError('LATCH_UNAUTHENTICATED');
     // Step-up (oauth/step-up.ts): a route's LATCH_API_ROUTE_<NAME>_ACR/_MAX_AGE, before anything goes upstream.
     requireFor(route, live.session);
-    // Service tokens from the session's own provider's token endpoint.
-    const auth = route.token === 'service' ? serviceAuth(serviceTokens ?? deps.providers.serviceTokens(deps.providers.forSession(live.session)), route) : userAuth(live);
+    // Service tokens from the session's own provider's token endpoint; a user route with an audience gets a token for that API alone (oauth/audience.ts).
+    const auth = route.token === 'service' ? serviceAuth(serviceTokens ?? deps.providers.serviceTokens(deps.providers.forSession(live.session)), route)
+      : route.audience ? audienceAuth(live, route, () => deps.providers.forSession(live.session)) : userAuth(live);
 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);

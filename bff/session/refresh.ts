@@ -4,7 +4,7 @@ import { LatchError } from '../errors.ts';
 import { SingleFlight } from '../oauth/singleflight.ts';
 import { RefreshKeptTokens, type Provider } from '../providers/provider.ts';
 import type { Sealer } from './sealer.ts';
-import { accessTokenStale, REFRESH_MARGIN_MS, tokenFields, type Session } from './session.ts';
+import { accessTokenStale, audienceTokenStale, REFRESH_MARGIN_MS, tokenFields, withAudienceToken, type Session } from './session.ts';
 import { MemoryStore } from './stores/memory.ts';
 import { storeKeys } from './store-keys.ts';
 import type { KeyValueStore } from './store.ts';
@@ -137,25 +137,47 @@ export class SessionRefresher {
     return accessTokenStale(session);
   }
 
-  async #ensureFresh(session: Session, force: boolean, depth: number): Promise<{ session: Session; refreshed: boolean }> {
-    if (!force && !accessTokenStale(session)) return { session, refreshed: false };
+  /**
+   * Returns the session unchanged when its token for `audience` (Session.au) is still good, or a copy
+   * with a new one from a refresh-token grant with `resource=<audience>` (RFC 8707, oauth/audience.ts).
+   * That grant spends the refresh token as a refresh does, so it is one: the same lock, the same
+   * shared result, the rotated refresh token stored, the session written back; only the access
+   * token it brings goes to `au` instead of `at`. A refresh and an audience grant racing for one
+   * refresh token are run one after the other, the second with the first's new refresh token.
+   */
+  ensureAudience(session: Session, audience: string, force = false): Promise<{ session: Session; refreshed: boolean }> {
+    if (!force && !audienceTokenStale(session, audience)) return Promise.resolve({ session, refreshed: false });
+    return this.#ensureFresh(session, force, 0, audience);
+  }
+
+  async #ensureFresh(session: Session, force: boolean, depth: number, audience?: string): Promise<{ session: Session; refreshed: boolean }> {
+    if (!force && !(audience === undefined ? accessTokenStale(session) : audienceTokenStale(session, audience))) return { session, refreshed: false };
     const rt = session.rt;
     if (!rt) throw new LatchError('LATCH_SESSION_EXPIRED', { detail: 'The access token expired, and the session has no refresh token.' });
     // In the session's hash-tag slot, with its record (store-keys.ts).
     const key = storeKeys.refresh(session.sid, rt);
     // A result this process holds but could not store yet: the same answer the store would give.
     const kept = this.#keptAt(key);
-    const { session: next, stored } = kept ? { session: kept, stored: true } : await this.#flights.run(key, () => this.#coordinated(key, session, rt));
+    const { session: next, stored } = kept ? { session: kept, stored: true } : await this.#flights.run(key, () => this.#coordinated(key, session, rt, audience));
+    // The grant that spent this refresh token was of the other kind (a refresh when we wanted an API's
+    // token, or the reverse): ours follows, with the refresh token it left.
+    const unmet = audience === undefined ? next.at === session.at : next.au?.[audience]?.at === session.au?.[audience]?.at;
+    if (unmet && depth < 2 && next.rt) {
+      if (next.rt !== rt) return this.#ensureFresh(next, true, depth + 1, audience);
+      // A server that does not rotate: the refresh token is not spent, so no lock is needed for it.
+      return { session: (await this.#refresh(next, rt, `${key}:result`, audience)).next, refreshed: true };
+    }
     // A result another request stored a while ago may hold an access token that has expired since:
     // refresh onwards from it, with its (rotated) refresh token. Never more than once in a row, and
     // never for a result of our own (a server whose tokens live less than the margin would loop).
-    if (stored && depth < 1 && next.atExp <= Date.now() && next.rt && next.rt !== rt) {
-      return this.#ensureFresh(next, true, depth + 1);
+    const expiresAt = audience === undefined ? next.atExp : (next.au?.[audience]?.exp ?? 0);
+    if (stored && depth < 1 && expiresAt <= Date.now() && next.rt && next.rt !== rt) {
+      return this.#ensureFresh(next, true, depth + 1, audience);
     }
     return { session: next, refreshed: true };
   }
 
-  async #coordinated(key: string, session: Session, rt: string): Promise<{ session: Session; stored: boolean }> {
+  async #coordinated(key: string, session: Session, rt: string, audience?: string): Promise<{ session: Session; stored: boolean }> {
     const resultKey = `${key}:result`;
     const lockKey = `${key}:lock`;
     const deadline = Date.now() + this.#waitMs;
@@ -182,7 +204,7 @@ export class SessionRefresher {
           const held = this.#kept.get(key);
           const { next, stored } = held && held.until > Date.now()
             ? { next: held.session, stored: await this.#persist(resultKey, held.session) }
-            : await this.#refresh(session, rt, resultKey);
+            : await this.#refresh(session, rt, resultKey, audience);
           if (stored) {
             this.#kept.delete(key);
           } else {
@@ -205,14 +227,17 @@ export class SessionRefresher {
     }
   }
 
-  /** Refreshes at the provider and stores the result; `stored` false when the store refused it. */
-  async #refresh(session: Session, rt: string, resultKey: string): Promise<{ next: Session; stored: boolean }> {
+  /**
+   * Refreshes at the provider and stores the result; `stored` false when the store refused it. With
+   * `audience`, the grant asks for that resource (RFC 8707) and its access token goes to `au`.
+   */
+  async #refresh(session: Session, rt: string, resultKey: string, audience?: string): Promise<{ next: Session; stored: boolean }> {
     let next: Session;
     try {
-      const result = await this.#provider(session).refresh(rt, session.user.sub, session.dk);
+      const result = await this.#provider(session).refresh(rt, session.user.sub, session.dk, audience);
       next = {
         ...session,
-        ...tokenFields(result.tokens),
+        ...tokenFieldsFor(session, result.tokens, audience),
         // Keep the old ID token for the logout hint when the server sent none.
         ...(result.tokens.idToken ? {} : session.idt ? { idt: session.idt } : {}),
         user: result.user ? { ...session.user, ...result.user } : session.user,
@@ -223,7 +248,7 @@ export class SessionRefresher {
       if (err instanceof RefreshKeptTokens) {
         // Granted, but the ID token could not be checked (no keys): keep the new tokens for the next
         // request (the old refresh token may be spent), keep the claims and ID token we have, answer the 5xx.
-        const kept: Session = { ...session, ...tokenFields(err.tokens), ...(session.idt ? { idt: session.idt } : {}) };
+        const kept: Session = { ...session, ...tokenFieldsFor(session, err.tokens, audience), ...(session.idt ? { idt: session.idt } : {}) };
         await this.#persist(resultKey, kept);
         throw err;
       }
@@ -239,9 +264,15 @@ export class SessionRefresher {
     return { next, stored: await this.#persist(resultKey, next) };
   }
 
-  /** The result's lifetime in the store: about the new access token's. */
+  /**
+   * The result's lifetime in the store: about the new access token's, or an API token's
+   * (ensureAudience) when that lives longer: a request still carrying the cookie from before an API
+   * token's grant must find the result, not spend the old refresh token.
+   */
   #resultTtl(next: Session): number {
-    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, next.atExp - REFRESH_MARGIN_MS - Date.now()));
+    let until = next.atExp;
+    for (const token of Object.values(next.au ?? {})) until = Math.max(until, token.exp);
+    return Math.min(MAX_RESULT_TTL_MS, Math.max(MIN_RESULT_TTL_MS, until - REFRESH_MARGIN_MS - Date.now()));
   }
 
   /** Stores a refresh result: shared for the others, and the session record where there is one. False when the store refused. */
@@ -318,4 +349,11 @@ export class SessionRefresher {
     if ('ok' in outcome) return outcome.ok;
     throw new LatchError('LATCH_SESSION_EXPIRED', { detail: `The refresh failed on another request (${outcome.ended}).` });
   }
+}
+
+/** What a grant changes: the access token (`at`), or with `audience` that API's own (`au`); the refresh and ID tokens either way. */
+function tokenFieldsFor(session: Session, tokens: Parameters<typeof tokenFields>[0], audience: string | undefined): Partial<Session> {
+  if (audience === undefined) return tokenFields(tokens);
+  const { rt, idt } = tokenFields(tokens);
+  return { au: withAudienceToken(session, audience, tokens).au!, ...(rt ? { rt } : {}), ...(idt ? { idt } : {}) };
 }

@@ -2,7 +2,7 @@ import { LatchError } from '../errors.ts';
 import type { SessionRefresher } from './refresh.ts';
 import type { SessionCookies } from './session-cookies.ts';
 import type { ReadSession } from './sessions.ts';
-import type { Session } from './session.ts';
+import { audienceTokenStale, type Session } from './session.ts';
 
 /** Where a request's Set-Cookie values go: its answer (routes/flows.ts appends them to Koa's). */
 export type SetCookie = (values: string[]) => void;
@@ -66,9 +66,29 @@ export class RequestSession {
     return this.#refresh(force);
   }
 
-  async #refresh(force: boolean): Promise<Session> {
+  /**
+   * The session with a usable token for one API (Session.au, oauth/audience.ts): from an RFC 8707
+   * refresh-token grant, which spends the refresh token as a refresh does (SessionRefresher.ensureAudience),
+   * when it is missing or due, or `force`d. Failures as fresh().
+   */
+  audience(audience: string, force = false): Promise<Session> {
+    if (!force && !audienceTokenStale(this.#session, audience)) return Promise.resolve(this.#session);
+    return this.#change(() => this.#refresher.ensureAudience(this.#session, audience, force));
+  }
+
+  /** Puts a session with new tokens in place (an exchanged API token: oauth/audience.ts); save() writes it back. */
+  replace(session: Session): void {
+    this.#session = session;
+    this.#dirty = true;
+  }
+
+  #refresh(force: boolean): Promise<Session> {
+    return this.#change(() => this.#refresher.ensureFresh(this.#session, force));
+  }
+
+  async #change(step: () => Promise<{ session: Session; refreshed: boolean }>): Promise<Session> {
     try {
-      const fresh = await this.#refresher.ensureFresh(this.#session, force);
+      const fresh = await step();
       if (fresh.refreshed) {
         this.#session = fresh.session;
         this.#dirty = true;

@@ -39,6 +39,32 @@ export interface Session {
   ath?: number;
   /** LATCH_DPOP=true: the session's DPoP private key (bff/oauth/dpop.ts). Never leaves the BFF. */
   dk?: DpopKey;
+  /**
+   * Tokens for single APIs (LATCH_API_ROUTE_<NAME>_AUDIENCE, oauth/audience.ts), by audience: the
+   * access token, its expiry (epoch ms) and lifetime as issued (seconds).
+   */
+  au?: Record<string, AudienceToken>;
+}
+
+/** One API's own access token (Session.au). Short keys: each costs cookie bytes. */
+export interface AudienceToken {
+  at: string;
+  exp: number;
+  l?: number;
+}
+
+/** Whether an API's own token is missing, expired, or will be within the refresh margin (as accessTokenStale). */
+export function audienceTokenStale(session: Session, audience: string, now = Date.now()): boolean {
+  const token = session.au?.[audience];
+  if (!token) return true;
+  const margin = token.l === undefined ? REFRESH_MARGIN_MS : Math.min(REFRESH_MARGIN_MS, (token.l * 1000) / 2);
+  return token.exp - margin <= now;
+}
+
+/** The session with `audience`'s token set from a token response (oauth/audience.ts). */
+export function withAudienceToken(session: Session, audience: string, tokens: TokenSet): Session {
+  const token: AudienceToken = { at: tokens.accessToken, exp: tokens.expiresAt, ...(tokens.lifetime !== undefined ? { l: tokens.lifetime } : {}) };
+  return { ...session, au: { ...session.au, [audience]: token } };
 }
 
 export function newSessionId(): string {

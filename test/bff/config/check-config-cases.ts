@@ -146,6 +146,7 @@ export const CASES: Record<string, Env> = {
     ...OIDC,
     LATCH_API_ROUTES: 'Orders=https://a.example,orders=https://api.example.com/orders,orders=https://b.example,q=https://q.example/?x=1,plain=http://plain.example,user=https://u.example,svc=https://s.example,bad=https://b.example,nourl',
     LATCH_API_ROUTE_USER_AUDIENCE: 'https://u.example',
+    LATCH_API_ROUTE_USER_TOKEN_EXCHANGE: 'rfc9999',
     LATCH_API_ROUTE_SVC_TOKEN: 'service',
     LATCH_API_ROUTE_SVC_AUDIENCE: 'not a uri',
     LATCH_API_ROUTE_BAD_TOKEN: 'admin',

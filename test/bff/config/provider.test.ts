@@ -124,6 +124,12 @@ describe('loadConfig: provider settings', () => {
     assert.deepEqual(problemsOf({ ...scayle, LATCH_TOKEN_AUTH_METHOD: 'client_secret_post' }), ['LATCH_TOKEN_AUTH_METHOD']);
   });
 
+  it('refuses a token per API (_AUDIENCE on a user route) with SCAYLE, which has neither resource indicators nor token exchange', () => {
+    const routes = { LATCH_API_ROUTES: 'orders=https://api.example.com', LATCH_API_ROUTE_ORDERS_AUDIENCE: 'https://api.example.com' };
+    assert.deepEqual(problemsOf({ ...scayle, ...routes }), ['LATCH_API_ROUTES']);
+    assert.deepEqual(problemsOf({ ...oidc, ...routes }), []);
+  });
+
   it('offers the password grant for oidc and oauth2 only, and refuses it for SCAYLE', () => {
     assert.equal(loadConfig({ ...oidc, LATCH_ENABLE_PASSWORD_GRANT: 'true' }).enablePasswordGrant, true);
     assert.deepEqual(problemsOf({ ...scayle, LATCH_ENABLE_PASSWORD_GRANT: 'true' }), ['LATCH_ENABLE_PASSWORD_GRANT']);
