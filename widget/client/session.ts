@@ -3,7 +3,7 @@
  * is fetched once; every element and `latch.on('change')` listener reads the
  * same state. Also here: sign-in (redirect or popup), sign-out, and the calls to
  * the BFF's API routes. What the first answer does not need comes in chunks
- * (../lazy.ts): the other tabs and the re-checks (../chunks/tabs.ts, from the
+ * (../lazy.ts): the other tabs and the re-checks (../chunks/start.ts, from the
  * start), the `/events` connection and the timers ahead of the session's end
  * (../chunks/events.ts, once signed in), the silent sign-in (../chunks/silent.ts,
  * with `silent="true"`), and step-up (../chunks/stepup.ts, when asked).

@@ -27,7 +27,7 @@ export const failure = {
 
 /**
  * Why the session ended, said in the signed-out state (`ended_` and the reason of `/events`'
- * `session-ended`, or `expired` for `/me`'s 401 LATCH_SESSION_EXPIRED); brought by ../chunks/tabs.ts.
+ * `session-ended`, or `expired` for `/me`'s 401 LATCH_SESSION_EXPIRED); brought by ../chunks/start.ts.
  */
 export const ended = {
   ended_logout: 'You were signed out in another window.',

@@ -39,7 +39,7 @@ export function strings(lang: string, ready: () => void): LatchStrings | undefin
 }
 
 /**
- * For a chunk that does not draw (../chunks/tabs.ts): adds its English words (a table of ./en.ts)
+ * For a chunk that does not draw (../chunks/start.ts): adds its English words (a table of ./en.ts)
  * to the bundle's table, where it has none for them yet, and re-renders the elements.
  */
 export function addWords(table: Record<string, string>, port: { en: object; update(): void }): void {
