@@ -3,7 +3,7 @@
  * session's end.
  *
  * One stream for all the microsite's tabs: the tab that holds the Web Lock `latch:events:<bff>`
- * leads, reads `GET /events`, applies what it says and tells the other tabs through ./tabs.ts's
+ * leads, reads `GET /events`, applies what it says and tells the other tabs through ./start.ts's
  * BroadcastChannel (`session-ended`: signed out, with its reason; `session-updated`: the refreshed
  * claims). The other signed-in tabs wait for the lock: when the leading tab closes (or signs out),
  * the browser hands it to one of them, which connects. Without Web Locks or BroadcastChannel, each
@@ -12,7 +12,7 @@
  * The stream is read with fetch, not EventSource, to see its status: 401 (no session left) asks
  * `/me`; 404, 501 or another refusal (a BFF on Lambda, which has no streams; 429, too many streams)
  * falls back to asking `/me` every `eventsFallbackInterval` ms (default 60 000) in the leading tab,
- * which tells the others of a change, and on becoming visible (./tabs.ts) in every tab. A stream
+ * which tells the others of a change, and on becoming visible (./start.ts) in every tab. A stream
  * that breaks (the network, a 5xx, the server closing it) is opened again after the server's
  * `retry` (5 s until it says).
  *
