@@ -55,6 +55,11 @@ export function loadConfig(record: Env = process.env): BffConfig {
     env.fail('LATCH_API_ROUTES', 'a token per API (_AUDIENCE on a user route) needs resource indicators or token exchange at a standard token endpoint, which SCAYLE has not');
   }
   checkSiteProviders(env, sites.sites, named.providers);
+  if (profileName === 'fapi2') {
+    for (const p of named.providers) {
+      for (const [key, on] of Object.entries(p.binding ?? {})) if (!on) env.fail(`LATCH_PROVIDER_${p.name.toUpperCase()}_${key.toUpperCase()}`, 'cannot be false under LATCH_PROFILE=fapi2');
+    }
+  }
   env.throwIfProblems();
   // User-token API routes' scopes are asked for at sign-in. (Object.assign, not one literal of six
   // spreads: V8 builds that in about 100 µs, this in 5.)

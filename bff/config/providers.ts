@@ -19,6 +19,12 @@ export interface NamedProvider {
   readonly tenants?: readonly string[];
   /** Its settings, read under its prefix; `issuer` may hold `{tenant}` when `tenants` is set. */
   readonly settings: ProviderSection;
+  /**
+   * LATCH_PROVIDER_<NAME>_DPOP and _PAR: this provider's own choice over the deployment's LATCH_DPOP
+   * and LATCH_PAR (a provider that issues no DPoP tokens, beside one that does). Absent: the
+   * deployment's, for an oidc provider; never DPoP for another kind.
+   */
+  readonly binding?: { readonly dpop?: boolean; readonly par?: boolean };
 }
 
 /** The providers section: LATCH_PROVIDERS and each provider's settings. */
@@ -76,13 +82,25 @@ function readNamed(root: EnvReader, name: string): NamedProvider {
   const label = look.str('LABEL') ?? (name === DEFAULT_PROVIDER ? 'Sign in' : name[0]!.toUpperCase() + name.slice(1));
   if (label.length > 64) look.fail('LABEL', 'must be at most 64 characters');
   const icon = readIcon(look);
+  const binding = name === DEFAULT_PROVIDER ? {} : readBinding(env, settings.provider);
   return {
     name,
     label,
     ...(icon ? { icon } : {}),
+    ...(Object.keys(binding).length > 0 ? { binding } : {}),
     ...(template && tenants.length > 0 ? { tenants } : {}),
     settings: template ? { ...settings, issuer: env.str('ISSUER')! } : settings,
   };
+}
+
+/** A named provider's own DPOP and PAR, when set (the deployment's apply otherwise). */
+function readBinding(env: EnvReader, kind: ProviderSection['provider']): { dpop?: boolean; par?: boolean } {
+  const out: { dpop?: boolean; par?: boolean } = {};
+  if (env.str('DPOP') !== undefined) out.dpop = env.bool('DPOP');
+  if (env.str('PAR') !== undefined) out.par = env.bool('PAR');
+  if (out.dpop && kind !== 'oidc') env.fail('DPOP', `needs an oidc provider (a ${kind} server's token endpoint is not sent proofs)`);
+  if (out.par && kind === 'scayle') env.fail('PAR', 'SCAYLE has no pushed authorization request endpoint');
+  return out;
 }
 
 /** readProvider over the environment with the issuer's template filled by `tenant`. */

@@ -82,7 +82,9 @@ export class ProviderRegistry {
     if (named.tenants ? ref.tenant === undefined || !named.tenants.includes(ref.tenant) : ref.tenant !== undefined) {
       throw new LatchError('LATCH_PROVIDER_UNKNOWN', { detail: `Provider "${ref.name}" has no tenant "${String(ref.tenant).slice(0, 64)}".` });
     }
-    const provider = this.#build({ ...this.#config, ...named.settings, issuer: issuerFor(named, ref.tenant) });
+    // The deployment's DPoP and PAR apply to oidc providers only, unless the provider sets its own.
+    const binding = { dpop: named.binding?.dpop ?? (this.#config.dpop && named.settings.provider === 'oidc'), par: named.binding?.par ?? (this.#config.par && named.settings.provider !== 'scayle') };
+    const provider = this.#build({ ...this.#config, ...named.settings, ...binding, issuer: issuerFor(named, ref.tenant) });
     this.#built.set(k, provider);
     return provider;
   }

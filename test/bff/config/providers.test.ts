@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../bff/config.ts';
+import type { Provider } from '../../../bff/providers/provider.ts';
+import { ProviderRegistry } from '../../../bff/providers/registry.ts';
 import { BASE_ENV, problemsOf } from '../../helpers/config.ts';
 import { checkConfig } from './check-config-cases.ts';
 
@@ -50,6 +52,26 @@ describe('loadConfig: several providers (LATCH_PROVIDERS)', () => {
   it('asks for the deployment\'s client keys when any provider, not only the first, uses private_key_jwt', () => {
     const problems = problemsOf({ ...two, LATCH_PROVIDER_GOOGLE_TOKEN_AUTH_METHOD: 'private_key_jwt' });
     assert.deepEqual(problems, ['LATCH_CLIENT_PRIVATE_KEY']);
+  });
+
+  it('lets a provider set its own DPoP and PAR over the deployment\'s, and builds each provider with its own', () => {
+    const oidcTwo = {
+      ...noClient, LATCH_PROVIDERS: 'alpha,beta,gamma', LATCH_DPOP: 'true', LATCH_PAR: 'true',
+      ...Object.fromEntries(['ALPHA', 'BETA', 'GAMMA'].flatMap((n) => [[`LATCH_PROVIDER_${n}_ISSUER`, `https://${n.toLowerCase()}.example.com`], [`LATCH_PROVIDER_${n}_CLIENT_ID`, n], [`LATCH_PROVIDER_${n}_CLIENT_SECRET`, `${n}-secret`]])),
+      LATCH_PROVIDER_BETA_DPOP: 'false',
+      LATCH_PROVIDER_GAMMA_KIND: 'oauth2', LATCH_PROVIDER_GAMMA_OAUTH2_BASE_URL: 'https://gamma.example.com', LATCH_PROVIDER_GAMMA_PAR: 'false',
+    };
+    const config = loadConfig(oidcTwo);
+    assert.deepEqual(config.providers.map((p) => [p.name, p.binding ?? null]), [['alpha', null], ['beta', { dpop: false }], ['gamma', { par: false }]]);
+    const built = new Map<string, { dpop: boolean; par: boolean }>();
+    const registry = new ProviderRegistry(config, (c) => {
+      built.set(c.clientId, { dpop: c.dpop, par: c.par });
+      return { kind: c.provider } as unknown as Provider;
+    });
+    for (const name of ['alpha', 'beta', 'gamma']) registry.get({ name, tenant: undefined });
+    assert.deepEqual(Object.fromEntries(built), { ALPHA: { dpop: true, par: true }, BETA: { dpop: false, par: true }, GAMMA: { dpop: false, par: false } });
+    // A kind that cannot take proofs is refused by name.
+    assert.deepEqual(problemsOf({ ...oidcTwo, LATCH_PROVIDER_GAMMA_DPOP: 'true' }), ['LATCH_PROVIDER_GAMMA_DPOP']);
   });
 
   it('names every problem of every provider by its own variable', () => {
