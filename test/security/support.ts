@@ -144,6 +144,8 @@ export async function startSecStack(options: SecStackOptions = {}): Promise<SecS
       app, config, url: listening.url, listening, logs, audits,
       async close() {
         await listening.close();
+        // The live sessions' bus holds a connection of its own once a stream subscribed (bff/session/bus.ts).
+        await app.latch.live?.close();
         await app.latch.sessions.store.close();
       },
     };

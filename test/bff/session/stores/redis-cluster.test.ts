@@ -169,6 +169,7 @@ describe('Redis Cluster store: LATCH_REDIS_CLUSTER_NODES, 3 masters + 3 replicas
       assert.equal((await me(stack.bffUrl, one.cookie)).status, 200);
     } finally {
       events.close();
+      await second.close();
     }
   });
 
