@@ -91,7 +91,8 @@ async function main() {
   });
   const bff = createServer(createBff(config, { logger: createLogger(process.env['LATCH_LOG_LEVEL'] ?? 'warn', { logMethod: quietDemo }) }).callback());
   await listen(bff, BFF_PORT, 'BFF');
-  const site = createServer(siteHandler({ bffUrl }));
+  // silent="true": after "Stay signed in" at the provider's sign-out prompt, the page signs the user back in (docs/widget.md).
+  const site = createServer(siteHandler({ bffUrl, silent: true }));
   await listen(site, SITE_PORT, 'site');
 
   const user = provider.users[0]!;

@@ -37,7 +37,7 @@ describe('npm start (dev/start.ts)', () => {
     assert.equal(signedOut.status, 401);
     const page = await fetch(siteUrl);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /<latch-login bff="http:\/\/localhost:\d+">/);
+    assert.match(await page.text(), /<latch-login silent="true" bff="http:\/\/localhost:\d+">/);
     assert.equal((await fetch(`${siteOrigin}/latch.js`)).status, 200, 'the widget bundle is served');
 
     const client = new HttpClient();
