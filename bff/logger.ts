@@ -5,7 +5,7 @@ import { describeError, type LatchError } from './errors.ts';
 export const REDACT_PATHS = [
   'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
   '*.access_token', '*.refresh_token', '*.id_token', '*.accessToken', '*.refreshToken', '*.idToken',
-  '*.at', '*.rt', '*.idt', '*.password', '*.client_secret', '*.clientSecret', '*.cookie', '*.authorization',
+  'at', 'rt', 'idt', '*.at', '*.rt', '*.idt', '*.password', '*.client_secret', '*.clientSecret', '*.cookie', '*.authorization',
   // The same names at the top level of a log call, and the rest of what must never be written.
   'access_token', 'refresh_token', 'id_token', 'accessToken', 'refreshToken', 'idToken', 'password', 'client_secret',
   'clientSecret', 'cookie', 'authorization', 'logout_token', '*.logout_token', 'code_verifier', '*.code_verifier',
@@ -13,6 +13,8 @@ export const REDACT_PATHS = [
   'headers["set-cookie"]', '*.headers.cookie', '*.headers.authorization', '*.headers["set-cookie"]',
   // DPoP: a session's private key, and the BFF's own client keys (private_key_jwt).
   'dk', '*.dk', 'dpopKey', '*.dpopKey', '*.clientKeys', 'client_assertion', '*.client_assertion',
+  // A token per API (oauth/audience.ts): the session's API tokens, and the token an exchange sends.
+  'au', '*.au', 'subject_token', '*.subject_token',
 ];
 
 /** `hooks`: pino's, e.g. `npm start`'s filter of the lines a demo visitor causes (dev/start.ts). */
