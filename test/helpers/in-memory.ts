@@ -87,14 +87,19 @@ export function inMemory(app: { callback(): RequestListener } | RequestListener,
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.once('error', reject);
-          res.once('end', () => {
+          const end = () => {
             const answer = new Headers();
             for (let i = 0; i < res.rawHeaders.length; i += 2) answer.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
             const status = res.statusCode ?? 0;
             resolve(new Response(NO_BODY.has(status) ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? '', headers: answer }));
             clientSide.destroy();
-          });
+          };
+          // An answer whose body ends with the connection (no length, not chunked: Node's 431): on
+          // Node 24 the pair hands the server's destroy to the client side as a reset, where Node 20
+          // and TCP give an end; either way the connection's end is the answer's.
+          const endsWithConnection = res.headers['content-length'] === undefined && res.headers['transfer-encoding'] === undefined;
+          res.once('error', (err: NodeJS.ErrnoException) => (endsWithConnection && err.code === 'ECONNRESET' ? end() : reject(err)));
+          res.once('end', end);
         },
       );
       req.once('error', reject);
