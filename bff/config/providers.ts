@@ -1,4 +1,5 @@
 import type { EnvReader } from './env.ts';
+import { readBindingSettings } from './token-binding.ts';
 import { readProvider, SINGLE_PROVIDER, type ProviderScope, type ProviderSection } from './provider.ts';
 
 /** The name of the provider the single-provider variables (LATCH_ISSUER, LATCH_CLIENT_ID…) configure. */
@@ -82,7 +83,8 @@ function readNamed(root: EnvReader, name: string): NamedProvider {
   const label = look.str('LABEL') ?? (name === DEFAULT_PROVIDER ? 'Sign in' : name[0]!.toUpperCase() + name.slice(1));
   if (label.length > 64) look.fail('LABEL', 'must be at most 64 characters');
   const icon = readIcon(look);
-  const binding = name === DEFAULT_PROVIDER ? {} : readBinding(env, settings.provider);
+  // Its own DPOP and PAR over the deployment's, when set.
+  const binding = name === DEFAULT_PROVIDER ? {} : readBindingSettings(env, { dpop: 'DPOP', par: 'PAR' }, settings.provider);
   return {
     name,
     label,
@@ -91,16 +93,6 @@ function readNamed(root: EnvReader, name: string): NamedProvider {
     ...(template && tenants.length > 0 ? { tenants } : {}),
     settings: template ? { ...settings, issuer: env.str('ISSUER')! } : settings,
   };
-}
-
-/** A named provider's own DPOP and PAR, when set (the deployment's apply otherwise). */
-function readBinding(env: EnvReader, kind: ProviderSection['provider']): { dpop?: boolean; par?: boolean } {
-  const out: { dpop?: boolean; par?: boolean } = {};
-  if (env.str('DPOP') !== undefined) out.dpop = env.bool('DPOP');
-  if (env.str('PAR') !== undefined) out.par = env.bool('PAR');
-  if (out.dpop && kind !== 'oidc') env.fail('DPOP', `needs an oidc provider (a ${kind} server's token endpoint is not sent proofs)`);
-  if (out.par && kind === 'scayle') env.fail('PAR', 'SCAYLE has no pushed authorization request endpoint');
-  return out;
 }
 
 /** readProvider over the environment with the issuer's template filled by `tenant`. */

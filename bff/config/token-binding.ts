@@ -17,6 +17,35 @@ export interface TokenBindingSection {
   readonly par: boolean;
 }
 
+/**
+ * What a `kind` server can take: DPoP needs an OpenID Connect server (its token and userinfo endpoints
+ * are sent proofs); SCAYLE has no pushed authorization request endpoint. The rule behind both the
+ * settings' checks and which providers the deployment's LATCH_DPOP and LATCH_PAR reach (providers/registry.ts).
+ */
+export function bindingSupported(kind: ProviderKind): { dpop: boolean; par: boolean } {
+  return { dpop: kind === 'oidc', par: kind !== 'scayle' };
+}
+
+const REFUSED = {
+  dpop: (kind: ProviderKind) => `needs an oidc provider (a ${kind} server's userinfo and token endpoints are not sent proofs)`,
+  par: () => 'SCAYLE has no pushed authorization request endpoint',
+};
+
+/**
+ * DPoP and PAR as `names` call them (LATCH_DPOP and LATCH_PAR, or a provider's DPOP and PAR under its
+ * prefix), each only when set, refused where a `kind` server cannot take it.
+ */
+export function readBindingSettings(env: EnvReader, names: { dpop: string; par: string }, kind: ProviderKind): { dpop?: boolean; par?: boolean } {
+  const supported = bindingSupported(kind);
+  const out: { dpop?: boolean; par?: boolean } = {};
+  for (const key of ['dpop', 'par'] as const) {
+    if (env.str(names[key]) === undefined) continue;
+    out[key] = env.bool(names[key]);
+    if (out[key] && !supported[key]) env.fail(names[key], REFUSED[key](kind));
+  }
+  return out;
+}
+
 /** The token-binding section: LATCH_DPOP, LATCH_PAR (both on under LATCH_PROFILE=fapi2). `kind` is the provider's: both need a standard OpenID Connect server. */
 export function readTokenBinding(env: EnvReader, kind: ProviderKind, profile?: 'fapi2'): TokenBindingSection {
   // LATCH_PROFILE=fapi2 turns both on (config/profile.ts); an explicit false under it is a contradiction.
@@ -24,9 +53,6 @@ export function readTokenBinding(env: EnvReader, kind: ProviderKind, profile?: '
     for (const name of ['LATCH_DPOP', 'LATCH_PAR']) if (env.str(name) !== undefined && !env.bool(name)) env.fail(name, 'cannot be false under LATCH_PROFILE=fapi2');
     return { dpop: true, par: true };
   }
-  const dpop = env.bool('LATCH_DPOP');
-  if (dpop && kind !== 'oidc') env.fail('LATCH_DPOP', `needs LATCH_PROVIDER=oidc (a ${kind} server's userinfo and token endpoints are not sent proofs)`);
-  const par = env.bool('LATCH_PAR');
-  if (par && kind === 'scayle') env.fail('LATCH_PAR', 'SCAYLE has no pushed authorization request endpoint');
+  const { dpop = false, par = false } = readBindingSettings(env, { dpop: 'LATCH_DPOP', par: 'LATCH_PAR' }, kind);
   return { dpop, par };
 }

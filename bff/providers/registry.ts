@@ -12,6 +12,7 @@
  */
 import type { BffConfig } from '../config.ts';
 import { DEFAULT_PROVIDER, issuerFor, offeredBy, type NamedProvider } from '../config/providers.ts';
+import { bindingSupported } from '../config/token-binding.ts';
 import { LatchError } from '../errors.ts';
 import { createServiceTokens, type ServiceTokens } from '../oauth/service-token.ts';
 import type { Provider } from './provider.ts';
@@ -82,8 +83,9 @@ export class ProviderRegistry {
     if (named.tenants ? ref.tenant === undefined || !named.tenants.includes(ref.tenant) : ref.tenant !== undefined) {
       throw new LatchError('LATCH_PROVIDER_UNKNOWN', { detail: `Provider "${ref.name}" has no tenant "${String(ref.tenant).slice(0, 64)}".` });
     }
-    // The deployment's DPoP and PAR apply to oidc providers only, unless the provider sets its own.
-    const binding = { dpop: named.binding?.dpop ?? (this.#config.dpop && named.settings.provider === 'oidc'), par: named.binding?.par ?? (this.#config.par && named.settings.provider !== 'scayle') };
+    // The deployment's DPoP and PAR reach the providers that can take them, unless one sets its own.
+    const supported = bindingSupported(named.settings.provider);
+    const binding = { dpop: named.binding?.dpop ?? (this.#config.dpop && supported.dpop), par: named.binding?.par ?? (this.#config.par && supported.par) };
     const provider = this.#build({ ...this.#config, ...named.settings, ...binding, issuer: issuerFor(named, ref.tenant) });
     this.#built.set(k, provider);
     return provider;
