@@ -23,7 +23,7 @@ import type { RouteDeps } from './deps.ts';
 export async function requestSession(ctx: Context, deps: RouteDeps): Promise<RequestSession | null> {
   const cookieHeader = ctx.req.headers.cookie;
   const cookies = siteOf(ctx).cookiesFor(cookieHeader);
-  return live(ctx, deps, cookies, cookieHeader, await cookies.read(cookieHeader));
+  return keptFresh(ctx, deps, cookies, cookieHeader, await cookies.read(cookieHeader));
 }
 
 /**
@@ -34,12 +34,13 @@ export function requestSessionNow(ctx: Context, deps: RouteDeps): RequestSession
   const cookieHeader = ctx.req.headers.cookie;
   const cookies = siteOf(ctx).cookiesFor(cookieHeader);
   const read = cookies.readNow(cookieHeader);
-  return read === undefined ? undefined : live(ctx, deps, cookies, cookieHeader, read);
+  return read === undefined ? undefined : keptFresh(ctx, deps, cookies, cookieHeader, read);
 }
 
-function live(ctx: Context, deps: RouteDeps, cookies: SessionCookies, cookieHeader: string | undefined, read: ReadSession | null): RequestSession | null {
-  const written = deps.live;
-  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values), written && ((session, refreshed) => written.written(session, refreshed)));
+/** A read session made the request's: its cookies appended to the answer, and each write told to the live sessions (issue 19). */
+function keptFresh(ctx: Context, deps: RouteDeps, cookies: SessionCookies, cookieHeader: string | undefined, read: ReadSession | null): RequestSession | null {
+  const liveSessions = deps.live;
+  return read && new RequestSession(read, cookies, deps.refresher, cookieHeader, (values) => ctx.append('Set-Cookie', values), liveSessions && ((session, refreshed) => liveSessions.written(session, refreshed)));
 }
 
 /** Completes a sign-in on the request's site: its session cookie on the answer, and the metrics told. */
