@@ -56,6 +56,8 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: 
     const body = await requestBody(ctx, framing, deps.config.requestTimeoutMs);
     const headers = forwardedHeaders(ctx);
     const limits = { timeoutMs: deps.config.apiTimeoutMs, maxBodyBytes: deps.config.maxBodyBytes, bodyTimeoutMs: deps.config.requestTimeoutMs };
+    // A body read whole (or none) can be sent again: after a renewal, or a DPoP nonce challenge.
+    const replayable = body === null || Buffer.isBuffer(body);
     // A session with a DPoP key (LATCH_DPOP=true): `DPoP <token>` and a fresh proof per request (bff/oauth/dpop.ts).
     const dk = route.token === 'user' ? live.session.dk : undefined;
     // LATCH_TRACING=true: a span of its own, whose context goes upstream as traceparent (bff/tracing.ts).
@@ -67,13 +69,13 @@ export function proxyRoute(router: RouteTable, deps: RouteDeps, serviceTokens?: 
     };
     // An upstream's RFC 9470 challenge is answered by a new sign-in, not a new token: 401
     // LATCH_STEP_UP_REQUIRED to the page, before any renewal (oauth/step-up.ts).
-    const forward = (token: string) => refuseOnChallenge(dk ? sendWithNonce(url, body === null || Buffer.isBuffer(body), () => once(token), discard) : once(token));
+    const forward = (token: string) => refuseOnChallenge(dk ? sendWithNonce(url, replayable, () => once(token), discard) : once(token));
     let res: IncomingMessage;
     try {
       res = await forward(await auth.initial());
       // A nonce the upstream still refuses is not the token's fault: no renewal for it.
       if (res.statusCode === 401 && auth.canRenew() && !(dk && asksForNonce(401, res.headers['www-authenticate']))) {
-        if (body === null || Buffer.isBuffer(body)) {
+        if (replayable) {
           discard(res);
           res = await forward(await auth.renew());
         } else {
